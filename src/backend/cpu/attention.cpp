@@ -1,0 +1,83 @@
+// Flash-style attention on the CPU: each task owns one block of query rows of one (batch,
+// head), walks the keys block by block and keeps a running max and sum (online softmax), so
+// the N x N score matrix never exists. The two block products go through oneDNN's sgemm.
+#include <oneapi/dnnl/dnnl.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "backend/cpu/cpu_ops.h"
+
+namespace paradit::cpu {
+namespace {
+
+constexpr int64_t kQueryBlock = 64;
+constexpr int64_t kKeyBlock = 256;
+
+struct Scratch {
+  std::vector<float> scores, acc, row_max, row_sum;
+  Scratch(int64_t d) : scores(kQueryBlock * kKeyBlock), acc(kQueryBlock * d), row_max(kQueryBlock), row_sum(kQueryBlock) {}
+};
+
+// Attends rows [q0, q0 + nq) of one head. q, k, v, out point at that head's [N, D] slices.
+void attend_block(const float* q, const float* k, const float* v, float* out, int64_t q0, int64_t nq, int64_t nk,
+                  int64_t d, float scale, bool causal, Scratch& s) {
+  std::fill(s.acc.begin(), s.acc.begin() + nq * d, 0.f);
+  std::fill(s.row_max.begin(), s.row_max.end(), -INFINITY);
+  std::fill(s.row_sum.begin(), s.row_sum.end(), 0.f);
+  const int64_t key_end = causal ? std::min(nk, q0 + nq) : nk;
+  for (int64_t k0 = 0; k0 < key_end; k0 += kKeyBlock) {
+    const int64_t bk = std::min(kKeyBlock, key_end - k0);
+    float* S = s.scores.data();
+    dnnl_sgemm('N', 'T', nq, bk, d, scale, q + q0 * d, d, k + k0 * d, d, 0.f, S, bk);
+    for (int64_t i = 0; i < nq; ++i) {
+      float* row = S + i * bk;
+      if (causal)
+        for (int64_t j = std::max<int64_t>(0, q0 + i + 1 - k0); j < bk; ++j) row[j] = -INFINITY;
+      float block_max = -INFINITY;
+      for (int64_t j = 0; j < bk; ++j) block_max = std::fmax(block_max, row[j]);
+      const float new_max = std::fmax(s.row_max[i], block_max);
+      if (new_max == -INFINITY) continue;  // every key so far masked for this row
+      const float correction = std::exp(s.row_max[i] - new_max);
+      float sum = 0.f;
+      for (int64_t j = 0; j < bk; ++j) {
+        row[j] = std::exp(row[j] - new_max);
+        sum += row[j];
+      }
+      s.row_sum[i] = s.row_sum[i] * correction + sum;
+      s.row_max[i] = new_max;
+      float* acc = s.acc.data() + i * d;
+      for (int64_t c = 0; c < d; ++c) acc[c] *= correction;
+    }
+    dnnl_sgemm('N', 'N', nq, d, bk, 1.f, S, bk, v + k0 * d, d, 1.f, s.acc.data(), d);
+  }
+  for (int64_t i = 0; i < nq; ++i) {
+    const float inv = s.row_sum[i] > 0.f ? 1.f / s.row_sum[i] : 0.f;
+    const float* acc = s.acc.data() + i * d;
+    float* o = out + (q0 + i) * d;
+    for (int64_t c = 0; c < d; ++c) o[c] = acc[c] * inv;
+  }
+}
+
+}  // namespace
+
+void attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, Tensor& out) {
+  const int64_t heads = q.size(0) * q.size(1), nq = q.size(2), nk = k.size(2), d = q.size(3);
+  const int64_t q_blocks = (nq + kQueryBlock - 1) / kQueryBlock;
+#pragma omp parallel
+  {
+    Scratch scratch(d);
+#pragma omp for collapse(2) schedule(dynamic)
+    for (int64_t h = 0; h < heads; ++h) {
+      for (int64_t b = 0; b < q_blocks; ++b) {
+        const int64_t q0 = b * kQueryBlock;
+        attend_block(q.data<float>() + h * nq * d, k.data<float>() + h * nk * d, v.data<float>() + h * nk * d,
+                     out.data<float>() + h * nq * d, q0, std::min(kQueryBlock, nq - q0), nk, d, scale, causal,
+                     scratch);
+      }
+    }
+  }
+}
+
+}  // namespace paradit::cpu

@@ -1,0 +1,39 @@
+// The CPU backend: the reference implementation of every op. Callers (src/ops) have already
+// validated shapes and dtypes, and allocated the outputs.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace paradit::cpu {
+
+// c[M, N] = a[M, K] @ (b[N, K]^T if trans_b else b[K, N]) + bias[N]; oneDNN matmul.
+void matmul(const Tensor& a, const Tensor& b, bool trans_b, const Tensor* bias_f32, Tensor& c);
+
+void layer_norm(const Tensor& x, const Tensor* weight, const Tensor* bias, float eps, Tensor& y);
+void rms_norm(const Tensor& x, const Tensor* weight, float eps, Tensor& y);
+void group_norm(const Tensor& x, int64_t groups, const Tensor* weight, const Tensor* bias, float eps, Tensor& y);
+
+enum class Act { GeluErf, GeluTanh, QuickGelu, Silu };
+void activation(const Tensor& x, Act kind, Tensor& y);
+void softmax(const Tensor& x, Tensor& y);
+
+void attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, Tensor& out);
+
+void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, int64_t stride, const int64_t pads[4], Tensor& y);
+void upsample_nearest2x(const Tensor& x, Tensor& y);
+void embedding(const Tensor& table, const std::vector<int64_t>& ids, Tensor& y);
+
+enum class Binary { Add, Mul };
+void binary(const Tensor& a, const Tensor& b, Binary op, Tensor& y);
+void modulate(const Tensor& x, const Tensor& scale, const Tensor& shift, Tensor& y);
+
+// Copies `src` (viewed as [outer, src_inner]) into dst (viewed as [outer, dst_inner]) at
+// column byte offset `dst_offset`; the building block of concat and split.
+void copy_strided_rows(const Tensor& src, int64_t outer, size_t src_row_bytes, Tensor& dst, size_t dst_row_bytes,
+                       size_t dst_offset_bytes, size_t src_offset_bytes, size_t bytes_per_row);
+void permute(const Tensor& x, const std::vector<int64_t>& order, Tensor& y);
+
+}  // namespace paradit::cpu

@@ -1,0 +1,40 @@
+// Elementwise arithmetic with suffix broadcasting, and the adaLN modulation.
+#include "backend/cpu/cpu_ops.h"
+
+namespace paradit::cpu {
+
+void binary(const Tensor& a, const Tensor& b, Binary op, Tensor& y) {
+  const int64_t inner = b.numel(), outer = a.numel() / inner;
+  const float* pa = a.data<float>();
+  const float* pb = b.data<float>();
+  float* py = y.data<float>();
+#pragma omp parallel for if (a.numel() > 16384)
+  for (int64_t o = 0; o < outer; ++o) {
+    const float* ra = pa + o * inner;
+    float* ry = py + o * inner;
+    if (op == Binary::Add) {
+#pragma omp simd
+      for (int64_t i = 0; i < inner; ++i) ry[i] = ra[i] + pb[i];
+    } else {
+#pragma omp simd
+      for (int64_t i = 0; i < inner; ++i) ry[i] = ra[i] * pb[i];
+    }
+  }
+}
+
+void modulate(const Tensor& x, const Tensor& scale, const Tensor& shift, Tensor& y) {
+  const int64_t B = x.size(0), N = x.size(1), D = x.size(2);
+#pragma omp parallel for collapse(2)
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t n = 0; n < N; ++n) {
+      const float* in = x.data<float>() + (b * N + n) * D;
+      const float* sc = scale.data<float>() + b * D;
+      const float* sh = shift.data<float>() + b * D;
+      float* out = y.data<float>() + (b * N + n) * D;
+#pragma omp simd
+      for (int64_t i = 0; i < D; ++i) out[i] = in[i] * (1.f + sc[i]) + sh[i];
+    }
+  }
+}
+
+}  // namespace paradit::cpu

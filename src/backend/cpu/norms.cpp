@@ -1,0 +1,75 @@
+// Layer, RMS and group normalisation in f32 with two-pass statistics.
+#include <cmath>
+
+#include "backend/cpu/cpu_ops.h"
+
+namespace paradit::cpu {
+
+void layer_norm(const Tensor& x, const Tensor* weight, const Tensor* bias, float eps, Tensor& y) {
+  const int64_t D = x.size(-1), rows = x.numel() / D;
+  const float* w = weight ? weight->data<float>() : nullptr;
+  const float* b = bias ? bias->data<float>() : nullptr;
+#pragma omp parallel for
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* in = x.data<float>() + r * D;
+    float* out = y.data<float>() + r * D;
+    float sum = 0.f;
+    for (int64_t i = 0; i < D; ++i) sum += in[i];
+    const float mean = sum / static_cast<float>(D);
+    float sq = 0.f;
+    for (int64_t i = 0; i < D; ++i) sq += (in[i] - mean) * (in[i] - mean);
+    const float inv = 1.f / std::sqrt(sq / static_cast<float>(D) + eps);
+    for (int64_t i = 0; i < D; ++i) {
+      float v = (in[i] - mean) * inv;
+      if (w) v *= w[i];
+      if (b) v += b[i];
+      out[i] = v;
+    }
+  }
+}
+
+void rms_norm(const Tensor& x, const Tensor* weight, float eps, Tensor& y) {
+  const int64_t D = x.size(-1), rows = x.numel() / D;
+  const float* w = weight ? weight->data<float>() : nullptr;
+#pragma omp parallel for
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* in = x.data<float>() + r * D;
+    float* out = y.data<float>() + r * D;
+    float sq = 0.f;
+    for (int64_t i = 0; i < D; ++i) sq += in[i] * in[i];
+    const float inv = 1.f / std::sqrt(sq / static_cast<float>(D) + eps);
+    for (int64_t i = 0; i < D; ++i) out[i] = w ? in[i] * inv * w[i] : in[i] * inv;
+  }
+}
+
+void group_norm(const Tensor& x, int64_t groups, const Tensor* weight, const Tensor* bias, float eps, Tensor& y) {
+  const int64_t N = x.size(0), C = x.size(1), spatial = x.numel() / (N * C);
+  const int64_t per_group = C / groups, count = per_group * spatial;
+  const float* w = weight ? weight->data<float>() : nullptr;
+  const float* b = bias ? bias->data<float>() : nullptr;
+#pragma omp parallel for collapse(2)
+  for (int64_t n = 0; n < N; ++n) {
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t base = (n * C + g * per_group) * spatial;
+      const float* in = x.data<float>() + base;
+      float* out = y.data<float>() + base;
+      double sum = 0.0;
+      for (int64_t i = 0; i < count; ++i) sum += in[i];
+      const double mean = sum / static_cast<double>(count);
+      double sq = 0.0;
+      for (int64_t i = 0; i < count; ++i) sq += (in[i] - mean) * (in[i] - mean);
+      const float inv = static_cast<float>(1.0 / std::sqrt(sq / static_cast<double>(count) + eps));
+      const float m = static_cast<float>(mean);
+      for (int64_t c = 0; c < per_group; ++c) {
+        const int64_t ch = g * per_group + c;
+        const float scale = w ? w[ch] * inv : inv;
+        const float shift = (b ? b[ch] : 0.f) - m * scale;
+        const float* pi = in + c * spatial;
+        float* po = out + c * spatial;
+        for (int64_t i = 0; i < spatial; ++i) po[i] = pi[i] * scale + shift;
+      }
+    }
+  }
+}
+
+}  // namespace paradit::cpu

@@ -1,0 +1,34 @@
+// A checkpoint: every tensor of one model, whether it lives in one .safetensors file, in
+// shards listed by a *.safetensors.index.json, or in a directory holding either.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/safetensors.h"
+
+namespace paradit {
+
+class Checkpoint {
+ public:
+  // `path`: a .safetensors file, a *.safetensors.index.json, or a directory with one of them.
+  static Checkpoint open(const std::string& path);
+
+  const std::string& path() const { return path_; }
+  bool has(const std::string& name) const { return where_.count(name) != 0; }
+  Tensor get(const std::string& name) const;  // fails naming the tensor and the checkpoint
+  const TensorRecord& record(const std::string& name) const;
+  const std::string& file_of(const std::string& name) const;
+  std::vector<std::string> names() const;  // sorted
+  const std::vector<std::shared_ptr<SafetensorsFile>>& files() const { return files_; }
+
+ private:
+  void add_file(const std::string& file, const std::vector<std::string>* expected_names);
+  std::string path_;
+  std::vector<std::shared_ptr<SafetensorsFile>> files_;
+  std::map<std::string, size_t> where_;
+};
+
+}  // namespace paradit

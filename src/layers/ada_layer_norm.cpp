@@ -1,0 +1,38 @@
+#include "layers/ada_layer_norm.h"
+
+#include "ops/ops.h"
+
+namespace paradit {
+
+AdaLayerNormZero AdaLayerNormZero::load(const LoadContext& ctx, const std::string& prefix, int64_t dim) {
+  AdaLayerNormZero n;
+  n.linear_ = Linear::load(ctx, join(prefix, "linear"), dim, 6 * dim);
+  return n;
+}
+
+AdaLayerNormZero::Output AdaLayerNormZero::forward(const Tensor& x, const Tensor& emb) const {
+  // Chunk order is diffusers': shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp.
+  auto parts = ops::chunk(linear_.forward(ops::silu(emb)), 6, 1);
+  Output out;
+  out.x = ops::modulate(norm_.forward(x), parts[1], parts[0]);
+  out.gate_msa = parts[2];
+  out.shift_mlp = parts[3];
+  out.scale_mlp = parts[4];
+  out.gate_mlp = parts[5];
+  return out;
+}
+
+AdaLayerNormContinuous AdaLayerNormContinuous::load(const LoadContext& ctx, const std::string& prefix, int64_t dim,
+                                                    int64_t conditioning_dim) {
+  AdaLayerNormContinuous n;
+  n.linear_ = Linear::load(ctx, join(prefix, "linear"), conditioning_dim, 2 * dim);
+  return n;
+}
+
+Tensor AdaLayerNormContinuous::forward(const Tensor& x, const Tensor& conditioning) const {
+  // Note the order: scale first, then shift (unlike AdaLayerNormZero).
+  auto parts = ops::chunk(linear_.forward(ops::silu(conditioning)), 2, 1);
+  return ops::modulate(norm_.forward(x), parts[0], parts[1]);
+}
+
+}  // namespace paradit

@@ -1,0 +1,42 @@
+// Adaptive layer norms of SD3 (diffusers/models/normalization.py):
+// AdaLayerNormZero predicts six modulation vectors from the conditioning embedding and applies
+// the first two; AdaLayerNormContinuous predicts (scale, shift) for the final norm.
+#pragma once
+
+#include <string>
+
+#include "layers/linear.h"
+#include "layers/norms.h"
+
+namespace paradit {
+
+class AdaLayerNormZero {
+ public:
+  struct Output {
+    Tensor x;  // norm(x) * (1 + scale_msa) + shift_msa
+    Tensor gate_msa, shift_mlp, scale_mlp, gate_mlp;  // [B, D] each
+  };
+  AdaLayerNormZero() = default;
+  static AdaLayerNormZero load(const LoadContext& ctx, const std::string& prefix, int64_t dim);
+  // x [B, N, D], emb [B, D]
+  Output forward(const Tensor& x, const Tensor& emb) const;
+
+ private:
+  Linear linear_;
+  LayerNorm norm_ = LayerNorm::plain(1e-6f);
+};
+
+class AdaLayerNormContinuous {
+ public:
+  AdaLayerNormContinuous() = default;
+  static AdaLayerNormContinuous load(const LoadContext& ctx, const std::string& prefix, int64_t dim,
+                                     int64_t conditioning_dim);
+  // x [B, N, D], conditioning [B, conditioning_dim]
+  Tensor forward(const Tensor& x, const Tensor& conditioning) const;
+
+ private:
+  Linear linear_;
+  LayerNorm norm_ = LayerNorm::plain(1e-6f);
+};
+
+}  // namespace paradit

@@ -1,0 +1,48 @@
+// diffusers' Attention module as SD3 uses it. Without a context it is plain self-attention
+// (the MMDiT-X attn2). With one (added_kv_proj_dim set) it is joint attention: image and
+// prompt tokens are projected separately, optionally RMS-normalised per head, attended
+// together as [image; prompt], and split again (JointAttnProcessor2_0).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "layers/linear.h"
+#include "layers/norms.h"
+
+namespace paradit {
+
+class Attention {
+ public:
+  struct Config {
+    int64_t query_dim = 0;
+    int64_t heads = 0;
+    int64_t head_dim = 64;
+    int64_t out_dim = 0;            // 0: query_dim
+    int64_t added_kv_proj_dim = 0;  // 0: no context stream
+    bool context_pre_only = false;  // the last MMDiT block: no to_add_out
+    std::string qk_norm;            // "" or "rms_norm"
+    float eps = 1e-6f;
+  };
+  struct Output {
+    Tensor hidden;                 // [B, N, out_dim]
+    std::optional<Tensor> context; // [B, M, ...] when a context was given; not projected
+                                   // by to_add_out when context_pre_only
+  };
+
+  Attention() = default;
+  static Attention load(const LoadContext& ctx, const std::string& prefix, const Config& config);
+  // hidden [B, N, query_dim]; context [B, M, added_kv_proj_dim] or null.
+  Output forward(const Tensor& hidden, const Tensor* context) const;
+
+ private:
+  // [B, N, H*d] -> [B, H, N, d], then the per-head norm if there is one.
+  Tensor to_heads(const Tensor& x, const std::optional<RMSNorm>& norm) const;
+  Config config_;
+  Linear to_q_, to_k_, to_v_, to_out_;
+  std::optional<Linear> add_q_, add_k_, add_v_, to_add_out_;
+  std::optional<RMSNorm> norm_q_, norm_k_, norm_added_q_, norm_added_k_;
+};
+
+}  // namespace paradit

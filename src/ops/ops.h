@@ -1,0 +1,69 @@
+// The device-neutral op set. Each op validates shapes and dtypes here, once, then runs the
+// backend of the tensors' device. Layers and models call only these functions.
+//
+// Layouts: row-major and contiguous. Images are NCHW. Attention takes [B, H, N, D].
+// Dtypes: f32 everywhere; linear/matmul also take bf16 inputs with f32 accumulation.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace paradit::ops {
+
+// ---- matrix products ----
+// y[..., N] = x[..., K] @ w[N, K]^T (+ bias[N]): torch.nn.Linear's layout. The output has
+// x's dtype; bias may be any float dtype.
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias = nullptr);
+// c[M, N] = a[M, K] @ b, where b is [K, N], or [N, K] when trans_b.
+Tensor matmul(const Tensor& a, const Tensor& b, bool trans_b = false);
+
+// ---- normalisation (f32 statistics) ----
+// Over the last dimension; weight/bias are optional ([D]).
+Tensor layer_norm(const Tensor& x, const Tensor* weight, const Tensor* bias, float eps);
+Tensor rms_norm(const Tensor& x, const Tensor* weight, float eps);
+// x is [N, C, ...]; statistics per (sample, group); weight/bias are optional ([C]).
+Tensor group_norm(const Tensor& x, int64_t groups, const Tensor* weight, const Tensor* bias, float eps);
+
+// ---- activations ----
+enum class Activation { GeluErf, GeluTanh, QuickGelu, Silu };
+Tensor activation(const Tensor& x, Activation kind);
+inline Tensor gelu(const Tensor& x, bool tanh_approximation = false) {
+  return activation(x, tanh_approximation ? Activation::GeluTanh : Activation::GeluErf);
+}
+inline Tensor silu(const Tensor& x) { return activation(x, Activation::Silu); }
+inline Tensor quick_gelu(const Tensor& x) { return activation(x, Activation::QuickGelu); }
+Tensor softmax(const Tensor& x);  // over the last dimension
+
+// ---- attention ----
+// softmax(q k^T * scale) v for q [B, H, Nq, D], k and v [B, H, Nk, D]. Tiled with an online
+// softmax: memory is O(block^2) per thread, never O(Nq * Nk). `causal` masks keys j > i.
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal = false);
+
+// ---- convolution and resampling ----
+struct Conv2dParams {
+  int64_t stride = 1;
+  int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  static Conv2dParams same(int64_t pad, int64_t stride = 1) { return {stride, pad, pad, pad, pad}; }
+};
+// x [N, Cin, H, W], w [Cout, Cin, kh, kw], bias [Cout] optional.
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2dParams& params);
+Tensor upsample_nearest2x(const Tensor& x);  // [N, C, H, W] -> [N, C, 2H, 2W]
+// Rows of `table` [V, D] picked by ids; the output keeps the table's dtype.
+Tensor embedding(const Tensor& table, const std::vector<int64_t>& ids);
+
+// ---- elementwise ----
+// b's shape must equal a's, or be a suffix of it (broadcast over the leading dimensions).
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+// x [B, N, D] * (1 + scale[B, D]) + shift[B, D], the adaLN modulation.
+Tensor modulate(const Tensor& x, const Tensor& scale, const Tensor& shift);
+
+// ---- layout (any dtype) ----
+Tensor concat(const std::vector<Tensor>& xs, int64_t dim);
+std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim);
+std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim);
+Tensor permute(const Tensor& x, const std::vector<int64_t>& order);
+
+}  // namespace paradit::ops

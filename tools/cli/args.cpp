@@ -1,0 +1,52 @@
+#include "args.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "core/error.h"
+
+namespace paradit::cli {
+
+Args::Args(int argc, char** argv, int first, const std::vector<std::string>& flags) {
+  for (int i = first; i < argc; ++i) {
+    std::string arg = argv[i];
+    PD_CHECK(arg.rfind("--", 0) == 0 && arg.size() > 2, "unexpected argument '", arg, "'");
+    arg = arg.substr(2);
+    const auto eq = arg.find('=');
+    if (eq != std::string::npos) {
+      values_[arg.substr(0, eq)] = arg.substr(eq + 1);
+    } else if (std::find(flags.begin(), flags.end(), arg) != flags.end()) {
+      values_[arg] = "1";
+    } else {
+      PD_CHECK(i + 1 < argc, "option --", arg, " needs a value");
+      values_[arg] = argv[++i];
+    }
+  }
+}
+
+std::string Args::get(const std::string& name, const std::string& fallback) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? fallback : it->second;
+}
+
+std::string Args::require(const std::string& name) const {
+  PD_CHECK(has(name), "missing required option --", name);
+  return get(name);
+}
+
+int Args::get_int(const std::string& name, int fallback) const {
+  if (!has(name)) return fallback;
+  const std::string v = get(name);
+  char* end = nullptr;
+  const long n = std::strtol(v.c_str(), &end, 10);
+  PD_CHECK(!v.empty() && *end == '\0' && n >= -1000000 && n <= 1000000, "option --", name,
+           " needs an integer, got '", v, "'");
+  return static_cast<int>(n);
+}
+
+void Args::allow_only(const std::vector<std::string>& known) const {
+  for (const auto& [name, value] : values_)
+    PD_CHECK(std::find(known.begin(), known.end(), name) != known.end(), "unknown option --", name);
+}
+
+}  // namespace paradit::cli

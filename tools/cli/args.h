@@ -1,0 +1,25 @@
+// A small flag parser for the subcommands: --name value, --name=value and bare --flag.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace paradit::cli {
+
+class Args {
+ public:
+  // Parses argv[first..]; `flags` lists the options that take no value.
+  Args(int argc, char** argv, int first, const std::vector<std::string>& flags);
+  bool has(const std::string& name) const { return values_.count(name) != 0; }
+  std::string get(const std::string& name, const std::string& fallback = "") const;
+  std::string require(const std::string& name) const;
+  int get_int(const std::string& name, int fallback) const;
+  // Fails on any option not in `known`, so a typo is an error, not a silent default.
+  void allow_only(const std::vector<std::string>& known) const;
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+}  // namespace paradit::cli

@@ -1,0 +1,47 @@
+// The paradit command. Errors the user can cause print one line and exit with code 2.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "commands.h"
+#include "core/error.h"
+
+namespace {
+
+void usage() {
+  std::fputs(
+      "paradit: a C++ inference engine for Diffusion Transformers\n"
+      "\n"
+      "usage: paradit <command> [options]\n"
+      "\n"
+      "commands:\n"
+      "  info --model PATH [--tensors]   validate a checkpoint and summarise it\n"
+      "  version                         print the version\n",
+      stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+    usage();
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  try {
+    if (command == "info") return paradit::cli::run_info(argc, argv);
+    if (command == "version" || command == "--version") {
+      std::printf("paradit %s\n", PARADIT_VERSION);
+      return 0;
+    }
+    std::fprintf(stderr, "paradit: unknown command '%s' (see paradit --help)\n", command.c_str());
+    return 2;
+  } catch (const paradit::Error& e) {
+    std::fprintf(stderr, "paradit: error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "paradit: internal error: %s\n", e.what());
+    return 1;
+  }
+}
