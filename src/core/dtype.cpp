@@ -173,14 +173,13 @@ uint16_t f32_to_f16(float v) {
 float fp8_e4m3_to_f32(uint8_t v) { return e4m3_table()[v]; }
 float fp8_e5m2_to_f32(uint8_t v) { return e5m2_table()[v]; }
 
-uint8_t f32_to_fp8_e4m3(float v, bool saturate) {
+uint8_t f32_to_fp8_e4m3(float v) {
   const uint32_t u = float_bits(v);
   const uint8_t sign = static_cast<uint8_t>((u >> 24) & 0x80u);
   const uint32_t mag = u & 0x7fffffffu;
   if (mag > 0x7f800000u) return sign | 0x7f;
-  if (mag == 0x7f800000u) return sign | (saturate ? 0x7e : 0x7f);
-  const uint32_t enc = encode_small_magnitude(mag, 4, 3);
-  if (enc > 0x7e) return sign | (saturate ? 0x7e : 0x7f);
+  const uint32_t enc = mag == 0x7f800000u ? 0x7f : encode_small_magnitude(mag, 4, 3);
+  if (enc > 0x7e) return sign | 0x7e;
   return static_cast<uint8_t>(sign | enc);
 }
 

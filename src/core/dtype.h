@@ -38,9 +38,9 @@ float f16_to_f32(uint16_t v);
 uint16_t f32_to_f16(float v);
 float fp8_e4m3_to_f32(uint8_t v);
 float fp8_e5m2_to_f32(uint8_t v);
-// Out-of-range values saturate to the largest finite value when saturate is true (what a
-// quantizer wants); otherwise they become NaN (e4m3) or infinity (e5m2), as torch's casts do.
-uint8_t f32_to_fp8_e4m3(float v, bool saturate = false);
+// e4m3fn has no infinity: out-of-range values and infinities saturate to +-448, as torch's
+// casts do. e5m2 overflows to infinity, or to +-57344 when `saturate` (what a quantizer wants).
+uint8_t f32_to_fp8_e4m3(float v);
 uint8_t f32_to_fp8_e5m2(float v, bool saturate = false);
 
 // Bulk conversion of n elements between any two float dtypes (and from integers to floats).

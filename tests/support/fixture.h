@@ -1,0 +1,27 @@
+// Access to the reference tensors under tests/fixtures (written by tools/fixtures).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "io/checkpoint.h"
+#include "layers/module.h"
+
+namespace paradit::test {
+
+std::string fixture_path(const std::string& relative);  // "ops/linear" -> .../ops/linear.safetensors
+
+class Fixture {
+ public:
+  explicit Fixture(const std::string& relative);
+  Tensor f32(const std::string& name) const;  // any stored dtype, converted to f32
+  const nlohmann::json& config() const { return config_; }
+  const Checkpoint& checkpoint() const { return checkpoint_; }
+  LoadContext context(DType compute = DType::F32) const { return LoadContext{checkpoint_, compute}; }
+
+ private:
+  Checkpoint checkpoint_;
+  nlohmann::json config_;
+};
+
+}  // namespace paradit::test

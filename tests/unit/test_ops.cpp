@@ -1,0 +1,144 @@
+// Every CPU op against torch (tests/fixtures/ops), plus the errors bad arguments must give.
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "ops/ops.h"
+#include "support/compare.h"
+#include "support/fixture.h"
+
+namespace paradit {
+namespace {
+
+using test::Fixture;
+
+TEST(Ops, Linear) {
+  Fixture f("ops/linear");
+  const Tensor x = f.f32("in.x"), w = f.f32("in.w"), b = f.f32("in.b");
+  EXPECT_MATCHES("linear", ops::linear(x, w, &b), f.f32("out.y"));
+  EXPECT_MATCHES("linear no bias", ops::linear(x, w), f.f32("out.y_nobias"));
+  // A bf16 bias is accepted and widened.
+  const Tensor b16 = f.checkpoint().get("in.b").to(DType::BF16);
+  EXPECT_MATCHES("linear bf16 bias", ops::linear(x, w, &b16), f.f32("out.y"));
+}
+
+TEST(Ops, LinearBf16) {
+  Fixture f("ops/linear");
+  const Tensor x = f.f32("in.x").to(DType::BF16), w = f.f32("in.w").to(DType::BF16), b = f.f32("in.b");
+  const Tensor y = ops::linear(x, w, &b);
+  EXPECT_EQ(y.dtype(), DType::BF16);
+  // bf16 inputs and output: about 3 significant digits.
+  EXPECT_TRUE(test::close_enough("linear bf16", y.to(DType::F32), f.f32("out.y"), 0.9999, 2e-2));
+}
+
+TEST(Ops, Matmul) {
+  Fixture f("ops/matmul");
+  const Tensor a = f.f32("in.a"), b = f.f32("in.b");
+  EXPECT_MATCHES("matmul", ops::matmul(a, b), f.f32("out.y"));
+  EXPECT_MATCHES("matmul trans_b", ops::matmul(a, ops::permute(b, {1, 0}), true), f.f32("out.y_bt"));
+}
+
+TEST(Ops, LayerNorm) {
+  Fixture f("ops/layer_norm");
+  const Tensor x = f.f32("in.x"), w = f.f32("in.w"), b = f.f32("in.b");
+  EXPECT_MATCHES("layer_norm affine", ops::layer_norm(x, &w, &b, f.config()["eps_affine"]), f.f32("out.affine"));
+  EXPECT_MATCHES("layer_norm plain", ops::layer_norm(x, nullptr, nullptr, f.config()["eps_plain"]),
+                 f.f32("out.plain"));
+}
+
+TEST(Ops, RmsNorm) {
+  Fixture f("ops/rms_norm");
+  const Tensor x = f.f32("in.x"), w = f.f32("in.w");
+  EXPECT_MATCHES("rms_norm", ops::rms_norm(x, &w, f.config()["eps"]), f.f32("out.y"));
+  EXPECT_MATCHES("rms_norm plain", ops::rms_norm(x, nullptr, f.config()["eps"]), f.f32("out.plain"));
+}
+
+TEST(Ops, GroupNorm) {
+  Fixture f("ops/group_norm");
+  const Tensor x = f.f32("in.x"), w = f.f32("in.w"), b = f.f32("in.b");
+  EXPECT_MATCHES("group_norm", ops::group_norm(x, f.config()["groups"], &w, &b, f.config()["eps"]), f.f32("out.y"));
+  EXPECT_MATCHES("group_norm plain", ops::group_norm(x, f.config()["groups_plain"], nullptr, nullptr,
+                                                     f.config()["eps_plain"]),
+                 f.f32("out.plain"));
+}
+
+TEST(Ops, Activations) {
+  Fixture f("ops/activations");
+  const Tensor x = f.f32("in.x");
+  EXPECT_MATCHES("gelu erf", ops::gelu(x), f.f32("out.gelu_erf"));
+  EXPECT_MATCHES("gelu tanh", ops::gelu(x, true), f.f32("out.gelu_tanh"));
+  EXPECT_MATCHES("quick_gelu", ops::quick_gelu(x), f.f32("out.quick_gelu"));
+  EXPECT_MATCHES("silu", ops::silu(x), f.f32("out.silu"));
+  EXPECT_MATCHES("softmax", ops::softmax(x), f.f32("out.softmax"));
+}
+
+TEST(Ops, Conv2d) {
+  Fixture f("ops/conv2d");
+  const Tensor x = f.f32("in.x"), w3 = f.f32("in.w3"), b3 = f.f32("in.b3"), w1 = f.f32("in.w1"), b1 = f.f32("in.b1");
+  const Tensor xp = f.f32("in.xp"), wp = f.f32("in.wp"), bp = f.f32("in.bp"), ws = f.f32("in.ws");
+  EXPECT_MATCHES("conv 3x3 pad 1", ops::conv2d(x, w3, &b3, ops::Conv2dParams::same(1)), f.f32("out.k3"));
+  EXPECT_MATCHES("conv 1x1", ops::conv2d(x, w1, &b1, {}), f.f32("out.k1"));
+  EXPECT_MATCHES("conv 2x2 stride 2", ops::conv2d(xp, wp, &bp, {2, 0, 0, 0, 0}), f.f32("out.patch"));
+  EXPECT_MATCHES("conv 3x3 stride 2 pad (0,1)", ops::conv2d(x, ws, nullptr, {2, 0, 0, 1, 1}), f.f32("out.down"));
+}
+
+TEST(Ops, UpsampleAndEmbedding) {
+  Fixture f("ops/resample");
+  EXPECT_MATCHES("upsample nearest 2x", ops::upsample_nearest2x(f.f32("in.x")), f.f32("out.up"));
+  const Tensor ids = f.checkpoint().get("in.ids");
+  std::vector<int64_t> id_list(ids.data<int64_t>(), ids.data<int64_t>() + ids.numel());
+  const Tensor table = f.checkpoint().get("in.table");  // bf16, gathered without conversion
+  const Tensor rows = ops::embedding(table, id_list);
+  EXPECT_EQ(rows.dtype(), DType::BF16);
+  EXPECT_MATCHES("embedding", rows.to(DType::F32), f.f32("out.embed"));
+}
+
+TEST(Ops, ElementwiseAndLayout) {
+  Fixture f("ops/elementwise");
+  const Tensor x = f.f32("in.x"), row = f.f32("in.row"), other = f.f32("in.other");
+  EXPECT_MATCHES("add", ops::add(x, other), f.f32("out.add"));
+  EXPECT_MATCHES("add broadcast", ops::add(x, row), f.f32("out.add_row"));
+  EXPECT_MATCHES("mul broadcast", ops::mul(x, row), f.f32("out.mul_row"));
+  EXPECT_MATCHES("modulate", ops::modulate(x, f.f32("in.scale"), f.f32("in.shift")), f.f32("out.modulate"));
+  EXPECT_MATCHES("concat dim 1", ops::concat({x, other}, 1), f.f32("out.concat1"));
+  const Tensor other3 = ops::split(other, {3, 7}, 2)[0];
+  EXPECT_MATCHES("concat dim 2", ops::concat({x, other3}, -1), f.f32("out.concat2"));
+  const auto parts = ops::split(x, {2, 3, 5}, 2);
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_MATCHES("split 0", parts[0], f.f32("out.split0"));
+  EXPECT_MATCHES("split 1", parts[1], f.f32("out.split1"));
+  EXPECT_MATCHES("split 2", parts[2], f.f32("out.split2"));
+  EXPECT_MATCHES("permute 3-d", ops::permute(x, {2, 0, 1}), f.f32("out.permute"));
+  const Tensor x4 = f.f32("in.x4");
+  EXPECT_MATCHES("permute to channels-last", ops::permute(x4, {0, 2, 3, 1}), f.f32("out.permute4"));
+  EXPECT_MATCHES("permute heads", ops::permute(x4, {0, 2, 1, 3}), f.f32("out.heads"));
+  EXPECT_MATCHES("chunk", ops::chunk(x, 2, 2)[1], ops::split(x, {5, 5}, 2)[1]);
+  // Layout ops move bytes, so they work on bf16 unchanged.
+  EXPECT_MATCHES("permute bf16", ops::permute(x4.to(DType::BF16), {0, 2, 1, 3}).to(DType::F32),
+                 f.f32("out.heads").to(DType::BF16).to(DType::F32));
+}
+
+TEST(Ops, BadArgumentsAreErrors) {
+  const Tensor x = Tensor::zeros({2, 3, 8});
+  EXPECT_THROW(ops::linear(x, Tensor::zeros({4, 7})), Error);
+  EXPECT_THROW(ops::linear(x, Tensor::zeros({4, 8}, DType::BF16)), Error);
+  EXPECT_THROW(ops::matmul(Tensor::zeros({2, 3}), Tensor::zeros({4, 5})), Error);
+  const Tensor w5 = Tensor::zeros({5});
+  EXPECT_THROW(ops::layer_norm(x, &w5, nullptr, 1e-5f), Error);
+  EXPECT_THROW(ops::group_norm(Tensor::zeros({1, 30, 2, 2}), 32, nullptr, nullptr, 1e-6f), Error);
+  EXPECT_THROW(ops::add(x, Tensor::zeros({3})), Error);
+  EXPECT_THROW(ops::modulate(x, Tensor::zeros({2, 7}), Tensor::zeros({2, 8})), Error);
+  EXPECT_THROW(ops::concat({x, Tensor::zeros({2, 4, 7})}, 1), Error);
+  EXPECT_THROW(ops::split(x, {1, 1}, 2), Error);
+  EXPECT_THROW(ops::chunk(x, 3, 2), Error);
+  EXPECT_THROW(ops::permute(x, {0, 0, 1}), Error);
+  EXPECT_THROW(ops::permute(x, {0, 1}), Error);
+  EXPECT_THROW(ops::conv2d(Tensor::zeros({1, 3, 2, 2}), Tensor::zeros({4, 3, 3, 3}), nullptr, {}), Error);
+  EXPECT_THROW(ops::conv2d(Tensor::zeros({1, 3, 8, 8}), Tensor::zeros({4, 2, 3, 3}), nullptr, {}), Error);
+  EXPECT_THROW(ops::embedding(Tensor::zeros({10, 4}), {3, 10}), Error);
+  EXPECT_THROW(ops::upsample_nearest2x(x), Error);
+  EXPECT_THROW(ops::gelu(Tensor::zeros({4}, DType::BF16)), Error);
+  EXPECT_THROW(ops::concat({}, 0), Error);
+}
+
+}  // namespace
+}  // namespace paradit
