@@ -1,0 +1,74 @@
+// GEMM throughput on this CPU: oneDNN (f32, bf16) as paradit calls it, beside OpenBLAS sgemm
+// when it is installed. Default shape: one SD3.5 Large projection at 1024x1024
+// (M = 4429 joint tokens, N = K = 2432). Prints figures; it passes or fails nothing.
+//
+//   build/bench/bench_gemm [M N K] [reps]
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <random>
+
+#include "core/tensor.h"
+#include "core/threads.h"
+#include "core/timer.h"
+#include "ops/ops.h"
+#ifdef PARADIT_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
+using namespace paradit;
+
+namespace {
+
+Tensor random_matrix(int64_t rows, int64_t cols, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  Tensor t = Tensor::empty({rows, cols});
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = dist(gen);
+  return t;
+}
+
+// Best-of-reps seconds for fn, after one warm-up call.
+double time_best(int reps, const std::function<void()>& fn) {
+  fn();
+  double best = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    Timer t;
+    fn();
+    best = std::min(best, t.seconds());
+  }
+  return best;
+}
+
+void report(const char* name, int64_t M, int64_t N, int64_t K, double seconds) {
+  const double tflops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) / seconds / 1e12;
+  std::printf("%-36s %9.2f ms %8.3f TFLOP/s\n", name, seconds * 1e3, tflops);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int64_t M = argc > 3 ? std::atoll(argv[1]) : 4429;
+  const int64_t N = argc > 3 ? std::atoll(argv[2]) : 2432;
+  const int64_t K = argc > 3 ? std::atoll(argv[3]) : 2432;
+  const int reps = argc > 4 ? std::atoi(argv[4]) : (argc == 2 ? std::atoi(argv[1]) : 5);
+  std::printf("GEMM C[%lld x %lld] = A[%lld x %lld] B^T, threads %d, best of %d\n", static_cast<long long>(M),
+              static_cast<long long>(N), static_cast<long long>(M), static_cast<long long>(K), num_threads(), reps);
+  const Tensor a = random_matrix(M, K, 1), w = random_matrix(N, K, 2);
+  report("oneDNN f32 (ops::linear)", M, N, K, time_best(reps, [&] { ops::linear(a, w); }));
+  const Tensor w_kn = ops::permute(w, {1, 0});
+  report("oneDNN f32, B stored [K, N]", M, N, K, time_best(reps, [&] { ops::matmul(a, w_kn); }));
+  const Tensor a16 = a.to(DType::BF16), w16 = w.to(DType::BF16);
+  report("oneDNN bf16 -> bf16, f32 accumulate", M, N, K, time_best(reps, [&] { ops::linear(a16, w16); }));
+#ifdef PARADIT_HAVE_OPENBLAS
+  Tensor c = Tensor::empty({M, N});
+  report("OpenBLAS cblas_sgemm f32", M, N, K, time_best(reps, [&] {
+           cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(M), static_cast<int>(N),
+                       static_cast<int>(K), 1.f, a.data<float>(), static_cast<int>(K), w.data<float>(),
+                       static_cast<int>(K), 0.f, c.data<float>(), static_cast<int>(N));
+         }));
+#else
+  std::printf("OpenBLAS: not found at build time (apt-get install libopenblas-dev)\n");
+#endif
+  return 0;
+}
