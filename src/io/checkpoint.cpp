@@ -107,6 +107,12 @@ const std::string& Checkpoint::file_of(const std::string& name) const {
   return files_[it->second]->path();
 }
 
+std::string Checkpoint::where(const std::string& name) const {
+  auto it = where_.find(name);
+  return it == where_.end() ? str_cat(path_, ": tensor '", name, "'")
+                            : str_cat(files_[it->second]->path(), ": tensor '", name, "'");
+}
+
 std::vector<std::string> Checkpoint::names() const {
   std::vector<std::string> out;
   out.reserve(where_.size());

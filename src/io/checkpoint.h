@@ -8,20 +8,22 @@
 #include <vector>
 
 #include "io/safetensors.h"
+#include "io/weight_source.h"
 
 namespace paradit {
 
-class Checkpoint {
+class Checkpoint : public WeightSource {
  public:
   // `path`: a .safetensors file, a *.safetensors.index.json, or a directory with one of them.
   static Checkpoint open(const std::string& path);
 
   const std::string& path() const { return path_; }
-  bool has(const std::string& name) const { return where_.count(name) != 0; }
-  Tensor get(const std::string& name) const;  // fails naming the tensor and the checkpoint
+  bool has(const std::string& name) const override { return where_.count(name) != 0; }
+  Tensor get(const std::string& name) const override;  // fails naming the tensor and the checkpoint
+  std::string where(const std::string& name) const override;
   const TensorRecord& record(const std::string& name) const;
   const std::string& file_of(const std::string& name) const;
-  std::vector<std::string> names() const;  // sorted
+  std::vector<std::string> names() const override;  // sorted
   const std::vector<std::shared_ptr<SafetensorsFile>>& files() const { return files_; }
 
  private:

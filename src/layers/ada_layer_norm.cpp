@@ -22,6 +22,27 @@ AdaLayerNormZero::Output AdaLayerNormZero::forward(const Tensor& x, const Tensor
   return out;
 }
 
+AdaLayerNormZeroX AdaLayerNormZeroX::load(const LoadContext& ctx, const std::string& prefix, int64_t dim) {
+  AdaLayerNormZeroX n;
+  n.linear_ = Linear::load(ctx, join(prefix, "linear"), dim, 9 * dim);
+  return n;
+}
+
+AdaLayerNormZeroX::Output AdaLayerNormZeroX::forward(const Tensor& x, const Tensor& emb) const {
+  // shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp, shift_msa2, scale_msa2, gate_msa2
+  auto parts = ops::chunk(linear_.forward(ops::silu(emb)), 9, 1);
+  const Tensor normed = norm_.forward(x);
+  Output out;
+  out.x = ops::modulate(normed, parts[1], parts[0]);
+  out.gate_msa = parts[2];
+  out.shift_mlp = parts[3];
+  out.scale_mlp = parts[4];
+  out.gate_mlp = parts[5];
+  out.x2 = ops::modulate(normed, parts[7], parts[6]);
+  out.gate_msa2 = parts[8];
+  return out;
+}
+
 AdaLayerNormContinuous AdaLayerNormContinuous::load(const LoadContext& ctx, const std::string& prefix, int64_t dim,
                                                     int64_t conditioning_dim) {
   AdaLayerNormContinuous n;

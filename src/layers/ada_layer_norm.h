@@ -26,6 +26,23 @@ class AdaLayerNormZero {
   LayerNorm norm_ = LayerNorm::plain(1e-6f);
 };
 
+// SD35AdaLayerNormZeroX (MMDiT-X blocks): nine vectors; the extra three modulate the same
+// normalised input a second time for the image-only attention (attn2).
+class AdaLayerNormZeroX {
+ public:
+  struct Output {
+    Tensor x, gate_msa, shift_mlp, scale_mlp, gate_mlp;
+    Tensor x2, gate_msa2;  // norm(x) * (1 + scale_msa2) + shift_msa2, and its gate
+  };
+  AdaLayerNormZeroX() = default;
+  static AdaLayerNormZeroX load(const LoadContext& ctx, const std::string& prefix, int64_t dim);
+  Output forward(const Tensor& x, const Tensor& emb) const;
+
+ private:
+  Linear linear_;
+  LayerNorm norm_ = LayerNorm::plain(1e-6f);
+};
+
 class AdaLayerNormContinuous {
  public:
   AdaLayerNormContinuous() = default;

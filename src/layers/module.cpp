@@ -1,20 +1,60 @@
 #include "layers/module.h"
 
+#include <cmath>
+#include <functional>
+
 #include "core/error.h"
 
 namespace paradit {
+namespace {
 
-Tensor load_tensor(const LoadContext& ctx, const std::string& name, const Shape& expected) {
-  const Tensor t = ctx.checkpoint.get(name);
-  PD_CHECK(t.shape() == expected, ctx.checkpoint.file_of(name), ": tensor '", name, "' has shape ",
-           shape_str(t.shape()), " but the model expects ", shape_str(expected));
-  PD_CHECK(dtype_is_float(t.dtype()), ctx.checkpoint.file_of(name), ": tensor '", name, "' has non-float dtype ",
-           dtype_name(t.dtype()));
-  return t.dtype() == ctx.compute ? t : t.to(ctx.compute);
+// Deterministic per-name random values, N(0, 0.02)-like (uniform with that spread), cheap
+// enough to fill billions of elements: a splitmix64 stream per element index.
+Tensor random_tensor(uint64_t seed, const std::string& name, const Shape& shape, DType dtype) {
+  Tensor t = Tensor::empty(shape, DType::F32);
+  const uint64_t base = seed ^ std::hash<std::string>{}(name);
+  float* p = t.data<float>();
+  const int64_t n = t.numel();
+  // Norm weights near one, everything else small: keeps activations finite through deep stacks.
+  const bool is_norm = name.find("norm") != std::string::npos && shape.size() == 1;
+#pragma omp parallel for if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) {
+    uint64_t z = base + static_cast<uint64_t>(i) * 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    const float u = static_cast<float>(z >> 40) / static_cast<float>(1ull << 24) - 0.5f;  // [-0.5, 0.5)
+    p[i] = is_norm ? 1.f + 0.1f * u : 0.07f * u;
+  }
+  return dtype == DType::F32 ? t : t.to(dtype);
 }
 
+Tensor fetch(const LoadContext& ctx, const std::string& name, const Shape& expected, DType dtype) {
+  if (!ctx.weights) {
+    PD_CHECK(ctx.random_seed.has_value(), "internal: LoadContext has neither weights nor a random seed");
+    return random_tensor(*ctx.random_seed, name, expected, dtype);
+  }
+  const Tensor t = ctx.weights->get(name);
+  PD_CHECK(t.shape() == expected, ctx.weights->where(name), " has shape ", shape_str(t.shape()),
+           " but the model expects ", shape_str(expected));
+  PD_CHECK(dtype_is_float(t.dtype()), ctx.weights->where(name), " has non-float dtype ", dtype_name(t.dtype()));
+  return t.dtype() == dtype ? t : t.to(dtype);
+}
+
+}  // namespace
+
+Tensor load_tensor(const LoadContext& ctx, const std::string& name, const Shape& expected) {
+  return fetch(ctx, name, expected, DType::F32);
+}
+
+Tensor load_matrix(const LoadContext& ctx, const std::string& name, const Shape& expected) {
+  return fetch(ctx, name, expected, ctx.compute);
+}
+
+bool has_tensor(const LoadContext& ctx, const std::string& name) { return !ctx.weights || ctx.weights->has(name); }
+
 std::optional<Tensor> load_optional(const LoadContext& ctx, const std::string& name, const Shape& expected) {
-  if (!ctx.checkpoint.has(name)) return std::nullopt;
+  if (!has_tensor(ctx, name)) return std::nullopt;
   return load_tensor(ctx, name, expected);
 }
 

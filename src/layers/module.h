@@ -1,25 +1,34 @@
-// What every layer needs to load itself: the checkpoint, the dtype it computes in, and a way
-// to fetch a tensor by name with its shape checked, so a wrong or mismatched checkpoint fails
-// with the tensor's name instead of computing garbage.
+// What every layer needs to load itself: where the weights come from, the dtype its matrix
+// products run in, and checked fetches, so a wrong or mismatched checkpoint fails with the
+// tensor's name instead of computing garbage.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
 #include "core/tensor.h"
-#include "io/checkpoint.h"
+#include "io/weight_source.h"
 
 namespace paradit {
 
 struct LoadContext {
-  const Checkpoint& checkpoint;
-  DType compute = DType::F32;  // weights are converted to this once, at load
+  // The weights by diffusers name; null with `random_seed` set builds random weights of the
+  // expected shapes instead (benchmarks of real-shaped models without the files).
+  const WeightSource* weights = nullptr;
+  // The dtype of linear-layer weights and so of the GEMMs (f32: the reference; bf16: the fast
+  // path, f32 accumulation). Everything else (norms, biases, convs, tables) is kept in f32.
+  DType compute = DType::F32;
+  std::optional<uint64_t> random_seed;
 };
 
-// Fetches `name`, checks it has `expected` shape, converts it to the compute dtype.
+// Fetches `name` as f32, checking its shape is `expected`.
 Tensor load_tensor(const LoadContext& ctx, const std::string& name, const Shape& expected);
-// As load_tensor, but returns nothing when the checkpoint lacks the tensor.
+// As load_tensor, but in the context's compute dtype: for GEMM weights.
+Tensor load_matrix(const LoadContext& ctx, const std::string& name, const Shape& expected);
+// As load_tensor, but nothing when the weights lack the tensor.
 std::optional<Tensor> load_optional(const LoadContext& ctx, const std::string& name, const Shape& expected);
+bool has_tensor(const LoadContext& ctx, const std::string& name);
 
 inline std::string join(const std::string& prefix, const std::string& name) {
   return prefix.empty() ? name : prefix + "." + name;

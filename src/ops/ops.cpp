@@ -38,8 +38,10 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias) {
   check_cpu("linear", w);
   PD_CHECK(x.dim() >= 1 && w.dim() == 2 && x.size(-1) == w.size(1), "linear: input ", x.describe(),
            " does not match weight ", w.describe(), " ([out, in])");
-  PD_CHECK(x.dtype() == w.dtype() && (x.dtype() == DType::F32 || x.dtype() == DType::BF16), "linear: input ",
-           x.describe(), " and weight ", w.describe(), " must both be F32 or both BF16");
+  const bool same = x.dtype() == w.dtype() && (x.dtype() == DType::F32 || x.dtype() == DType::BF16);
+  const bool mixed = x.dtype() == DType::F32 && w.dtype() == DType::BF16;
+  PD_CHECK(same || mixed, "linear: input ", x.describe(), " and weight ", w.describe(),
+           " must be F32/F32, BF16/BF16 or F32 input with BF16 weight");
   const int64_t K = w.size(1), N = w.size(0);
   Tensor bias32;
   if (bias) {
@@ -48,9 +50,12 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias) {
   }
   Shape out_shape = x.shape();
   out_shape.back() = N;
+  // Mixed precision: an f32 activation meets a bf16 weight in a bf16 GEMM with f32
+  // accumulation and an f32 result, as torch autocast does.
+  const Tensor a = mixed ? x.to(DType::BF16) : x;
   Tensor y = Tensor::empty(out_shape, x.dtype());
   Tensor y2 = y.reshape({-1, N});
-  cpu::matmul(x.reshape({-1, K}), w, /*trans_b=*/true, bias ? &bias32 : nullptr, y2);
+  cpu::matmul(a.reshape({-1, K}), w, /*trans_b=*/true, bias ? &bias32 : nullptr, y2);
   return y;
 }
 
@@ -188,6 +193,19 @@ Tensor modulate(const Tensor& x, const Tensor& scale, const Tensor& shift) {
   Tensor y = Tensor::empty(x.shape());
   cpu::modulate(x, scale, shift, y);
   return y;
+}
+
+Tensor gated_add(const Tensor& x, const Tensor& gate, const Tensor& y) {
+  check_f32("gated_add", x, "x");
+  check_f32("gated_add", gate, "gate");
+  check_f32("gated_add", y, "y");
+  PD_CHECK(x.dim() == 3 && y.shape() == x.shape(), "gated_add: x ", x.describe(), " and y ", y.describe(),
+           " must be the same [B, N, D]");
+  PD_CHECK(gate.shape() == (Shape{x.size(0), x.size(2)}), "gated_add: gate ", gate.describe(), " must be [",
+           x.size(0), ", ", x.size(2), "]");
+  Tensor out = Tensor::empty(x.shape());
+  cpu::gated_add(x, gate, y, out);
+  return out;
 }
 
 }  // namespace paradit::ops

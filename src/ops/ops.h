@@ -14,7 +14,8 @@ namespace paradit::ops {
 
 // ---- matrix products ----
 // y[..., N] = x[..., K] @ w[N, K]^T (+ bias[N]): torch.nn.Linear's layout. The output has
-// x's dtype; bias may be any float dtype.
+// x's dtype; bias may be any float dtype. x and w are both f32, both bf16, or an f32 x with a
+// bf16 w (x is rounded to bf16 for the product; accumulation and output stay f32).
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias = nullptr);
 // c[M, N] = a[M, K] @ b, where b is [K, N], or [N, K] when trans_b.
 Tensor matmul(const Tensor& a, const Tensor& b, bool trans_b = false);
@@ -59,6 +60,8 @@ Tensor add(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
 // x [B, N, D] * (1 + scale[B, D]) + shift[B, D], the adaLN modulation.
 Tensor modulate(const Tensor& x, const Tensor& scale, const Tensor& shift);
+// x [B, N, D] + gate[B, D] * y [B, N, D], the gated residual of adaLN-Zero blocks.
+Tensor gated_add(const Tensor& x, const Tensor& gate, const Tensor& y);
 
 // ---- layout (any dtype) ----
 Tensor concat(const std::vector<Tensor>& xs, int64_t dim);

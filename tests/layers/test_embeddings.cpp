@@ -61,3 +61,22 @@ TEST(AdaNorm, Continuous) {
 
 }  // namespace
 }  // namespace paradit
+
+namespace paradit {
+namespace {
+
+TEST(AdaNorm, ZeroX) {
+  test::Fixture f("layers/ada_layer_norm_zero_x");
+  const auto ada = AdaLayerNormZeroX::load(f.context(), "", f.config()["dim"]);
+  const auto out = ada.forward(f.f32("in.x"), f.f32("in.emb"));
+  EXPECT_MATCHES("SD35AdaLayerNormZeroX x", out.x, f.f32("out.x"));
+  EXPECT_MATCHES("SD35AdaLayerNormZeroX gate_msa", out.gate_msa, f.f32("out.gate_msa"));
+  EXPECT_MATCHES("SD35AdaLayerNormZeroX shift_mlp", out.shift_mlp, f.f32("out.shift_mlp"));
+  EXPECT_MATCHES("SD35AdaLayerNormZeroX scale_mlp", out.scale_mlp, f.f32("out.scale_mlp"));
+  EXPECT_MATCHES("SD35AdaLayerNormZeroX gate_mlp", out.gate_mlp, f.f32("out.gate_mlp"));
+  EXPECT_MATCHES("SD35AdaLayerNormZeroX x2", out.x2, f.f32("out.x2"));
+  EXPECT_MATCHES("SD35AdaLayerNormZeroX gate_msa2", out.gate_msa2, f.f32("out.gate_msa2"));
+}
+
+}  // namespace
+}  // namespace paradit

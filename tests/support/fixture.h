@@ -17,7 +17,7 @@ class Fixture {
   Tensor f32(const std::string& name) const;  // any stored dtype, converted to f32
   const nlohmann::json& config() const { return config_; }
   const Checkpoint& checkpoint() const { return checkpoint_; }
-  LoadContext context(DType compute = DType::F32) const { return LoadContext{checkpoint_, compute}; }
+  LoadContext context(DType compute = DType::F32) const { return LoadContext{&checkpoint_, compute, std::nullopt}; }
 
  private:
   Checkpoint checkpoint_;

@@ -30,6 +30,14 @@ TEST(Ops, LinearBf16) {
   EXPECT_TRUE(test::close_enough("linear bf16", y.to(DType::F32), f.f32("out.y"), 0.9999, 2e-2));
 }
 
+TEST(Ops, LinearMixedF32InputBf16Weight) {
+  Fixture f("ops/linear");
+  const Tensor x = f.f32("in.x"), w = f.f32("in.w").to(DType::BF16), b = f.f32("in.b");
+  const Tensor y = ops::linear(x, w, &b);
+  EXPECT_EQ(y.dtype(), DType::F32);
+  EXPECT_TRUE(test::close_enough("linear f32 x bf16 w", y, f.f32("out.y"), 0.9999, 1e-2));
+}
+
 TEST(Ops, Matmul) {
   Fixture f("ops/matmul");
   const Tensor a = f.f32("in.a"), b = f.f32("in.b");
@@ -99,6 +107,7 @@ TEST(Ops, ElementwiseAndLayout) {
   EXPECT_MATCHES("add broadcast", ops::add(x, row), f.f32("out.add_row"));
   EXPECT_MATCHES("mul broadcast", ops::mul(x, row), f.f32("out.mul_row"));
   EXPECT_MATCHES("modulate", ops::modulate(x, f.f32("in.scale"), f.f32("in.shift")), f.f32("out.modulate"));
+  EXPECT_MATCHES("gated_add", ops::gated_add(x, f.f32("in.scale"), other), f.f32("out.gated_add"));
   EXPECT_MATCHES("concat dim 1", ops::concat({x, other}, 1), f.f32("out.concat1"));
   const Tensor other3 = ops::split(other, {3, 7}, 2)[0];
   EXPECT_MATCHES("concat dim 2", ops::concat({x, other3}, -1), f.f32("out.concat2"));
@@ -120,7 +129,7 @@ TEST(Ops, ElementwiseAndLayout) {
 TEST(Ops, BadArgumentsAreErrors) {
   const Tensor x = Tensor::zeros({2, 3, 8});
   EXPECT_THROW(ops::linear(x, Tensor::zeros({4, 7})), Error);
-  EXPECT_THROW(ops::linear(x, Tensor::zeros({4, 8}, DType::BF16)), Error);
+  EXPECT_THROW(ops::linear(x.to(DType::BF16), Tensor::zeros({4, 8})), Error);
   EXPECT_THROW(ops::matmul(Tensor::zeros({2, 3}), Tensor::zeros({4, 5})), Error);
   const Tensor w5 = Tensor::zeros({5});
   EXPECT_THROW(ops::layer_norm(x, &w5, nullptr, 1e-5f), Error);

@@ -29,6 +29,7 @@ void embedding(const Tensor& table, const std::vector<int64_t>& ids, Tensor& y);
 enum class Binary { Add, Mul };
 void binary(const Tensor& a, const Tensor& b, Binary op, Tensor& y);
 void modulate(const Tensor& x, const Tensor& scale, const Tensor& shift, Tensor& y);
+void gated_add(const Tensor& x, const Tensor& gate, const Tensor& y, Tensor& out);
 
 // Copies `src` (viewed as [outer, src_inner]) into dst (viewed as [outer, dst_inner]) at
 // column byte offset `dst_offset`; the building block of concat and split.

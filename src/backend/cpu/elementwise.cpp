@@ -37,4 +37,20 @@ void modulate(const Tensor& x, const Tensor& scale, const Tensor& shift, Tensor&
   }
 }
 
+void gated_add(const Tensor& x, const Tensor& gate, const Tensor& y, Tensor& out) {
+  const int64_t B = x.size(0), N = x.size(1), D = x.size(2);
+#pragma omp parallel for collapse(2)
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t n = 0; n < N; ++n) {
+      const int64_t row = (b * N + n) * D;
+      const float* g = gate.data<float>() + b * D;
+      const float* px = x.data<float>() + row;
+      const float* py = y.data<float>() + row;
+      float* po = out.data<float>() + row;
+#pragma omp simd
+      for (int64_t i = 0; i < D; ++i) po[i] = px[i] + g[i] * py[i];
+    }
+  }
+}
+
 }  // namespace paradit::cpu

@@ -1,0 +1,22 @@
+// Where a model's tensors come from, by their diffusers names. A Checkpoint is one source; a
+// remapping of another layout (the original SD3 single files, with fused qkv) is another.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace paradit {
+
+class WeightSource {
+ public:
+  virtual ~WeightSource() = default;
+  virtual bool has(const std::string& name) const = 0;
+  virtual Tensor get(const std::string& name) const = 0;  // throws naming the tensor
+  virtual std::vector<std::string> names() const = 0;     // sorted
+  // Where the tensor lives, for error messages: "file.safetensors: tensor 'x'".
+  virtual std::string where(const std::string& name) const = 0;
+};
+
+}  // namespace paradit

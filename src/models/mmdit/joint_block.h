@@ -1,0 +1,40 @@
+// One MMDiT block (diffusers' JointTransformerBlock): adaLN-Zero modulation of both streams,
+// joint attention over [image; prompt], gated residuals, and a feed-forward per stream. MMDiT-X
+// blocks add an image-only attention (attn2); the last block is context_pre_only (its prompt
+// stream only feeds the attention).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "layers/ada_layer_norm.h"
+#include "layers/attention.h"
+#include "layers/feed_forward.h"
+#include "models/mmdit/config.h"
+
+namespace paradit {
+
+class JointTransformerBlock {
+ public:
+  JointTransformerBlock() = default;
+  static JointTransformerBlock load(const LoadContext& ctx, const std::string& prefix, const MMDiTConfig& config,
+                                    int64_t index);
+  // Updates hidden [B, N, D] and context [B, M, D] in place of the inputs; after the last
+  // block the context is no longer meaningful. temb is [B, D].
+  void forward(Tensor& hidden, Tensor& context, const Tensor& temb) const;
+
+ private:
+  bool context_pre_only_ = false;
+  bool dual_ = false;
+  AdaLayerNormZero norm1_;
+  AdaLayerNormZeroX norm1_x_;
+  AdaLayerNormZero norm1_context_;
+  AdaLayerNormContinuous norm1_context_last_;
+  Attention attn_;
+  std::optional<Attention> attn2_;
+  LayerNorm norm2_ = LayerNorm::plain(1e-6f);
+  FeedForward ff_;
+  std::optional<FeedForward> ff_context_;
+};
+
+}  // namespace paradit

@@ -1,0 +1,39 @@
+// The SD3 / SD3.5 denoiser (diffusers' SD3Transformer2DModel): patchify with a cropped sincos
+// position table, timestep + pooled-prompt conditioning, a stack of joint blocks over image
+// and prompt tokens, the final adaptive norm, and unpatchify.
+#pragma once
+
+#include <vector>
+
+#include "models/mmdit/config.h"
+#include "models/mmdit/joint_block.h"
+#include "layers/embeddings.h"
+
+namespace paradit {
+
+class MMDiT {
+ public:
+  MMDiT() = default;
+  static MMDiT load(const LoadContext& ctx, const MMDiTConfig& config);
+
+  // latent [B, C, H, W] (H, W multiples of the patch size, at most pos_embed_max_size patches),
+  // context [B, T, joint_attention_dim], pooled [B, pooled_projection_dim], one timestep per
+  // sample (0..1000, as the scheduler gives them) -> the prediction [B, out_channels, H, W].
+  Tensor forward(const Tensor& latent, const Tensor& context, const Tensor& pooled,
+                 const std::vector<float>& timesteps) const;
+
+  const MMDiTConfig& config() const { return config_; }
+
+ private:
+  void check_inputs(const Tensor& latent, const Tensor& context, const Tensor& pooled,
+                    const std::vector<float>& timesteps) const;
+  MMDiTConfig config_;
+  PatchEmbed pos_embed_;
+  CombinedTimestepTextProjEmbeddings time_text_embed_;
+  Linear context_embedder_;
+  std::vector<JointTransformerBlock> blocks_;
+  AdaLayerNormContinuous norm_out_;
+  Linear proj_out_;
+};
+
+}  // namespace paradit
