@@ -5,7 +5,9 @@
 
 #include "args.h"
 #include "commands.h"
+#include "core/error.h"
 #include "io/checkpoint.h"
+#include "models/mmdit/weights.h"
 
 namespace paradit::cli {
 
@@ -29,6 +31,14 @@ int run_info(int argc, char** argv) {
   for (const auto& [dtype, stats] : by_dtype)
     std::printf("  %-8s %6lld tensors %12.3f MB\n", dtype.c_str(), static_cast<long long>(stats.first),
                 static_cast<double>(stats.second) / 1e6);
+  // If it is an SD3 transformer, say how we read it and what config we found or inferred.
+  try {
+    const auto mmdit = open_mmdit_weights(args.require("model"));
+    std::printf("model: SD3 MMDiT, %s layout, config %s\n%s\n", mmdit.layout.c_str(),
+                mmdit.config_inferred ? "inferred from tensor shapes" : "from config.json", mmdit.config.describe().c_str());
+  } catch (const Error&) {
+    std::printf("model: not an SD3 transformer checkpoint\n");
+  }
   if (args.has("tensors"))
     for (const auto& name : ck.names()) {
       const TensorRecord& r = ck.record(name);

@@ -1,8 +1,18 @@
 // The paradit subcommands; each returns the process exit code.
 #pragma once
 
+#include <string>
+
+#include "core/dtype.h"
+
 namespace paradit::cli {
 
 int run_info(int argc, char** argv);
+int run_eval(int argc, char** argv);
+int run_bench(int argc, char** argv);
+
+// Shared flag parsing.
+DType parse_dtype(const std::string& s);  // "f32" | "bf16"
+void require_cpu(const std::string& device);
 
 }  // namespace paradit::cli

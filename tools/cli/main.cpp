@@ -17,6 +17,12 @@ void usage() {
       "\n"
       "commands:\n"
       "  info --model PATH [--tensors]   validate a checkpoint and summarise it\n"
+      "  eval transformer --model PATH --in IN.safetensors --out OUT.safetensors\n"
+      "       [--dtype f32|bf16] [--device cpu] [--threads N]\n"
+      "                                  one MMDiT forward pass on tensors from a file\n"
+      "  bench transformer (--config sd3.5-large|sd3.5-medium|sd3-medium --random-weights | --model PATH)\n"
+      "       [--size 1024] [--batch 2] [--runs 3] [--warmup 1] [--dtype bf16|f32] [--threads N] [--json]\n"
+      "                                  time denoising steps and report TFLOP/s\n"
       "  version                         print the version\n",
       stdout);
 }
@@ -31,6 +37,8 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   try {
     if (command == "info") return paradit::cli::run_info(argc, argv);
+    if (command == "eval") return paradit::cli::run_eval(argc, argv);
+    if (command == "bench") return paradit::cli::run_bench(argc, argv);
     if (command == "version" || command == "--version") {
       std::printf("paradit %s\n", PARADIT_VERSION);
       return 0;

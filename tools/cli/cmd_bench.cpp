@@ -1,0 +1,96 @@
+// `paradit bench transformer`: times denoising steps of a real-shaped MMDiT (random weights or
+// a checkpoint) and reports ms per step and achieved TFLOP/s. Figures, never pass/fail.
+#include <algorithm>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "args.h"
+#include "commands.h"
+#include "core/error.h"
+#include "core/threads.h"
+#include "core/timer.h"
+#include "models/mmdit/mmdit.h"
+#include "models/mmdit/weights.h"
+
+namespace paradit::cli {
+namespace {
+
+Tensor filled(const Shape& shape, float scale) {
+  Tensor t = Tensor::empty(shape);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = scale * static_cast<float>((i * 7919) % 2001 - 1000) / 1000.f;
+  return t;
+}
+
+int bench_transformer(const Args& args) {
+  args.allow_only({"config", "random-weights", "model", "size", "batch", "runs", "warmup", "dtype", "device",
+                   "threads", "prompt-tokens", "json"});
+  require_cpu(args.get("device", "cpu"));
+  set_num_threads(args.get_int("threads", 0));
+  const DType compute = parse_dtype(args.get("dtype", "bf16"));
+  const int size = args.get_int("size", 1024), batch = args.get_int("batch", 2);
+  const int runs = args.get_int("runs", 3), warmup = args.get_int("warmup", 1);
+  const int prompt_tokens = args.get_int("prompt-tokens", 333);
+  PD_CHECK(size > 0 && size % 16 == 0, "--size must be a positive multiple of 16");
+  PD_CHECK(batch > 0 && runs > 0 && warmup >= 0 && prompt_tokens > 0, "--batch, --runs, --prompt-tokens must be > 0");
+
+  MMDiTConfig config;
+  MMDiTWeights weights;
+  std::string label;
+  if (args.has("model")) {
+    weights = open_mmdit_weights(args.get("model"));
+    config = weights.config;
+    label = args.get("model");
+  } else {
+    PD_CHECK(args.has("random-weights"), "bench: give --model PATH or --config NAME --random-weights");
+    label = args.require("config");
+    config = MMDiTConfig::preset(label);
+  }
+  Timer load_timer;
+  const LoadContext ctx{weights.source.get(), compute,
+                        weights.source ? std::nullopt : std::optional<uint64_t>(1234)};
+  const MMDiT model = MMDiT::load(ctx, config);
+  const double load_s = load_timer.seconds();
+
+  const int64_t latent = size / 8;
+  const Tensor x = filled({batch, config.in_channels, latent, latent}, 1.f);
+  const Tensor context = filled({batch, prompt_tokens, config.joint_attention_dim}, 0.5f);
+  const Tensor pooled = filled({batch, config.pooled_projection_dim}, 0.5f);
+  const std::vector<float> t(static_cast<size_t>(batch), 500.f);
+  for (int i = 0; i < warmup; ++i) model.forward(x, context, pooled, t);
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    Timer step;
+    model.forward(x, context, pooled, t);
+    ms.push_back(step.seconds() * 1e3);
+  }
+  std::sort(ms.begin(), ms.end());
+  const double median = ms[ms.size() / 2], best = ms.front();
+  const int64_t image_tokens = (latent / config.patch_size) * (latent / config.patch_size);
+  const double tflop = mmdit_flops(config, image_tokens, prompt_tokens, batch) / 1e12;
+  const double tflops = tflop / (median / 1e3);
+  if (args.has("json")) {
+    const nlohmann::json j = {{"median_ms", median}, {"min_ms", best},      {"tflop_per_step", tflop},
+                              {"tflops", tflops},    {"config", label},     {"size", size},
+                              {"batch", batch},      {"device", "cpu"},     {"dtype", compute == DType::BF16 ? "bf16" : "f32"},
+                              {"threads", num_threads()}, {"load_s", load_s}, {"runs", runs}};
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("transformer %s, %dx%d, batch %d, %d prompt tokens, %s, cpu, %d threads\n", label.c_str(), size, size,
+                batch, prompt_tokens, compute == DType::BF16 ? "bf16" : "f32", num_threads());
+    std::printf("  weights ready in %.1f s\n", load_s);
+    std::printf("  step: median %.1f ms, min %.1f ms over %d runs (after %d warm-up)\n", median, best, runs, warmup);
+    std::printf("  %.3f TFLOP per step, %.3f TFLOP/s achieved\n", tflop, tflops);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int run_bench(int argc, char** argv) {
+  PD_CHECK(argc >= 3 && std::string(argv[2]) == "transformer",
+           "usage: paradit bench transformer --config sd3.5-large|sd3.5-medium --random-weights --size S --batch B");
+  return bench_transformer(Args(argc, argv, 3, {"random-weights", "json"}));
+}
+
+}  // namespace paradit::cli

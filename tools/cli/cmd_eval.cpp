@@ -1,0 +1,59 @@
+// `paradit eval transformer`: one forward pass of a component on tensors from a file, for
+// checking paradit against another implementation.
+#include <cstdio>
+
+#include "args.h"
+#include "commands.h"
+#include "core/error.h"
+#include "core/threads.h"
+#include "io/checkpoint.h"
+#include "models/mmdit/mmdit.h"
+#include "models/mmdit/weights.h"
+
+namespace paradit::cli {
+
+DType parse_dtype(const std::string& s) {
+  if (s == "f32") return DType::F32;
+  if (s == "bf16") return DType::BF16;
+  fail("--dtype must be f32 or bf16, got '", s, "'");
+}
+
+void require_cpu(const std::string& device) {
+  PD_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda, got '", device, "'");
+  PD_CHECK(device == "cpu", "--device cuda: this build has no CUDA backend yet");
+}
+
+namespace {
+
+int eval_transformer(const Args& args) {
+  args.allow_only({"model", "in", "out", "device", "dtype", "threads"});
+  require_cpu(args.get("device", "cpu"));
+  set_num_threads(args.get_int("threads", 0));
+  const DType compute = parse_dtype(args.get("dtype", "f32"));
+  const std::string in_path = args.require("in"), out_path = args.require("out");
+  const Checkpoint inputs = Checkpoint::open(in_path);
+  auto input = [&](const char* name) {
+    PD_CHECK(inputs.has(name), in_path, ": missing input tensor '", name, "'");
+    return inputs.get(name).to(DType::F32);
+  };
+  const Tensor latent = input("hidden_states"), context = input("encoder_hidden_states"),
+               pooled = input("pooled_projections"), timestep = input("timestep");
+  PD_CHECK(timestep.dim() == 1, in_path, ": 'timestep' must be [B], got ", timestep.describe());
+  const auto weights = open_mmdit_weights(args.require("model"));
+  const MMDiT model = MMDiT::load({weights.source.get(), compute, std::nullopt}, weights.config);
+  const Tensor sample = model.forward(latent, context, pooled, timestep.to_f32_vector());
+  save_safetensors(out_path, {{"sample", sample}}, {{"producer", "paradit eval transformer"}});
+  std::fprintf(stderr, "wrote %s: sample %s\n", out_path.c_str(), sample.describe().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int run_eval(int argc, char** argv) {
+  PD_CHECK(argc >= 3, "usage: paradit eval transformer --model PATH --in IN --out OUT [--dtype f32|bf16]");
+  const std::string component = argv[2];
+  PD_CHECK(component == "transformer", "eval: unknown component '", component, "' (known: transformer)");
+  return eval_transformer(Args(argc, argv, 3, {}));
+}
+
+}  // namespace paradit::cli
