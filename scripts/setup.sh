@@ -11,6 +11,8 @@ packages=(
   build-essential cmake pkg-config
   libdnnl-dev          # oneDNN: CPU GEMM and convolution
   nlohmann-json3-dev   # JSON: safetensors headers, configs
+  libicu-dev           # Unicode normalisation and classes for the tokenizers
+  zlib1g-dev           # the bundled (gzip) CLIP vocabulary
   libgtest-dev         # the test suites
   libopenblas-dev      # only the GEMM benchmark's comparison peer
 )

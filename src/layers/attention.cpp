@@ -15,10 +15,11 @@ Attention Attention::load(const LoadContext& ctx, const std::string& prefix, con
   a.config_ = config;
   const int64_t inner = config.heads * config.head_dim;
   const int64_t out_dim = config.out_dim ? config.out_dim : config.query_dim;
-  a.to_q_ = Linear::load(ctx, join(prefix, "to_q"), config.query_dim, inner);
-  a.to_k_ = Linear::load(ctx, join(prefix, "to_k"), config.query_dim, inner);
-  a.to_v_ = Linear::load(ctx, join(prefix, "to_v"), config.query_dim, inner);
-  a.to_out_ = Linear::load(ctx, join(prefix, "to_out.0"), inner, out_dim);
+  const bool clip = config.naming == Config::Naming::Clip;
+  a.to_q_ = Linear::load(ctx, join(prefix, clip ? "q_proj" : "to_q"), config.query_dim, inner);
+  a.to_k_ = Linear::load(ctx, join(prefix, clip ? "k_proj" : "to_k"), config.query_dim, inner);
+  a.to_v_ = Linear::load(ctx, join(prefix, clip ? "v_proj" : "to_v"), config.query_dim, inner);
+  a.to_out_ = Linear::load(ctx, join(prefix, clip ? "out_proj" : "to_out.0"), inner, out_dim);
   const bool rms = config.qk_norm == "rms_norm";
   if (rms) {
     a.norm_q_ = RMSNorm::load(ctx, join(prefix, "norm_q"), config.head_dim, config.eps, true);
@@ -61,7 +62,7 @@ Attention::Output Attention::forward(const Tensor& hidden, const Tensor* context
     v = ops::concat({v, to_heads(add_v_->forward(*context), std::nullopt)}, 2);
   }
   const float scale = 1.f / std::sqrt(static_cast<float>(config_.head_dim));
-  const Tensor attended = ops::attention(q, k, v, scale);
+  const Tensor attended = ops::attention(q, k, v, scale, config_.causal);
   const Tensor merged = ops::permute(attended, {0, 2, 1, 3}).reshape({B, N + M, config_.heads * config_.head_dim});
   Output out;
   if (!context) {

@@ -24,6 +24,10 @@ class Attention {
     bool context_pre_only = false;  // the last MMDiT block: no to_add_out
     std::string qk_norm;            // "" or "rms_norm"
     float eps = 1e-6f;
+    bool causal = false;            // CLIP's text encoder masks future tokens
+    // Projection names: diffusers' to_q/to_k/to_v/to_out.0, or transformers' CLIP
+    // q_proj/k_proj/v_proj/out_proj.
+    enum class Naming { Diffusers, Clip } naming = Naming::Diffusers;
   };
   struct Output {
     Tensor hidden;                 // [B, N, out_dim]

@@ -38,6 +38,20 @@ Tensor fetch(const LoadContext& ctx, const std::string& name, const Shape& expec
   PD_CHECK(t.shape() == expected, ctx.weights->where(name), " has shape ", shape_str(t.shape()),
            " but the model expects ", shape_str(expected));
   PD_CHECK(dtype_is_float(t.dtype()), ctx.weights->where(name), " has non-float dtype ", dtype_name(t.dtype()));
+  const bool fp8 = t.dtype() == DType::F8_E4M3 || t.dtype() == DType::F8_E5M2;
+  const std::string suffix = ".weight";
+  if (fp8 && name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    // "scaled fp8" checkpoints keep a per-tensor scale beside each weight: w = fp8 * scale.
+    const std::string scale_name = name.substr(0, name.size() - suffix.size()) + ".scale_weight";
+    if (ctx.weights->has(scale_name)) {
+      const Tensor scale = ctx.weights->get(scale_name).to(DType::F32);
+      PD_CHECK(scale.numel() == 1, ctx.weights->where(scale_name), " must hold one value");
+      Tensor w = t.to(DType::F32);
+      const float s = scale.data<float>()[0];
+      for (int64_t i = 0; i < w.numel(); ++i) w.data<float>()[i] *= s;
+      return dtype == DType::F32 ? w : w.to(dtype);
+    }
+  }
   return t.dtype() == dtype ? t : t.to(dtype);
 }
 

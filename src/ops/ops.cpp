@@ -119,7 +119,7 @@ Tensor softmax(const Tensor& x) {
   return y;
 }
 
-Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal) {
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, const Tensor* bias) {
   check_f32("attention", q, "q");
   check_f32("attention", k, "k");
   check_f32("attention", v, "v");
@@ -129,8 +129,13 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale,
            q.describe(), " does not match k ", k.describe());
   PD_CHECK(k.size(2) > 0, "attention: no keys");
   PD_CHECK(std::isfinite(scale), "attention: scale must be finite");
+  if (bias) {
+    check_f32("attention", *bias, "bias");
+    PD_CHECK(bias->shape() == (Shape{q.size(1), q.size(2), k.size(2)}), "attention: bias ", bias->describe(),
+             " must be [", q.size(1), ", ", q.size(2), ", ", k.size(2), "]");
+  }
   Tensor out = Tensor::empty(q.shape());
-  cpu::attention(q, k, v, scale, causal, out);
+  cpu::attention(q, k, v, scale, causal, bias, out);
   return out;
 }
 

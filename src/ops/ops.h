@@ -38,9 +38,11 @@ inline Tensor quick_gelu(const Tensor& x) { return activation(x, Activation::Qui
 Tensor softmax(const Tensor& x);  // over the last dimension
 
 // ---- attention ----
-// softmax(q k^T * scale) v for q [B, H, Nq, D], k and v [B, H, Nk, D]. Tiled with an online
-// softmax: memory is O(block^2) per thread, never O(Nq * Nk). `causal` masks keys j > i.
-Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal = false);
+// softmax(q k^T * scale + bias) v for q [B, H, Nq, D], k and v [B, H, Nk, D]. Tiled with an
+// online softmax: memory is O(block^2) per thread, never O(Nq * Nk). `causal` masks keys
+// j > i. `bias` (T5's relative positions) is [H, Nq, Nk], shared by the batch.
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal = false,
+                 const Tensor* bias = nullptr);
 
 // ---- convolution and resampling ----
 struct Conv2dParams {

@@ -23,6 +23,15 @@ TEST(Attention, MatchesTorchSdpa) {
   EXPECT_MATCHES("attention scale 0.3", ops::attention(q, k, v, 0.3f), f.f32("out.scaled"));
 }
 
+TEST(Attention, AdditiveBiasMatchesTorch) {
+  Fixture f("ops/attention");
+  const Tensor bias = f.f32("in.bias");
+  EXPECT_MATCHES("attention + bias, scale 1",
+                 ops::attention(f.f32("in.q"), f.f32("in.k"), f.f32("in.v"), 1.f, false, &bias), f.f32("out.biased"));
+  const Tensor wrong = Tensor::zeros({3, 77, 300});
+  EXPECT_THROW(ops::attention(f.f32("in.q"), f.f32("in.k"), f.f32("in.v"), 1.f, false, &wrong), Error);
+}
+
 TEST(Attention, CausalMatchesTorch) {
   Fixture f("ops/attention");
   EXPECT_MATCHES("attention causal",

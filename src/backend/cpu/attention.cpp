@@ -20,9 +20,10 @@ struct Scratch {
   Scratch(int64_t d) : scores(kQueryBlock * kKeyBlock), acc(kQueryBlock * d), row_max(kQueryBlock), row_sum(kQueryBlock) {}
 };
 
-// Attends rows [q0, q0 + nq) of one head. q, k, v, out point at that head's [N, D] slices.
-void attend_block(const float* q, const float* k, const float* v, float* out, int64_t q0, int64_t nq, int64_t nk,
-                  int64_t d, float scale, bool causal, Scratch& s) {
+// Attends rows [q0, q0 + nq) of one head. q, k, v, out point at that head's [N, D] slices;
+// bias (or null) at the head's [Nq_total, nk] additive bias.
+void attend_block(const float* q, const float* k, const float* v, const float* bias, float* out, int64_t q0,
+                  int64_t nq, int64_t nk, int64_t d, float scale, bool causal, Scratch& s) {
   std::fill(s.acc.begin(), s.acc.begin() + nq * d, 0.f);
   std::fill(s.row_max.begin(), s.row_max.end(), -INFINITY);
   std::fill(s.row_sum.begin(), s.row_sum.end(), 0.f);
@@ -33,6 +34,10 @@ void attend_block(const float* q, const float* k, const float* v, float* out, in
     dnnl_sgemm('N', 'T', nq, bk, d, scale, q + q0 * d, d, k + k0 * d, d, 0.f, S, bk);
     for (int64_t i = 0; i < nq; ++i) {
       float* row = S + i * bk;
+      if (bias) {
+        const float* b = bias + (q0 + i) * nk + k0;
+        for (int64_t j = 0; j < bk; ++j) row[j] += b[j];
+      }
       if (causal)
         for (int64_t j = std::max<int64_t>(0, q0 + i + 1 - k0); j < bk; ++j) row[j] = -INFINITY;
       float block_max = -INFINITY;
@@ -62,8 +67,9 @@ void attend_block(const float* q, const float* k, const float* v, float* out, in
 
 }  // namespace
 
-void attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, Tensor& out) {
-  const int64_t heads = q.size(0) * q.size(1), nq = q.size(2), nk = k.size(2), d = q.size(3);
+void attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, const Tensor* bias,
+               Tensor& out) {
+  const int64_t heads = q.size(0) * q.size(1), per_batch = q.size(1), nq = q.size(2), nk = k.size(2), d = q.size(3);
   const int64_t q_blocks = (nq + kQueryBlock - 1) / kQueryBlock;
 #pragma omp parallel
   {
@@ -72,8 +78,9 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, b
     for (int64_t h = 0; h < heads; ++h) {
       for (int64_t b = 0; b < q_blocks; ++b) {
         const int64_t q0 = b * kQueryBlock;
+        const float* head_bias = bias ? bias->data<float>() + (h % per_batch) * nq * nk : nullptr;
         attend_block(q.data<float>() + h * nq * d, k.data<float>() + h * nk * d, v.data<float>() + h * nk * d,
-                     out.data<float>() + h * nq * d, q0, std::min(kQueryBlock, nq - q0), nk, d, scale, causal,
+                     head_bias, out.data<float>() + h * nq * d, q0, std::min(kQueryBlock, nq - q0), nk, d, scale, causal,
                      scratch);
       }
     }

@@ -20,7 +20,9 @@ enum class Act { GeluErf, GeluTanh, QuickGelu, Silu };
 void activation(const Tensor& x, Act kind, Tensor& y);
 void softmax(const Tensor& x, Tensor& y);
 
-void attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, Tensor& out);
+// bias: [H, Nq, Nk] or null.
+void attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, const Tensor* bias,
+               Tensor& out);
 
 void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, int64_t stride, const int64_t pads[4], Tensor& y);
 void upsample_nearest2x(const Tensor& x, Tensor& y);

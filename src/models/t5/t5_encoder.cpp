@@ -1,0 +1,162 @@
+#include "models/t5/t5_encoder.h"
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+
+#include "core/error.h"
+#include "ops/ops.h"
+
+namespace paradit {
+
+void T5Config::validate() const {
+  PD_CHECK(vocab_size > 0 && d_model > 0 && d_kv > 0 && d_ff > 0 && num_layers > 0 && num_heads > 0 &&
+               relative_attention_num_buckets > 1 && relative_attention_max_distance > 0,
+           "T5 config: bad sizes");
+}
+
+std::string T5Config::describe() const {
+  std::ostringstream out;
+  out << "  layers " << num_layers << ", d_model " << d_model << ", heads " << num_heads << " x " << d_kv << ", d_ff "
+      << d_ff << (gated ? " (gated-gelu)" : " (relu)") << ", vocab " << vocab_size << ", buckets "
+      << relative_attention_num_buckets << "/" << relative_attention_max_distance;
+  return out.str();
+}
+
+T5Config T5Config::from_json_file(const std::string& path) {
+  std::ifstream in(path);
+  PD_CHECK(in.good(), path, ": cannot open");
+  const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  PD_CHECK(!j.is_discarded() && j.is_object(), path, ": not valid JSON");
+  T5Config c;
+  auto get = [&](const char* key, int64_t& field) {
+    if (j.contains(key) && j[key].is_number_integer()) field = j[key].get<int64_t>();
+  };
+  get("vocab_size", c.vocab_size);
+  get("d_model", c.d_model);
+  get("d_kv", c.d_kv);
+  get("d_ff", c.d_ff);
+  get("num_layers", c.num_layers);
+  get("num_heads", c.num_heads);
+  get("relative_attention_num_buckets", c.relative_attention_num_buckets);
+  get("relative_attention_max_distance", c.relative_attention_max_distance);
+  if (j.contains("layer_norm_epsilon") && j["layer_norm_epsilon"].is_number())
+    c.layer_norm_epsilon = j["layer_norm_epsilon"].get<float>();
+  const std::string ff = j.value("feed_forward_proj", "relu");
+  PD_CHECK(ff == "gated-gelu" || ff == "relu", path, ": unsupported feed_forward_proj '", ff, "'");
+  c.gated = ff == "gated-gelu";
+  PD_CHECK(c.gated, path, ": only gated-gelu T5 (v1.1, as SD3 uses) is supported");
+  c.validate();
+  return c;
+}
+
+T5Config T5Config::infer(const WeightSource& w) {
+  auto shape = [&](const std::string& name) {
+    PD_CHECK(w.has(name), "cannot infer the T5 config: missing tensor '", name, "'");
+    return w.get(name).shape();
+  };
+  T5Config c;
+  const Shape bias = shape("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight");
+  c.relative_attention_num_buckets = bias.at(0);
+  c.num_heads = bias.at(1);
+  const Shape q = shape("encoder.block.0.layer.0.SelfAttention.q.weight");
+  c.d_model = q.at(1);
+  c.d_kv = q.at(0) / c.num_heads;
+  c.d_ff = shape("encoder.block.0.layer.1.DenseReluDense.wi_0.weight").at(0);
+  c.vocab_size = w.has("shared.weight") ? shape("shared.weight").at(0) : shape("encoder.embed_tokens.weight").at(0);
+  static const std::regex block_re(R"(encoder\.block\.(\d+)\..*)");
+  std::smatch m;
+  int64_t last = -1;
+  for (const auto& name : w.names())
+    if (std::regex_match(name, m, block_re)) last = std::max<int64_t>(last, std::stoll(m[1]));
+  c.num_layers = last + 1;
+  c.validate();
+  return c;
+}
+
+T5Config T5Config::t5_xxl() { return T5Config{}; }
+
+int64_t t5_relative_position_bucket(int64_t relative_position, int64_t num_buckets, int64_t max_distance) {
+  num_buckets /= 2;
+  int64_t bucket = relative_position > 0 ? num_buckets : 0;
+  const int64_t n = std::abs(relative_position);
+  const int64_t max_exact = num_buckets / 2;
+  if (n < max_exact) return bucket + n;
+  // float32 arithmetic and truncation, as torch computes it
+  const float scaled = std::log(static_cast<float>(n) / static_cast<float>(max_exact)) /
+                       static_cast<float>(std::log(static_cast<double>(max_distance) / static_cast<double>(max_exact))) *
+                       static_cast<float>(num_buckets - max_exact);
+  const int64_t large = std::min<int64_t>(max_exact + static_cast<int64_t>(scaled), num_buckets - 1);
+  return bucket + large;
+}
+
+T5Encoder T5Encoder::load(const LoadContext& ctx, const T5Config& config) {
+  config.validate();
+  T5Encoder e;
+  e.config_ = config;
+  const int64_t D = config.d_model, inner = config.num_heads * config.d_kv;
+  const std::string embed = has_tensor(ctx, "shared.weight") ? "shared.weight" : "encoder.embed_tokens.weight";
+  e.embedding_ = load_tensor(ctx, embed, {config.vocab_size, D});
+  e.relative_attention_bias_ = load_tensor(ctx, "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
+                                           {config.relative_attention_num_buckets, config.num_heads});
+  for (int64_t i = 0; i < config.num_layers; ++i) {
+    const std::string p = "encoder.block." + std::to_string(i) + ".layer.";
+    Block b;
+    b.attn_norm = RMSNorm::load(ctx, p + "0.layer_norm", D, config.layer_norm_epsilon, true);
+    b.q = Linear::load(ctx, p + "0.SelfAttention.q", D, inner, false);
+    b.k = Linear::load(ctx, p + "0.SelfAttention.k", D, inner, false);
+    b.v = Linear::load(ctx, p + "0.SelfAttention.v", D, inner, false);
+    b.o = Linear::load(ctx, p + "0.SelfAttention.o", inner, D, false);
+    b.ff_norm = RMSNorm::load(ctx, p + "1.layer_norm", D, config.layer_norm_epsilon, true);
+    b.wi_0 = Linear::load(ctx, p + "1.DenseReluDense.wi_0", D, config.d_ff, false);
+    b.wi_1 = Linear::load(ctx, p + "1.DenseReluDense.wi_1", D, config.d_ff, false);
+    b.wo = Linear::load(ctx, p + "1.DenseReluDense.wo", config.d_ff, D, false);
+    e.blocks_.push_back(std::move(b));
+  }
+  e.final_norm_ = RMSNorm::load(ctx, "encoder.final_layer_norm", D, config.layer_norm_epsilon, true);
+  return e;
+}
+
+Tensor T5Encoder::position_bias(int64_t T) const {
+  const int64_t H = config_.num_heads;
+  Tensor bias = Tensor::empty({H, T, T});
+  const float* table = relative_attention_bias_.data<float>();
+  for (int64_t q = 0; q < T; ++q)
+    for (int64_t k = 0; k < T; ++k) {
+      const int64_t bucket = t5_relative_position_bucket(k - q, config_.relative_attention_num_buckets,
+                                                         config_.relative_attention_max_distance);
+      for (int64_t h = 0; h < H; ++h) bias.data<float>()[(h * T + q) * T + k] = table[bucket * H + h];
+    }
+  return bias;
+}
+
+Tensor T5Encoder::forward(const std::vector<std::vector<int32_t>>& ids) const {
+  PD_CHECK(!ids.empty() && !ids[0].empty(), "T5: empty input");
+  const int64_t B = static_cast<int64_t>(ids.size()), T = static_cast<int64_t>(ids[0].size());
+  const int64_t D = config_.d_model, H = config_.num_heads, dk = config_.d_kv;
+  std::vector<int64_t> flat;
+  for (const auto& row : ids) {
+    PD_CHECK(static_cast<int64_t>(row.size()) == T, "T5: all sequences in a batch must have the same length");
+    for (int32_t id : row) {
+      PD_CHECK(id >= 0 && id < config_.vocab_size, "T5: token id ", id, " outside the vocabulary of ",
+               config_.vocab_size);
+      flat.push_back(id);
+    }
+  }
+  Tensor x = ops::embedding(embedding_, flat).reshape({B, T, D});
+  const Tensor bias = position_bias(T);
+  auto heads = [&](const Tensor& t) { return ops::permute(t.reshape({B, T, H, dk}), {0, 2, 1, 3}); };
+  for (const Block& b : blocks_) {
+    const Tensor h = b.attn_norm.forward(x);
+    const Tensor attended = ops::attention(heads(b.q.forward(h)), heads(b.k.forward(h)), heads(b.v.forward(h)), 1.f,
+                                           false, &bias);
+    x = ops::add(x, b.o.forward(ops::permute(attended, {0, 2, 1, 3}).reshape({B, T, H * dk})));
+    const Tensor f = b.ff_norm.forward(x);
+    x = ops::add(x, b.wo.forward(ops::mul(ops::gelu(b.wi_0.forward(f), true), b.wi_1.forward(f))));
+  }
+  return final_norm_.forward(x);
+}
+
+}  // namespace paradit

@@ -1,0 +1,290 @@
+#include "text/clip_tokenizer.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/error.h"
+#include "text/unicode.h"
+
+namespace paradit::text {
+namespace fs = std::filesystem;
+namespace {
+
+// GPT-2's reversible byte -> printable code point map, which CLIP's vocabulary is written in.
+const std::vector<char32_t>& byte_encoder() {
+  static const std::vector<char32_t> table = [] {
+    std::vector<char32_t> t(256, 0);
+    std::vector<bool> direct(256, false);
+    for (int b = '!'; b <= '~'; ++b) direct[static_cast<size_t>(b)] = true;
+    for (int b = 0xa1; b <= 0xac; ++b) direct[static_cast<size_t>(b)] = true;
+    for (int b = 0xae; b <= 0xff; ++b) direct[static_cast<size_t>(b)] = true;
+    char32_t next = 256;
+    for (int b = 0; b < 256; ++b) t[static_cast<size_t>(b)] = direct[static_cast<size_t>(b)] ? static_cast<char32_t>(b) : next++;
+    return t;
+  }();
+  return table;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  PD_CHECK(in.good(), path, ": cannot open");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string read_gzip(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  PD_CHECK(f != nullptr, path, ": cannot open");
+  std::string out;
+  char buf[1 << 16];
+  int n;
+  while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  const bool ok = n == 0;
+  gzclose(f);
+  PD_CHECK(ok, path, ": corrupt gzip data");
+  return out;
+}
+
+nlohmann::json read_json(const std::string& path) {
+  auto j = nlohmann::json::parse(read_text(path), nullptr, /*allow_exceptions=*/false);
+  PD_CHECK(!j.is_discarded(), path, ": not valid JSON");
+  return j;
+}
+
+// The pad token named by tokenizer_config.json or special_tokens_map.json, if any.
+std::string configured_pad(const std::string& dir) {
+  for (const char* name : {"tokenizer_config.json", "special_tokens_map.json"}) {
+    const fs::path p = fs::path(dir) / name;
+    if (!fs::exists(p)) continue;
+    const auto j = read_json(p.string());
+    if (!j.contains("pad_token")) continue;
+    const auto& pad = j["pad_token"];
+    if (pad.is_string()) return pad.get<std::string>();
+    if (pad.is_object() && pad.contains("content") && pad["content"].is_string()) return pad["content"].get<std::string>();
+  }
+  return "<|endoftext|>";
+}
+
+// CLIP's pattern: <|startoftext|>|<|endoftext|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+
+// applied left to right, alternatives in order; whitespace between matches is dropped.
+std::vector<std::u32string> pre_tokenize(const std::u32string& s) {
+  static const std::u32string literals[] = {U"<|startoftext|>", U"<|endoftext|>", U"'s", U"'t", U"'re",
+                                            U"'ve", U"'m", U"'ll", U"'d"};
+  std::vector<std::u32string> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    bool matched = false;
+    for (const auto& lit : literals)
+      if (s.compare(i, lit.size(), lit) == 0) {
+        out.push_back(lit);
+        i += lit.size();
+        matched = true;
+        break;
+      }
+    if (matched) continue;
+    const char32_t c = s[i];
+    size_t j = i + 1;
+    if (is_letter(c)) {
+      while (j < s.size() && is_letter(s[j])) ++j;
+    } else if (is_number(c)) {
+      // a single number character
+    } else if (!is_whitespace(c)) {
+      while (j < s.size() && !is_whitespace(s[j]) && !is_letter(s[j]) && !is_number(s[j])) ++j;
+    } else {
+      ++i;
+      continue;
+    }
+    out.push_back(s.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+// Collapses each run of whitespace to one space (the normalizer's Replace(\s+, " ")).
+std::u32string collapse_whitespace(const std::u32string& s) {
+  std::u32string out;
+  for (char32_t c : s) {
+    if (is_whitespace(c)) {
+      if (out.empty() || out.back() != U' ' || !is_whitespace(out.back())) out.push_back(U' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string assets_dir() {
+  if (const char* env = std::getenv("PARADIT_ASSETS"); env && *env) return env;
+  return PARADIT_ASSETS_DIR;
+}
+
+ClipTokenizer ClipTokenizer::from_folder(const std::string& dir) {
+  ClipTokenizer t;
+  const fs::path json_path = fs::path(dir) / "tokenizer.json";
+  if (fs::exists(json_path)) {
+    const auto j = read_json(json_path.string());
+    PD_CHECK(j.contains("model") && j["model"].value("type", "") == "BPE" && j["model"].contains("vocab") &&
+                 j["model"].contains("merges"),
+             json_path.string(), ": not a BPE tokenizer");
+    for (const auto& [token, id] : j["model"]["vocab"].items()) t.vocab_[token] = id.get<int32_t>();
+    int32_t rank = 0;
+    for (const auto& m : j["model"]["merges"]) {
+      const std::string merge = m.is_string() ? m.get<std::string>()
+                                              : m.at(0).get<std::string>() + " " + m.at(1).get<std::string>();
+      t.merge_rank_.emplace(merge, rank++);
+    }
+    if (j.contains("added_tokens"))
+      for (const auto& a : j["added_tokens"]) t.vocab_[a.at("content").get<std::string>()] = a.at("id").get<int32_t>();
+  } else {
+    const fs::path vocab = fs::path(dir) / "vocab.json", merges = fs::path(dir) / "merges.txt";
+    PD_CHECK(fs::exists(vocab) && fs::exists(merges), dir, ": no tokenizer.json, and no vocab.json + merges.txt");
+    const auto vocab_json = read_json(vocab.string());
+    for (const auto& [token, id] : vocab_json.items()) t.vocab_[token] = id.get<int32_t>();
+    std::istringstream lines(read_text(merges.string()));
+    std::string line;
+    int32_t rank = 0;
+    while (std::getline(lines, line)) {
+      if (line.empty() || line.rfind("#version", 0) == 0) continue;
+      t.merge_rank_.emplace(line, rank++);
+    }
+  }
+  t.finish(configured_pad(dir));
+  return t;
+}
+
+ClipTokenizer ClipTokenizer::bundled(const std::string& pad_token) {
+  const std::string path = assets_dir() + "/clip/bpe_simple_vocab_16e6.txt.gz";
+  std::istringstream lines(read_gzip(path));
+  std::vector<std::string> merges;
+  std::string line;
+  std::getline(lines, line);  // the "#version" header
+  while (merges.size() < 49152 - 256 - 2 && std::getline(lines, line)) merges.push_back(line);
+  PD_CHECK(merges.size() == 49152 - 256 - 2, path, ": expected 48894 merges, found ", merges.size());
+  // OpenAI's SimpleTokenizer order: bytes, bytes + "</w>", merges, the two specials.
+  // The byte symbols come in the order of their code points (printable bytes first).
+  std::vector<char32_t> symbols = byte_encoder();
+  std::sort(symbols.begin(), symbols.end());
+  ClipTokenizer t;
+  int32_t id = 0;
+  for (int pass = 0; pass < 2; ++pass)
+    for (char32_t c : symbols) {
+      std::string tok;
+      append_utf8(tok, c);
+      t.vocab_[pass ? tok + "</w>" : tok] = id++;
+    }
+  int32_t rank = 0;
+  for (const auto& m : merges) {
+    const auto space = m.find(' ');
+    PD_CHECK(space != std::string::npos, path, ": malformed merge '", m, "'");
+    t.vocab_[m.substr(0, space) + m.substr(space + 1)] = id++;
+    t.merge_rank_.emplace(m, rank++);
+  }
+  t.vocab_["<|startoftext|>"] = id++;
+  t.vocab_["<|endoftext|>"] = id++;
+  t.finish(pad_token);
+  return t;
+}
+
+void ClipTokenizer::finish(const std::string& pad_token) {
+  auto id_of = [&](const std::string& tok) {
+    auto it = vocab_.find(tok);
+    PD_CHECK(it != vocab_.end(), "CLIP tokenizer: '", tok, "' is not in the vocabulary");
+    return it->second;
+  };
+  bos_ = id_of("<|startoftext|>");
+  eos_ = id_of("<|endoftext|>");
+  pad_ = id_of(pad_token);
+  specials_.add("<|startoftext|>", bos_);
+  specials_.add("<|endoftext|>", eos_);
+  // transformers registers the pad token as an added token, so even SD3.5's CLIP-G pad "!"
+  // is split out of the text: "wow!!!" -> "wow", "!", "!", "!".
+  specials_.add(pad_token, pad_);
+}
+
+void ClipTokenizer::bpe_word(const std::string& word, std::vector<int32_t>& out) const {
+  {
+    std::lock_guard<std::mutex> lock(cache_->mutex);
+    auto it = cache_->words.find(word);
+    if (it != cache_->words.end()) {
+      out.insert(out.end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
+  std::vector<std::string> symbols;
+  for (unsigned char b : word) {
+    std::string s;
+    append_utf8(s, byte_encoder()[b]);
+    symbols.push_back(s);
+  }
+  symbols.back() += "</w>";
+  while (symbols.size() > 1) {
+    int best_rank = INT_MAX;
+    size_t best = 0;
+    for (size_t i = 0; i + 1 < symbols.size(); ++i) {
+      auto it = merge_rank_.find(symbols[i] + " " + symbols[i + 1]);
+      if (it != merge_rank_.end() && it->second < best_rank) {
+        best_rank = it->second;
+        best = i;
+      }
+    }
+    if (best_rank == INT_MAX) break;
+    // Merge every occurrence of the best pair, left to right.
+    const std::string first = symbols[best], second = symbols[best + 1];
+    std::vector<std::string> merged;
+    for (size_t i = 0; i < symbols.size();) {
+      if (i + 1 < symbols.size() && symbols[i] == first && symbols[i + 1] == second) {
+        merged.push_back(first + second);
+        i += 2;
+      } else {
+        merged.push_back(symbols[i++]);
+      }
+    }
+    symbols.swap(merged);
+  }
+  std::vector<int32_t> ids;
+  for (const auto& s : symbols) {
+    auto it = vocab_.find(s);
+    ids.push_back(it == vocab_.end() ? eos_ : it->second);  // unk_token is <|endoftext|>
+  }
+  out.insert(out.end(), ids.begin(), ids.end());
+  std::lock_guard<std::mutex> lock(cache_->mutex);
+  cache_->words.emplace(word, std::move(ids));
+}
+
+std::vector<int32_t> ClipTokenizer::tokenize(const std::string& text) const {
+  std::vector<int32_t> ids;
+  for (const Segment& seg : specials_.split(text)) {
+    if (seg.id >= 0) {
+      ids.push_back(seg.id);
+      continue;
+    }
+    const std::u32string normalized = utf8_to_u32(lowercase(u32_to_utf8(collapse_whitespace(utf8_to_u32(nfc(seg.text))))));
+    for (const auto& word : pre_tokenize(normalized)) bpe_word(u32_to_utf8(word), ids);
+  }
+  return ids;
+}
+
+std::vector<int32_t> ClipTokenizer::encode(const std::string& text, int max_length) const {
+  PD_CHECK(max_length >= 2, "CLIP tokenizer: max_length must be at least 2");
+  std::vector<int32_t> body = tokenize(text);
+  if (body.size() > static_cast<size_t>(max_length - 2)) body.resize(static_cast<size_t>(max_length - 2));
+  std::vector<int32_t> ids;
+  ids.reserve(static_cast<size_t>(max_length));
+  ids.push_back(bos_);
+  ids.insert(ids.end(), body.begin(), body.end());
+  ids.push_back(eos_);
+  ids.resize(static_cast<size_t>(max_length), pad_);
+  return ids;
+}
+
+}  // namespace paradit::text

@@ -1,0 +1,90 @@
+// Tokenizer ids against Hugging Face's on a committed corpus of 300+ awkward prompts (accents,
+// CJK, emoji, punctuation runs, numbers, whitespace of every kind, truncation, the empty prompt).
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "io/checkpoint.h"
+#include "support/fixture.h"
+#include "text/clip_tokenizer.h"
+#include "text/t5_tokenizer.h"
+
+namespace paradit {
+namespace {
+
+const std::string kPipeline = std::string(PARADIT_FIXTURES_DIR) + "/tiny-sd3/";
+
+std::vector<std::string> prompts() {
+  std::ifstream in(std::string(PARADIT_FIXTURES_DIR) + "/text/prompts.json");
+  return nlohmann::json::parse(in).get<std::vector<std::string>>();
+}
+
+// Row i of an [N, T] int32 tensor of expected ids.
+std::vector<int32_t> row(const Tensor& ids, size_t i) {
+  const int64_t T = ids.size(1);
+  const int32_t* p = ids.data<int32_t>() + static_cast<int64_t>(i) * T;
+  return {p, p + T};
+}
+
+template <typename Encode>
+void expect_corpus_matches(const char* label, const std::string& key, Encode encode) {
+  const auto corpus = prompts();
+  const Checkpoint expected = Checkpoint::open(test::fixture_path("text/token_ids"));
+  const Tensor ids = expected.get(key);
+  ASSERT_EQ(ids.size(0), static_cast<int64_t>(corpus.size()));
+  ASSERT_GE(corpus.size(), 300u);
+  int mismatches = 0;
+  for (size_t i = 0; i < corpus.size(); ++i) {
+    const auto got = encode(corpus[i]);
+    if (got != row(ids, i) && ++mismatches <= 5) {
+      std::string g, w;
+      for (int32_t v : got) g += std::to_string(v) + " ";
+      for (int32_t v : row(ids, i)) w += std::to_string(v) + " ";
+      ADD_FAILURE() << label << " differs on " << nlohmann::json(corpus[i]).dump() << "\n  got  " << g << "\n  want "
+                    << w;
+    }
+  }
+  std::printf("  [tokens] %-28s %zu prompts, %d differ\n", label, corpus.size(), mismatches);
+  EXPECT_EQ(mismatches, 0) << label;
+}
+
+TEST(ClipTokenizer, TokenizerJsonMatchesHf) {
+  const auto tok = text::ClipTokenizer::from_folder(kPipeline + "tokenizer");
+  EXPECT_EQ(tok.pad_id(), 49407);
+  expect_corpus_matches("CLIP-L tokenizer.json", "clip_l", [&](const std::string& p) { return tok.encode(p); });
+}
+
+TEST(ClipTokenizer, VocabAndMergesMatchHf) {
+  const auto tok = text::ClipTokenizer::from_folder(kPipeline + "tokenizer_2");
+  EXPECT_EQ(tok.pad_id(), 0);  // "!"
+  expect_corpus_matches("CLIP-G vocab+merges", "clip_g", [&](const std::string& p) { return tok.encode(p); });
+}
+
+TEST(ClipTokenizer, BundledVocabularyMatchesHf) {
+  const auto l = text::ClipTokenizer::bundled("<|endoftext|>");
+  const auto g = text::ClipTokenizer::bundled("!");
+  expect_corpus_matches("CLIP bundled, pad eos", "clip_l", [&](const std::string& p) { return l.encode(p); });
+  expect_corpus_matches("CLIP bundled, pad !", "clip_g", [&](const std::string& p) { return g.encode(p); });
+}
+
+TEST(T5Tokenizer, TokenizerJsonMatchesHf) {
+  const auto tok = text::T5Tokenizer::from_folder(kPipeline + "tokenizer_3");
+  expect_corpus_matches("T5 tokenizer.json, 256", "t5_256", [&](const std::string& p) { return tok.encode(p, 256); });
+  expect_corpus_matches("T5 tokenizer.json, 77", "t5_77", [&](const std::string& p) { return tok.encode(p, 77); });
+}
+
+TEST(T5Tokenizer, SentencepieceModelMatchesHf) {
+  const auto tok = text::T5Tokenizer::from_sentencepiece(kPipeline + "tokenizer_3/spiece.model");
+  expect_corpus_matches("T5 spiece.model, 256", "t5_256", [&](const std::string& p) { return tok.encode(p, 256); });
+}
+
+TEST(Tokenizers, BadFilesAreErrors) {
+  EXPECT_THROW(text::ClipTokenizer::from_folder(std::string(PARADIT_FIXTURES_DIR) + "/ops"), Error);
+  EXPECT_THROW(text::T5Tokenizer::from_folder(std::string(PARADIT_FIXTURES_DIR) + "/ops"), Error);
+  EXPECT_THROW(text::T5Tokenizer::from_sentencepiece(test::fixture_path("ops/linear")), Error);
+}
+
+}  // namespace
+}  // namespace paradit
