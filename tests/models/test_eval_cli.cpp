@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "io/checkpoint.h"
@@ -58,6 +60,49 @@ TEST(EvalCli, TransformerMatchesDiffusers) {
   fs::remove(out);
 }
 
+TEST(EvalCli, TextEncodersAndPromptEncoding) {
+  const std::string dir = fs::temp_directory_path() / ("paradit_evaltext_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  test::Fixture io("pipeline/text_io");
+  const std::string pipeline = std::string(PARADIT_FIXTURES_DIR) + "/tiny-sd3";
+  save_safetensors(dir + "/l.safetensors", {{"input_ids", io.checkpoint().get("in.clip_l.input_ids")}});
+  save_safetensors(dir + "/t5.safetensors", {{"input_ids", io.checkpoint().get("in.t5.input_ids")}});
+  Result r = run_cli("eval clip-l --model " + pipeline + "/text_encoder --in " + dir + "/l.safetensors --out " + dir +
+                     "/l_out.safetensors");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const Checkpoint l = Checkpoint::open(dir + "/l_out.safetensors");
+  EXPECT_MATCHES("eval clip-l last_hidden_state", l.get("last_hidden_state"), io.f32("out.clip_l.last_hidden_state"));
+  EXPECT_MATCHES("eval clip-l penultimate", l.get("penultimate_hidden_state"),
+                 io.f32("out.clip_l.penultimate_hidden_state"));
+  EXPECT_MATCHES("eval clip-l text_embeds", l.get("text_embeds"), io.f32("out.clip_l.text_embeds"));
+  r = run_cli("eval t5 --model " + pipeline + "/text_encoder_3 --in " + dir + "/t5.safetensors --out " + dir +
+              "/t5_out.safetensors");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_MATCHES("eval t5", Checkpoint::open(dir + "/t5_out.safetensors").get("last_hidden_state"),
+                 io.f32("out.t5.last_hidden_state"));
+  r = run_cli("eval encode-prompt --model " + pipeline + " --prompt 'a red fox in the snow, 35mm photo'" +
+              " --negative-prompt 'blurry, low quality' --out " + dir + "/ep.safetensors");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const Checkpoint ep = Checkpoint::open(dir + "/ep.safetensors");
+  EXPECT_MATCHES("eval encode-prompt prompt_embeds", ep.get("prompt_embeds"), io.f32("out.prompt_embeds"));
+  EXPECT_MATCHES("eval encode-prompt pooled", ep.get("pooled_prompt_embeds"), io.f32("out.pooled_prompt_embeds"));
+  EXPECT_MATCHES("eval encode-prompt negative", ep.get("negative_prompt_embeds"), io.f32("out.negative_prompt_embeds"));
+  EXPECT_MATCHES("eval encode-prompt negative pooled", ep.get("negative_pooled_prompt_embeds"),
+                 io.f32("out.negative_pooled_prompt_embeds"));
+  // tokenize prints what transformers gives for a corpus prompt (CLIP-G splits its "!" pad).
+  const std::string prompt = "wow!!! really??? yes...";
+  std::ifstream corpus(std::string(PARADIT_FIXTURES_DIR) + "/text/prompts.json");
+  const auto prompts = nlohmann::json::parse(corpus).get<std::vector<std::string>>();
+  const auto index = std::find(prompts.begin(), prompts.end(), prompt) - prompts.begin();
+  ASSERT_LT(static_cast<size_t>(index), prompts.size());
+  const Tensor want = Checkpoint::open(test::fixture_path("text/token_ids")).get("clip_g");
+  const std::vector<int32_t> row(want.data<int32_t>() + index * 77, want.data<int32_t>() + (index + 1) * 77);
+  r = run_cli("tokenize --model " + pipeline + " --text '" + prompt + "'");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(r.output)["clip_g"].get<std::vector<int32_t>>(), row) << r.output;
+  fs::remove_all(dir);
+}
+
 void expect_user_error(const std::string& args, const std::string& needle) {
   const Result r = run_cli(args);
   EXPECT_EQ(r.code, 2) << args << "\n" << r.output;
@@ -81,6 +126,10 @@ TEST(EvalCli, BadInputsGiveOneLineAndExitTwo) {
                         " --dtype f16",
                     "--dtype");
   expect_user_error("eval vae --model x --in y --out z", "unknown component");
+  expect_user_error("eval clip-l --model " + kModels + "sd35_large_like --in " + in + " --out " + out,
+                    "missing input tensor 'input_ids'");
+  expect_user_error("eval encode-prompt --model " + kModels + "sd35_large_like --prompt x --out " + out,
+                    "no text encoders");
   EXPECT_FALSE(fs::exists(out));
 }
 

@@ -10,6 +10,8 @@ namespace paradit::cli {
 int run_info(int argc, char** argv);
 int run_eval(int argc, char** argv);
 int run_bench(int argc, char** argv);
+int run_tokenize(int argc, char** argv);
+int run_eval_text(const std::string& component, int argc, char** argv);
 
 // Shared flag parsing.
 DType parse_dtype(const std::string& s);  // "f32" | "bf16"

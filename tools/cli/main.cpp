@@ -20,6 +20,13 @@ void usage() {
       "  eval transformer --model PATH --in IN.safetensors --out OUT.safetensors\n"
       "       [--dtype f32|bf16] [--device cpu] [--threads N]\n"
       "                                  one MMDiT forward pass on tensors from a file\n"
+      "  eval clip-l|clip-g|t5 --model PATH --in IN.safetensors --out OUT.safetensors [--dtype f32|bf16]\n"
+      "                                  one text encoder on input_ids from a file\n"
+      "  eval encode-prompt --model PIPELINE [--clip-l F --clip-g F --t5xxl F] [--no-t5] --prompt P\n"
+      "       [--negative-prompt N] [--max-sequence-length 256] [--clip-skip N] --out OUT.safetensors\n"
+      "                                  SD3 prompt encoding, as diffusers' encode_prompt\n"
+      "  tokenize [--model PIPELINE] --text T [--max-sequence-length 256]\n"
+      "                                  the CLIP-L, CLIP-G and T5 ids as JSON\n"
       "  bench transformer (--config sd3.5-large|sd3.5-medium|sd3-medium --random-weights | --model PATH)\n"
       "       [--size 1024] [--batch 2] [--runs 3] [--warmup 1] [--dtype bf16|f32] [--threads N] [--json]\n"
       "                                  time denoising steps and report TFLOP/s\n"
@@ -39,6 +46,7 @@ int main(int argc, char** argv) {
     if (command == "info") return paradit::cli::run_info(argc, argv);
     if (command == "eval") return paradit::cli::run_eval(argc, argv);
     if (command == "bench") return paradit::cli::run_bench(argc, argv);
+    if (command == "tokenize") return paradit::cli::run_tokenize(argc, argv);
     if (command == "version" || command == "--version") {
       std::printf("paradit %s\n", PARADIT_VERSION);
       return 0;
