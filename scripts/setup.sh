@@ -13,6 +13,7 @@ packages=(
   nlohmann-json3-dev   # JSON: safetensors headers, configs
   libicu-dev           # Unicode normalisation and classes for the tokenizers
   zlib1g-dev           # the bundled (gzip) CLIP vocabulary
+  libpng-dev           # PNG output
   libgtest-dev         # the test suites
   libopenblas-dev      # only the GEMM benchmark's comparison peer
 )

@@ -64,7 +64,7 @@ TEST(EvalCli, TextEncodersAndPromptEncoding) {
   const std::string dir = fs::temp_directory_path() / ("paradit_evaltext_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   test::Fixture io("pipeline/text_io");
-  const std::string pipeline = std::string(PARADIT_FIXTURES_DIR) + "/tiny-sd3";
+  const std::string pipeline = std::string(PARADIT_FIXTURES_DIR) + "/tiny-sd35";
   save_safetensors(dir + "/l.safetensors", {{"input_ids", io.checkpoint().get("in.clip_l.input_ids")}});
   save_safetensors(dir + "/t5.safetensors", {{"input_ids", io.checkpoint().get("in.t5.input_ids")}});
   Result r = run_cli("eval clip-l --model " + pipeline + "/text_encoder --in " + dir + "/l.safetensors --out " + dir +

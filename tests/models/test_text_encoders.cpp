@@ -21,7 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 using test::Fixture;
 
-const std::string kPipeline = std::string(PARADIT_FIXTURES_DIR) + "/tiny-sd3/";
+const std::string kPipeline = std::string(PARADIT_FIXTURES_DIR) + "/tiny-sd35/";
 
 std::vector<std::vector<int32_t>> ids_of(const Tensor& t) {
   const Tensor i64 = t.dtype() == DType::I64 ? t : Tensor();

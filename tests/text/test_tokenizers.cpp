@@ -14,7 +14,7 @@
 namespace paradit {
 namespace {
 
-const std::string kPipeline = std::string(PARADIT_FIXTURES_DIR) + "/tiny-sd3/";
+const std::string kPipeline = std::string(PARADIT_FIXTURES_DIR) + "/tiny-sd35/";
 
 std::vector<std::string> prompts() {
   std::ifstream in(std::string(PARADIT_FIXTURES_DIR) + "/text/prompts.json");

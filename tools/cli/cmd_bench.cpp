@@ -12,6 +12,7 @@
 #include "core/timer.h"
 #include "models/mmdit/mmdit.h"
 #include "models/mmdit/weights.h"
+#include "models/t5/t5_encoder.h"
 
 namespace paradit::cli {
 namespace {
@@ -85,11 +86,59 @@ int bench_transformer(const Args& args) {
   return 0;
 }
 
+// T5-XXL encoder with real-shaped random weights: the text side's heaviest piece.
+int bench_t5(const Args& args) {
+  args.allow_only({"random-weights", "batch", "tokens", "runs", "warmup", "dtype", "device", "threads", "json"});
+  require_cpu(args.get("device", "cpu"));
+  PD_CHECK(args.has("random-weights"), "bench t5: only --random-weights (real T5-XXL shapes) is supported");
+  set_num_threads(args.get_int("threads", 0));
+  const DType compute = parse_dtype(args.get("dtype", "bf16"));
+  const int batch = args.get_int("batch", 2), tokens = args.get_int("tokens", 256);
+  const int runs = args.get_int("runs", 3), warmup = args.get_int("warmup", 1);
+  PD_CHECK(batch > 0 && tokens > 0 && runs > 0 && warmup >= 0, "--batch, --tokens, --runs must be > 0");
+  const T5Config config = T5Config::t5_xxl();
+  Timer load_timer;
+  const T5Encoder t5 = T5Encoder::load({nullptr, compute, std::optional<uint64_t>(99)}, config);
+  const double load_s = load_timer.seconds();
+  std::vector<std::vector<int32_t>> ids(static_cast<size_t>(batch));
+  for (auto& row : ids)
+    for (int i = 0; i < tokens; ++i) row.push_back((i * 7919 + 13) % 32000);
+  for (int i = 0; i < warmup; ++i) t5.forward(ids);
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    Timer t;
+    t5.forward(ids);
+    ms.push_back(t.seconds() * 1e3);
+  }
+  std::sort(ms.begin(), ms.end());
+  const double median = ms[ms.size() / 2];
+  const double D = static_cast<double>(config.d_model), F = static_cast<double>(config.d_ff);
+  const double n = static_cast<double>(batch) * tokens;
+  const double tflop = static_cast<double>(config.num_layers) *
+                       (2 * n * D * 4 * D + 2 * n * D * 3 * F + 4.0 * batch * tokens * tokens * D) / 1e12;
+  if (args.has("json")) {
+    const nlohmann::json j = {{"median_ms", median}, {"min_ms", ms.front()}, {"tflop", tflop},
+                              {"tflops", tflop / (median / 1e3)}, {"config", "t5-xxl"}, {"batch", batch},
+                              {"tokens", tokens}, {"device", "cpu"}, {"dtype", compute == DType::BF16 ? "bf16" : "f32"},
+                              {"threads", num_threads()}, {"load_s", load_s}};
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("T5-XXL encoder, batch %d x %d tokens, %s, cpu, %d threads\n", batch, tokens,
+                compute == DType::BF16 ? "bf16" : "f32", num_threads());
+    std::printf("  weights ready in %.1f s; forward median %.1f ms, min %.1f ms; %.3f TFLOP, %.3f TFLOP/s\n", load_s,
+                median, ms.front(), tflop, tflop / (median / 1e3));
+  }
+  return 0;
+}
+
 }  // namespace
 
 int run_bench(int argc, char** argv) {
-  PD_CHECK(argc >= 3 && std::string(argv[2]) == "transformer",
-           "usage: paradit bench transformer --config sd3.5-large|sd3.5-medium --random-weights --size S --batch B");
+  const std::string what = argc >= 3 ? argv[2] : "";
+  if (what == "t5") return bench_t5(Args(argc, argv, 3, {"random-weights", "json"}));
+  PD_CHECK(what == "transformer",
+           "usage: paradit bench transformer --config sd3.5-large|sd3.5-medium --random-weights --size S --batch B\n"
+           "       paradit bench t5 --random-weights [--batch 2] [--tokens 256]");
   return bench_transformer(Args(argc, argv, 3, {"random-weights", "json"}));
 }
 

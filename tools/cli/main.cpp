@@ -30,6 +30,8 @@ void usage() {
       "  bench transformer (--config sd3.5-large|sd3.5-medium|sd3-medium --random-weights | --model PATH)\n"
       "       [--size 1024] [--batch 2] [--runs 3] [--warmup 1] [--dtype bf16|f32] [--threads N] [--json]\n"
       "                                  time denoising steps and report TFLOP/s\n"
+      "  bench t5 --random-weights [--batch 2] [--tokens 256] [--dtype bf16|f32] [--json]\n"
+      "                                  time the T5-XXL encoder\n"
       "  version                         print the version\n",
       stdout);
 }

@@ -1,0 +1,86 @@
+#include "core/timings.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace paradit {
+
+Timings::Scope::Scope(Timings* t, std::string name)
+    : timings_(t), name_(std::move(name)), start_(std::chrono::steady_clock::now()) {}
+
+Timings::Scope::~Scope() {
+  if (!timings_) return;
+  const auto end = std::chrono::steady_clock::now();
+  timings_->add(name_, timings_->since_origin(start_), std::chrono::duration<double>(end - start_).count());
+}
+
+double Timings::since_origin(std::chrono::steady_clock::time_point t) const {
+  return std::chrono::duration<double>(t - origin_).count();
+}
+
+void Timings::add(const std::string& name, double start_s, double duration_s) {
+  events_.push_back({name, start_s, duration_s});
+}
+
+double Timings::total(const std::string& prefix) const {
+  double sum = 0;
+  for (const auto& e : events_)
+    if (e.name.compare(0, prefix.size(), prefix) == 0) sum += e.duration_s;
+  return sum;
+}
+
+std::string Timings::table() const {
+  std::ostringstream out;
+  char line[160];
+  std::snprintf(line, sizeof line, "%-28s %10s\n", "section", "seconds");
+  out << line;
+  int steps = 0;
+  for (const auto& e : events_) {
+    if (e.name.rfind("denoising_step_", 0) == 0) {
+      ++steps;
+      continue;
+    }
+    std::snprintf(line, sizeof line, "%-28s %10.3f\n", e.name.c_str(), e.duration_s);
+    out << line;
+  }
+  if (steps) {
+    const double sum = total("denoising_step_");
+    std::snprintf(line, sizeof line, "%-28s %10.3f  (%d steps, %.3f s/step)\n", "denoising", sum, steps, sum / steps);
+    out << line;
+  }
+  return out.str();
+}
+
+void Timings::write_chrome_trace(const std::string& path) const {
+  std::ostringstream json;
+  json << "{\"traceEvents\":[";
+  for (size_t i = 0; i < events_.size(); ++i) {
+    const auto& e = events_[i];
+    json << (i ? "," : "") << "{\"name\":\"" << e.name << "\",\"ph\":\"X\",\"pid\":1,\"tid\":1,\"ts\":"
+         << static_cast<long long>(e.start_s * 1e6) << ",\"dur\":" << static_cast<long long>(e.duration_s * 1e6) << "}";
+  }
+  json << "],\"displayTimeUnit\":\"ms\"}\n";
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream f(tmp);
+    PD_CHECK(f.good(), tmp, ": cannot create the trace file");
+    f << json.str();
+    PD_CHECK(f.good(), tmp, ": write failed");
+  }
+  PD_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, path, ": cannot rename the trace into place");
+}
+
+size_t peak_rss_bytes() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<size_t>(u.ru_maxrss) * 1024;
+}
+
+}  // namespace paradit

@@ -1,0 +1,48 @@
+#include "models/vae/config.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+
+namespace paradit {
+
+void VaeConfig::validate() const {
+  PD_CHECK(!block_out_channels.empty() && layers_per_block > 0 && latent_channels > 0 && norm_num_groups > 0,
+           "VAE config: bad sizes");
+  for (int64_t c : block_out_channels)
+    PD_CHECK(c > 0 && c % norm_num_groups == 0, "VAE config: ", c, " channels do not split into ", norm_num_groups,
+             " groups");
+  PD_CHECK(scaling_factor != 0.f, "VAE config: scaling_factor must not be 0");
+}
+
+VaeConfig VaeConfig::from_json_file(const std::string& path) {
+  std::ifstream in(path);
+  PD_CHECK(in.good(), path, ": cannot open");
+  const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  PD_CHECK(!j.is_discarded() && j.is_object(), path, ": not valid JSON");
+  VaeConfig c;
+  auto get = [&](const char* key, int64_t& field) {
+    if (j.contains(key) && j[key].is_number_integer()) field = j[key].get<int64_t>();
+  };
+  get("in_channels", c.in_channels);
+  get("out_channels", c.out_channels);
+  get("layers_per_block", c.layers_per_block);
+  get("latent_channels", c.latent_channels);
+  get("norm_num_groups", c.norm_num_groups);
+  get("sample_size", c.sample_size);
+  if (j.contains("block_out_channels")) c.block_out_channels = j["block_out_channels"].get<std::vector<int64_t>>();
+  if (j.contains("scaling_factor") && j["scaling_factor"].is_number()) c.scaling_factor = j["scaling_factor"].get<float>();
+  c.shift_factor = j.contains("shift_factor") && j["shift_factor"].is_number() ? j["shift_factor"].get<float>() : 0.f;
+  c.mid_block_add_attention = j.value("mid_block_add_attention", true);
+  PD_CHECK(!j.value("use_quant_conv", false) && !j.value("use_post_quant_conv", false), path,
+           ": quant convs are not supported (SD3's VAE has none)");
+  for (const auto& t : j.value("down_block_types", std::vector<std::string>{}))
+    PD_CHECK(t == "DownEncoderBlock2D", path, ": unsupported down block '", t, "'");
+  for (const auto& t : j.value("up_block_types", std::vector<std::string>{}))
+    PD_CHECK(t == "UpDecoderBlock2D", path, ": unsupported up block '", t, "'");
+  c.validate();
+  return c;
+}
+
+}  // namespace paradit

@@ -1,0 +1,171 @@
+#include "pipelines/sd35/pipeline.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/timer.h"
+#include "core/torch_rng.h"
+#include "models/mmdit/weights.h"
+#include "ops/ops.h"
+
+namespace paradit {
+namespace fs = std::filesystem;
+
+ModelDefaults model_defaults(const MMDiTConfig& c, const std::string& path) {
+  std::string lower = path;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  const bool large = c.num_layers == 38 && c.inner_dim() == 2432;
+  if (large && lower.find("turbo") != std::string::npos) return {"sd3.5-large-turbo", 4, 0.0};
+  if (large) return {"sd3.5-large", 28, 3.5};
+  if (c.num_layers == 24 && !c.dual_attention_layers.empty()) return {"sd3.5-medium", 40, 4.5};
+  if (c.num_layers == 24 && c.qk_norm.empty()) return {"sd3-medium", 28, 7.0};
+  return {"custom", 28, 7.0};
+}
+
+Sd35Pipeline Sd35Pipeline::load(const PipelineOptions& o, Timings* timings) {
+  Sd35Pipeline p;
+  p.options_ = o;
+  std::error_code ec;
+  const bool folder = fs::is_directory(fs::path(o.model) / "transformer", ec);
+  {
+    Timings::Scope t(timings, "load_transformer");
+    const MMDiTWeights w = open_mmdit_weights(o.model);
+    p.transformer_ = std::make_shared<MMDiT>(MMDiT::load({w.source.get(), o.dtype, std::nullopt}, w.config));
+    p.defaults_ = model_defaults(w.config, o.model);
+  }
+  {
+    Timings::Scope t(timings, "load_text_encoders");
+    TextEncoderFiles files;
+    if (folder) files = TextEncoderFiles::from_pipeline(o.model, !o.no_t5);
+    if (!o.clip_l.empty()) files.clip_l = o.clip_l;
+    if (!o.clip_g.empty()) files.clip_g = o.clip_g;
+    if (!o.t5.empty() && !o.no_t5) files.t5 = o.t5;
+    PD_CHECK(!files.clip_l.empty() && !files.clip_g.empty(), o.model,
+             ": no text encoders; pass a diffusers pipeline folder, or --clip-l and --clip-g files");
+    PD_CHECK(files.t5.empty() || !files.tokenizer_t5.empty(),
+             "T5 needs its tokenizer: use a pipeline folder with tokenizer_3/, or --no-t5");
+    p.text_ = std::make_shared<Sd3PromptEncoder>(
+        Sd3PromptEncoder::load(files, o.dtype, p.transformer_->config().joint_attention_dim));
+  }
+  {
+    Timings::Scope t(timings, "load_vae");
+    std::string vae_dir = o.vae;
+    if (vae_dir.empty() && folder) vae_dir = (fs::path(o.model) / "vae").string();
+    PD_CHECK(!vae_dir.empty(), o.model, ": no VAE; pass a diffusers pipeline folder or --vae DIR");
+    p.vae_ = std::make_shared<AutoencoderKL>(AutoencoderKL::load_folder(vae_dir));
+  }
+  const fs::path scheduler_json = fs::path(o.model) / "scheduler" / "scheduler_config.json";
+  p.scheduler_ = fs::exists(scheduler_json, ec) ? FlowMatchEulerScheduler::from_json_file(scheduler_json.string())
+                                                : FlowMatchEulerScheduler(1000, 3.0);
+  return p;
+}
+
+void Sd35Pipeline::validate(const GenerateRequest& r) const {
+  const auto& c = transformer_->config();
+  const int64_t multiple = vae_->config().downscale() * c.patch_size;
+  const int64_t largest = c.pos_embed_max_size * multiple;
+  PD_CHECK(r.width >= multiple && r.width % multiple == 0, "width: ", r.width, " must be a positive multiple of ",
+           multiple);
+  PD_CHECK(r.height >= multiple && r.height % multiple == 0, "height: ", r.height, " must be a positive multiple of ",
+           multiple);
+  PD_CHECK(r.width <= largest && r.height <= largest, "width/height: ", r.width, "x", r.height,
+           " exceeds this model's largest size of ", largest, "x", largest);
+  PD_CHECK(r.steps >= 0 && r.steps <= 1000, "steps: ", r.steps, " must be in 1..1000");
+  PD_CHECK(r.guidance < 0 || (std::isfinite(r.guidance) && r.guidance <= 100), "guidance: ", r.guidance,
+           " must be in 0..100");
+  PD_CHECK(r.shift >= 0 && std::isfinite(r.shift), "shift: must be positive");
+  PD_CHECK(r.max_sequence_length >= 1 && r.max_sequence_length <= 512, "max_sequence_length: ", r.max_sequence_length,
+           " must be in 1..512");
+}
+
+GenerateResult Sd35Pipeline::generate(const GenerateRequest& r, const ProgressFn& progress,
+                                      const std::atomic<bool>* cancel, bool keep_step_latents) const {
+  validate(r);
+  GenerateResult out;
+  Timings& timings = out.timings;
+  Timer total_timer;
+  const int steps = r.steps > 0 ? r.steps : defaults_.steps;
+  const double guidance = r.guidance >= 0 ? r.guidance : defaults_.guidance;
+  const bool cfg = guidance > 1.0;
+  out.steps = steps;
+  out.guidance = guidance;
+
+  // Prompt encoding: [uncond; cond] when guiding, as diffusers concatenates them.
+  PromptEmbeds cond, uncond;
+  {
+    Timings::Scope t(&timings, text_->has_t5() ? "text_encoding (clip + t5)" : "text_encoding (clip)");
+    PromptRequest pr;
+    pr.prompt = {r.prompt};
+    if (!r.prompt_2.empty()) pr.prompt_2 = {r.prompt_2};
+    if (!r.prompt_3.empty()) pr.prompt_3 = {r.prompt_3};
+    pr.clip_skip = r.clip_skip;
+    pr.max_sequence_length = r.max_sequence_length;
+    cond = text_->encode(pr);
+    if (cfg) {
+      PromptRequest neg;
+      neg.prompt = {r.negative_prompt};
+      neg.max_sequence_length = r.max_sequence_length;
+      uncond = text_->encode(neg);
+    }
+  }
+  const Tensor context = cfg ? ops::concat({uncond.prompt_embeds, cond.prompt_embeds}, 0) : cond.prompt_embeds;
+  const Tensor pooled = cfg ? ops::concat({uncond.pooled, cond.pooled}, 0) : cond.pooled;
+
+  const int64_t f = vae_->config().downscale();
+  const Shape latent_shape = {1, transformer_->config().in_channels, r.height / f, r.width / f};
+  Tensor latents;
+  if (r.init_latents) {
+    PD_CHECK(r.init_latents->shape() == latent_shape, "init_latents: ", r.init_latents->describe(), " must be ",
+             shape_str(latent_shape), " for ", r.width, "x", r.height);
+    latents = r.init_latents->to(DType::F32);
+  } else {
+    latents = Tensor::empty(latent_shape);
+    TorchGenerator(r.seed).randn(latents.data<float>(), latents.numel());
+  }
+
+  const FlowMatchEulerScheduler scheduler =
+      r.shift > 0 ? FlowMatchEulerScheduler(1000, r.shift) : scheduler_;
+  const FlowMatchSchedule schedule = scheduler.schedule(steps);
+  Timer loop_timer;
+  for (int i = 0; i < steps; ++i) {
+    if (cancel && cancel->load()) throw CancelledError();
+    Timings::Scope t(&timings, "denoising_step_" + std::to_string(i));
+    const float timestep = schedule.timesteps[static_cast<size_t>(i)];
+    const Tensor input = cfg ? ops::concat({latents, latents}, 0) : latents;
+    const Tensor velocity = transformer_->forward(input, context, pooled, std::vector<float>(cfg ? 2 : 1, timestep));
+    Tensor guided;
+    if (cfg) {
+      // noise = uncond + g * (cond - uncond), in float32 as torch evaluates it
+      const auto halves = ops::split(velocity, {1, 1}, 0);
+      guided = Tensor::empty(latents.shape());
+      const float g = static_cast<float>(guidance);
+      const float* u = halves[0].data<float>();
+      const float* c = halves[1].data<float>();
+      for (int64_t k = 0; k < guided.numel(); ++k) guided.data<float>()[k] = u[k] + g * (c[k] - u[k]);
+    } else {
+      guided = velocity;
+    }
+    FlowMatchEulerScheduler::step(latents, guided, schedule.sigmas[static_cast<size_t>(i)],
+                                  schedule.sigmas[static_cast<size_t>(i) + 1]);
+    if (keep_step_latents) out.step_latents.push_back(latents.clone());
+    if (progress) progress({i + 1, steps, loop_timer.seconds()});
+  }
+  out.latents = latents;
+
+  Tensor decoded;
+  {
+    Timings::Scope t(&timings, "vae_decode");
+    const Tensor z = unscale_latents(latents, vae_->config());
+    decoded = options_.vae_tiling ? vae_->decode_tiled(z) : vae_->decode(z);
+  }
+  out.image.width = r.width;
+  out.image.height = r.height;
+  out.image.pixels = to_rgb8(decoded)[0];
+  timings.add("total", 0, total_timer.seconds());
+  return out;
+}
+
+}  // namespace paradit

@@ -1,0 +1,103 @@
+// The SD3 / SD3.5 text-to-image pipeline with diffusers' StableDiffusion3Pipeline semantics:
+// encode the prompt and the negative prompt, draw the initial latents (torch-compatible), run
+// the flow-matching Euler loop with classifier-free guidance on the batch [uncond; cond]
+// (no uncond pass when guidance <= 1), unscale, VAE-decode and round to 8-bit RGB.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/timings.h"
+#include "io/png.h"
+#include "models/mmdit/mmdit.h"
+#include "models/vae/autoencoder_kl.h"
+#include "pipelines/schedulers/flow_match_euler.h"
+#include "pipelines/sd35/prompt_encoder.h"
+
+namespace paradit {
+
+struct PipelineOptions {
+  std::string model;               // a diffusers pipeline folder, or the transformer file/folder
+  std::string clip_l, clip_g, t5;  // single-file text encoders (override the folder's)
+  std::string vae;                 // a VAE folder (overrides the pipeline's vae/)
+  bool no_t5 = false;
+  DType dtype = DType::F32;        // GEMM dtype: f32 reference or bf16
+  bool vae_tiling = false;
+};
+
+struct GenerateRequest {
+  std::string prompt;
+  std::string negative_prompt;
+  std::string prompt_2, prompt_3;  // "" = prompt
+  int width = 1024, height = 1024;
+  int steps = 0;                   // 0 = the model's default
+  double guidance = -1;            // < 0 = the model's default
+  double shift = 0;                // 0 = the scheduler's
+  uint64_t seed = 0;
+  int max_sequence_length = 256;
+  int clip_skip = 0;
+  std::optional<Tensor> init_latents;  // [1, 16, h/8, w/8] instead of drawing them
+};
+
+struct StepInfo {
+  int step = 0;        // 1-based
+  int total = 0;
+  double elapsed_s = 0;
+};
+using ProgressFn = std::function<void(const StepInfo&)>;
+
+struct GenerateResult {
+  RgbImage image;
+  Tensor latents;                    // the final latents, before unscaling
+  std::vector<Tensor> step_latents;  // after each step, when asked for
+  Timings timings;
+  int steps = 0;
+  double guidance = 0;
+};
+
+struct ModelDefaults {
+  std::string name;  // "sd3.5-large", "sd3.5-large-turbo", "sd3.5-medium", "sd3-medium", "custom"
+  int steps = 28;
+  double guidance = 7.0;
+};
+
+class Sd35Pipeline {
+ public:
+  static Sd35Pipeline load(const PipelineOptions& options, Timings* timings = nullptr);
+
+  // Throws paradit::Error on a bad request; returns early with an error when `cancel` is set
+  // between steps.
+  GenerateResult generate(const GenerateRequest& request, const ProgressFn& progress = {},
+                          const std::atomic<bool>* cancel = nullptr, bool keep_step_latents = false) const;
+
+  const ModelDefaults& defaults() const { return defaults_; }
+  const MMDiTConfig& transformer_config() const { return transformer_->config(); }
+  const VaeConfig& vae_config() const { return vae_->config(); }
+  // Checks a request without running it (sizes, steps, guidance), with the field in the message.
+  void validate(const GenerateRequest& request) const;
+
+ private:
+  PipelineOptions options_;
+  ModelDefaults defaults_;
+  std::shared_ptr<Sd3PromptEncoder> text_;
+  std::shared_ptr<MMDiT> transformer_;
+  std::shared_ptr<AutoencoderKL> vae_;
+  FlowMatchEulerScheduler scheduler_;
+};
+
+class CancelledError : public Error {
+ public:
+  CancelledError() : Error("generation cancelled") {}
+};
+
+// Defaults by model: Large 28 steps / 3.5, Large Turbo 4 / 0 (named "turbo"), Medium 40 / 4.5,
+// SD3 Medium 28 / 7.0 (diffusers' pipeline default), anything else 28 / 7.0.
+ModelDefaults model_defaults(const MMDiTConfig& config, const std::string& path);
+
+}  // namespace paradit
