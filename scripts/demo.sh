@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# README command (a): set up, build, and run paradit on the bundled tiny model.
-# Until the pipeline lands this validates and summarises a bundled reference checkpoint
-# (the SD3.5 joint-attention layer from tests/fixtures).
+# README command (a): set up, build, and render an image with the bundled tiny SD3.5 model
+# (tests/fixtures/tiny-sd35: random weights, so the picture is noise; the pipeline is real).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-build/paradit info --model tests/fixtures/layers/attention_joint_rms.safetensors --tensors
+build/paradit generate --model tests/fixtures/tiny-sd35 --prompt "a red fox in the snow, 35mm photo" \
+  --negative-prompt "blurry" --width 256 --height 256 --steps 8 --seed 42 --output tiny.png --timings

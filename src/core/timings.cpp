@@ -1,14 +1,10 @@
 #include "core/timings.h"
 
 #include <sys/resource.h>
-#include <unistd.h>
-
+#include <algorithm>
 #include <cstdio>
-#include <fstream>
-#include <map>
 #include <sstream>
 
-#include "core/error.h"
 
 namespace paradit {
 
@@ -41,24 +37,30 @@ std::string Timings::table() const {
   char line[160];
   std::snprintf(line, sizeof line, "%-28s %10s\n", "section", "seconds");
   out << line;
+  // Sections in first-seen order, repeated ones (CLIP for prompt and negative) summed; the
+  // denoising steps as one line with their mean.
+  std::vector<std::pair<std::string, double>> rows;
   int steps = 0;
   for (const auto& e : events_) {
-    if (e.name.rfind("denoising_step_", 0) == 0) {
-      ++steps;
-      continue;
-    }
-    std::snprintf(line, sizeof line, "%-28s %10.3f\n", e.name.c_str(), e.duration_s);
-    out << line;
+    const bool step = e.name.rfind("denoising_step_", 0) == 0;
+    steps += step;
+    const std::string name = step ? "denoising" : e.name;
+    auto it = std::find_if(rows.begin(), rows.end(), [&](const auto& r) { return r.first == name; });
+    if (it == rows.end()) rows.emplace_back(name, e.duration_s);
+    else it->second += e.duration_s;
   }
-  if (steps) {
-    const double sum = total("denoising_step_");
-    std::snprintf(line, sizeof line, "%-28s %10.3f  (%d steps, %.3f s/step)\n", "denoising", sum, steps, sum / steps);
+  for (const auto& [name, seconds] : rows) {
+    if (name == "denoising")
+      std::snprintf(line, sizeof line, "%-28s %10.3f  (%d steps, %.3f s/step)\n", name.c_str(), seconds, steps,
+                    seconds / steps);
+    else
+      std::snprintf(line, sizeof line, "%-28s %10.3f\n", name.c_str(), seconds);
     out << line;
   }
   return out.str();
 }
 
-void Timings::write_chrome_trace(const std::string& path) const {
+std::string Timings::chrome_trace_json() const {
   std::ostringstream json;
   json << "{\"traceEvents\":[";
   for (size_t i = 0; i < events_.size(); ++i) {
@@ -67,14 +69,7 @@ void Timings::write_chrome_trace(const std::string& path) const {
          << static_cast<long long>(e.start_s * 1e6) << ",\"dur\":" << static_cast<long long>(e.duration_s * 1e6) << "}";
   }
   json << "],\"displayTimeUnit\":\"ms\"}\n";
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream f(tmp);
-    PD_CHECK(f.good(), tmp, ": cannot create the trace file");
-    f << json.str();
-    PD_CHECK(f.good(), tmp, ": write failed");
-  }
-  PD_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, path, ": cannot rename the trace into place");
+  return json.str();
 }
 
 size_t peak_rss_bytes() {

@@ -37,7 +37,7 @@ class Timings {
   const std::vector<Event>& events() const { return events_; }
   double total(const std::string& prefix) const;  // the summed duration of events starting with prefix
   std::string table() const;
-  void write_chrome_trace(const std::string& path) const;  // atomically
+  std::string chrome_trace_json() const;  // Chrome trace-event JSON (Perfetto opens it)
   double since_origin(std::chrono::steady_clock::time_point t) const;
 
  private:

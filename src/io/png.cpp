@@ -1,12 +1,12 @@
 #include "io/png.h"
 
 #include <png.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 
 #include "core/error.h"
+#include "io/atomic_file.h"
 
 namespace paradit {
 namespace {
@@ -64,16 +64,7 @@ std::vector<uint8_t> encode_png(const RgbImage& image) {
 
 void write_png(const std::string& path, const RgbImage& image) {
   const std::vector<uint8_t> bytes = encode_png(image);
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  PD_CHECK(f != nullptr, tmp, ": cannot create: ", std::strerror(errno));
-  const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() && std::fflush(f) == 0 &&
-                  ::fsync(::fileno(f)) == 0;
-  std::fclose(f);
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    fail(path, ": cannot write the image");
-  }
+  write_file_atomic(path, bytes.data(), bytes.size());
 }
 
 RgbImage read_png(const std::string& path) {

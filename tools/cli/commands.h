@@ -11,6 +11,7 @@ int run_info(int argc, char** argv);
 int run_eval(int argc, char** argv);
 int run_bench(int argc, char** argv);
 int run_tokenize(int argc, char** argv);
+int run_generate(int argc, char** argv);
 int run_eval_text(const std::string& component, int argc, char** argv);
 
 // Shared flag parsing.

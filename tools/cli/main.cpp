@@ -16,6 +16,12 @@ void usage() {
       "usage: paradit <command> [options]\n"
       "\n"
       "commands:\n"
+      "  generate --model PATH --prompt P [--negative-prompt N] [--width 1024 --height 1024]\n"
+      "       [--steps N] [--guidance G] [--shift S] [--seed S] [--rng torch] [--init-latents F]\n"
+      "       [--clip-l F --clip-g F --t5xxl F] [--vae DIR] [--no-t5] [--max-sequence-length 256]\n"
+      "       [-o|--output out.png] [--dtype f32|bf16] [--threads N] [--vae-tiling] [--timings]\n"
+      "       [--trace FILE] [--quiet] [--device cpu]\n"
+      "                                  text to image\n"
       "  info --model PATH [--tensors]   validate a checkpoint and summarise it\n"
       "  eval transformer --model PATH --in IN.safetensors --out OUT.safetensors\n"
       "       [--dtype f32|bf16] [--device cpu] [--threads N]\n"
@@ -45,6 +51,7 @@ int main(int argc, char** argv) {
   }
   const std::string command = argv[1];
   try {
+    if (command == "generate") return paradit::cli::run_generate(argc, argv);
     if (command == "info") return paradit::cli::run_info(argc, argv);
     if (command == "eval") return paradit::cli::run_eval(argc, argv);
     if (command == "bench") return paradit::cli::run_bench(argc, argv);
@@ -55,7 +62,7 @@ int main(int argc, char** argv) {
     }
     std::fprintf(stderr, "paradit: unknown command '%s' (see paradit --help)\n", command.c_str());
     return 2;
-  } catch (const paradit::Error& e) {
+  } catch (const std::runtime_error& e) {
     std::fprintf(stderr, "paradit: error: %s\n", e.what());
     return 2;
   } catch (const std::exception& e) {

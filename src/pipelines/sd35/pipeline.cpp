@@ -96,19 +96,18 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& r, const ProgressFn
   // Prompt encoding: [uncond; cond] when guiding, as diffusers concatenates them.
   PromptEmbeds cond, uncond;
   {
-    Timings::Scope t(&timings, text_->has_t5() ? "text_encoding (clip + t5)" : "text_encoding (clip)");
     PromptRequest pr;
     pr.prompt = {r.prompt};
     if (!r.prompt_2.empty()) pr.prompt_2 = {r.prompt_2};
     if (!r.prompt_3.empty()) pr.prompt_3 = {r.prompt_3};
     pr.clip_skip = r.clip_skip;
     pr.max_sequence_length = r.max_sequence_length;
-    cond = text_->encode(pr);
+    cond = text_->encode(pr, &timings);
     if (cfg) {
       PromptRequest neg;
       neg.prompt = {r.negative_prompt};
       neg.max_sequence_length = r.max_sequence_length;
-      uncond = text_->encode(neg);
+      uncond = text_->encode(neg, &timings);
     }
   }
   const Tensor context = cfg ? ops::concat({uncond.prompt_embeds, cond.prompt_embeds}, 0) : cond.prompt_embeds;

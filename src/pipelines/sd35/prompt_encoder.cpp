@@ -62,7 +62,7 @@ Tensor Sd3PromptEncoder::clip_states(const ClipTextModel& model, const text::Cli
   return out.hidden_states[static_cast<size_t>(index)];
 }
 
-PromptEmbeds Sd3PromptEncoder::encode(const PromptRequest& r) const {
+PromptEmbeds Sd3PromptEncoder::encode(const PromptRequest& r, Timings* timings) const {
   PD_CHECK(!r.prompt.empty(), "encode_prompt: no prompt");
   const size_t B = r.prompt.size();
   const auto& p2 = r.prompt_2.empty() ? r.prompt : r.prompt_2;
@@ -70,14 +70,18 @@ PromptEmbeds Sd3PromptEncoder::encode(const PromptRequest& r) const {
   PD_CHECK(p2.size() == B && p3.size() == B, "encode_prompt: prompt, prompt_2 and prompt_3 differ in batch size");
   PD_CHECK(r.max_sequence_length >= 1 && r.max_sequence_length <= 512, "max_sequence_length must be in 1..512, got ",
            r.max_sequence_length);
-  Tensor pooled_l, pooled_g;
-  const Tensor l = clip_states(*clip_l_, tok_l_, r.prompt, r.clip_skip, &pooled_l);
-  const Tensor g = clip_states(*clip_g_, tok_g_, p2, r.clip_skip, &pooled_g);
-  const Tensor clip = ops::concat({l, g}, 2);  // [B, 77, dl + dg]
+  Tensor pooled_l, pooled_g, clip;
+  {
+    Timings::Scope t(timings, "clip_encoding");
+    const Tensor l = clip_states(*clip_l_, tok_l_, r.prompt, r.clip_skip, &pooled_l);
+    const Tensor g = clip_states(*clip_g_, tok_g_, p2, r.clip_skip, &pooled_g);
+    clip = ops::concat({l, g}, 2);  // [B, 77, dl + dg]
+  }
   const int64_t clip_width = clip.size(2), T = r.max_sequence_length;
   PD_CHECK(clip_width <= joint_dim_, "CLIP width ", clip_width, " exceeds the joint dimension ", joint_dim_);
   Tensor t5_states;
   if (t5_) {
+    Timings::Scope t(timings, "t5_encoding");
     std::vector<std::vector<int32_t>> ids;
     for (const auto& p : p3) ids.push_back(tok_t5_->encode(p, r.max_sequence_length));
     t5_states = t5_->forward(ids);

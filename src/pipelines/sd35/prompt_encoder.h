@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/timings.h"
 #include "models/clip/clip_text_model.h"
 #include "models/t5/t5_encoder.h"
 #include "text/clip_tokenizer.h"
@@ -40,7 +41,8 @@ class Sd3PromptEncoder {
  public:
   // joint_dim: the transformer's joint_attention_dim (the width of the zeros without T5).
   static Sd3PromptEncoder load(const TextEncoderFiles& files, DType compute, int64_t joint_dim);
-  PromptEmbeds encode(const PromptRequest& request) const;
+  // Records "clip_encoding" and "t5_encoding" sections when given timings.
+  PromptEmbeds encode(const PromptRequest& request, Timings* timings = nullptr) const;
   bool has_t5() const { return t5_ != nullptr; }
   // Frees T5 (the largest encoder) once prompts are encoded.
   void release_t5() { t5_.reset(); }

@@ -1,0 +1,91 @@
+// paradit's C++ library API: load an SD3 / SD3.5 pipeline once, generate images from requests.
+//
+//   auto pipe = paradit::api::Pipeline::load({.model = "stable-diffusion-3.5-large"});
+//   auto result = pipe->generate({.prompt = "a fox in the snow", .seed = 42});
+//   result.image.save_png("fox.png");
+//
+// Every failure a caller can cause (bad path, bad size, corrupt weights) throws
+// std::runtime_error with a one-line message; cancelling throws paradit::api::Cancelled.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace paradit::api {
+
+struct LoadOptions {
+  std::string model;                 // diffusers pipeline folder, or an SD3 transformer file
+  std::string clip_l, clip_g, t5xxl; // single-file text encoders (override the folder's)
+  std::string vae;                   // a diffusers VAE folder (overrides the folder's vae/)
+  bool no_t5 = false;                // T5 replaced by zeros: less memory, weaker prompts
+  std::string dtype = "f32";         // "f32" (reference) or "bf16" (fast GEMMs)
+  bool vae_tiling = false;           // decode in blended tiles (large images, bounded memory)
+  int threads = 0;                   // 0: all cores
+};
+
+struct Request {
+  std::string prompt;
+  std::string negative_prompt;
+  int width = 1024;
+  int height = 1024;
+  int steps = 0;                  // 0: the model's default (Large 28, Turbo 4, Medium 40)
+  double guidance = -1;           // < 0: the model's default (3.5, 0, 4.5)
+  double shift = 0;               // 0: the scheduler's (3.0)
+  uint64_t seed = 0;              // torch.Generator('cpu').manual_seed(seed) latents
+  int max_sequence_length = 256;  // T5 tokens
+  std::string init_latents_file;  // a .safetensors with tensor "latents" instead of the seed
+};
+
+struct Image {
+  int width = 0;
+  int height = 0;
+  std::vector<uint8_t> rgb;  // height * width * 3
+  std::string parameters;    // the generation parameters, as written into the PNG
+  void save_png(const std::string& path) const;  // atomically (temporary file, then rename)
+  std::vector<uint8_t> png() const;              // the PNG file's bytes
+};
+
+struct Result {
+  Image image;
+  int steps = 0;
+  double guidance = 0;
+  std::string timings_table;                                  // what --timings prints
+  std::vector<std::pair<std::string, double>> sections;       // (name, seconds)
+  void write_trace(const std::string& path) const;            // Chrome trace-event JSON
+  std::string trace_json;
+};
+
+struct Progress {
+  int step = 0;  // 1-based
+  int total = 0;
+  double elapsed_s = 0;
+};
+
+class Cancelled : public std::runtime_error {
+ public:
+  Cancelled() : std::runtime_error("generation cancelled") {}
+};
+
+class Pipeline {
+ public:
+  static std::unique_ptr<Pipeline> load(const LoadOptions& options);
+  ~Pipeline();
+  Result generate(const Request& request, const std::function<void(const Progress&)>& on_step = {},
+                  const std::atomic<bool>* cancel = nullptr) const;
+  std::string model_name() const;  // "sd3.5-large", "sd3.5-medium", ... or "custom"
+  int default_steps() const;
+  double default_guidance() const;
+  void validate(const Request& request) const;  // throws naming the bad field
+
+ private:
+  Pipeline();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace paradit::api

@@ -1,0 +1,116 @@
+// The public API (include/paradit/paradit.h) over the SD3.5 pipeline.
+#include <sstream>
+
+#include "core/error.h"
+#include "core/threads.h"
+#include "io/checkpoint.h"
+#include "io/atomic_file.h"
+#include "io/png.h"
+#include "paradit/paradit.h"
+#include "pipelines/sd35/pipeline.h"
+
+namespace paradit::api {
+
+struct Pipeline::Impl {
+  Sd35Pipeline pipeline;
+  LoadOptions options;
+};
+
+Pipeline::Pipeline() = default;
+Pipeline::~Pipeline() = default;
+
+std::unique_ptr<Pipeline> Pipeline::load(const LoadOptions& o) {
+  PD_CHECK(!o.model.empty(), "model: no model path given");
+  PD_CHECK(o.dtype == "f32" || o.dtype == "bf16", "dtype: must be f32 or bf16, got '", o.dtype, "'");
+  set_num_threads(o.threads);
+  PipelineOptions p;
+  p.model = o.model;
+  p.clip_l = o.clip_l;
+  p.clip_g = o.clip_g;
+  p.t5 = o.t5xxl;
+  p.vae = o.vae;
+  p.no_t5 = o.no_t5;
+  p.dtype = o.dtype == "bf16" ? DType::BF16 : DType::F32;
+  p.vae_tiling = o.vae_tiling;
+  std::unique_ptr<Pipeline> out(new Pipeline());
+  out->impl_ = std::make_unique<Impl>(Impl{Sd35Pipeline::load(p), o});
+  return out;
+}
+
+namespace {
+
+GenerateRequest to_internal(const Request& r) {
+  GenerateRequest g;
+  g.prompt = r.prompt;
+  g.negative_prompt = r.negative_prompt;
+  g.width = r.width;
+  g.height = r.height;
+  g.steps = r.steps;
+  g.guidance = r.guidance;
+  g.shift = r.shift;
+  g.seed = r.seed;
+  g.max_sequence_length = r.max_sequence_length;
+  if (!r.init_latents_file.empty()) {
+    const Checkpoint ck = Checkpoint::open(r.init_latents_file);
+    PD_CHECK(ck.has("latents"), r.init_latents_file, ": no tensor named 'latents'");
+    g.init_latents = ck.get("latents").to(DType::F32);
+  }
+  return g;
+}
+
+std::string describe(const Request& r, const GenerateResult& g, const std::string& model) {
+  std::ostringstream out;
+  out << r.prompt << "\nNegative prompt: " << r.negative_prompt << "\nSteps: " << g.steps
+      << ", Sampler: flow-match Euler, CFG scale: " << g.guidance << ", Seed: " << r.seed
+      << ", Size: " << r.width << "x" << r.height << ", Model: " << model << ", Generator: paradit";
+  return out.str();
+}
+
+}  // namespace
+
+void Pipeline::validate(const Request& r) const { impl_->pipeline.validate(to_internal(r)); }
+
+Result Pipeline::generate(const Request& request, const std::function<void(const Progress&)>& on_step,
+                          const std::atomic<bool>* cancel) const {
+  const GenerateRequest g = to_internal(request);
+  GenerateResult out;
+  try {
+    out = impl_->pipeline.generate(
+        g, [&](const StepInfo& s) { if (on_step) on_step({s.step, s.total, s.elapsed_s}); }, cancel);
+  } catch (const CancelledError&) {
+    throw Cancelled();
+  }
+  Result r;
+  r.steps = out.steps;
+  r.guidance = out.guidance;
+  r.image.width = out.image.width;
+  r.image.height = out.image.height;
+  r.image.rgb = std::move(out.image.pixels);
+  r.image.parameters = describe(request, out, model_name());
+  r.timings_table = out.timings.table();
+  for (const auto& e : out.timings.events()) r.sections.emplace_back(e.name, e.duration_s);
+  r.trace_json = out.timings.chrome_trace_json();
+  return r;
+}
+
+std::string Pipeline::model_name() const { return impl_->pipeline.defaults().name; }
+int Pipeline::default_steps() const { return impl_->pipeline.defaults().steps; }
+double Pipeline::default_guidance() const { return impl_->pipeline.defaults().guidance; }
+
+namespace {
+RgbImage to_png_image(const Image& img) {
+  RgbImage out;
+  out.width = img.width;
+  out.height = img.height;
+  out.pixels = img.rgb;
+  if (!img.parameters.empty()) out.text["parameters"] = img.parameters;
+  return out;
+}
+}  // namespace
+
+void Image::save_png(const std::string& path) const { write_png(path, to_png_image(*this)); }
+std::vector<uint8_t> Image::png() const { return encode_png(to_png_image(*this)); }
+
+void Result::write_trace(const std::string& path) const { write_file_atomic(path, trace_json); }
+
+}  // namespace paradit::api

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# `paradit generate` end to end on the bundled tiny model: a real PNG with its parameters,
+# the same bytes for the same seed, a trace file, and one-line exit-2 errors for bad input.
+set -u
+bin="$1"
+model="$2/tiny-sd35"
+example="$3"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+passed=0
+check() {  # name, expected exit code, pattern in output, command...
+  local name="$1" want="$2" pattern="$3"
+  shift 3
+  local out code
+  out="$("$@" 2>&1)"
+  code=$?
+  if [ "$code" != "$want" ] || ! grep -q -- "$pattern" <<<"$out"; then
+    echo "FAIL $name: exit $code (want $want), output: $out"
+    failures=$((failures + 1))
+  else
+    echo "ok   $name"
+    passed=$((passed + 1))
+  fi
+}
+gen=("$bin" generate --model "$model" --prompt "a red fox" --width 128 --height 64 --steps 2 --seed 5 --no-t5)
+check "generate writes a PNG" 0 "wrote .*a.png (128x64)" "${gen[@]}" -o "$tmp/a.png" --trace "$tmp/trace.json" --timings
+check "the PNG is a PNG" 0 "P   N   G" sh -c "head -c 4 '$tmp/a.png' | od -An -c"
+check "the PNG carries its parameters" 0 "Seed: 5, Size: 128x64" grep -a -o "Seed: 5, Size: 128x64" "$tmp/a.png"
+check "the trace is Chrome trace JSON" 0 '"traceEvents"' cat "$tmp/trace.json"
+check "same seed, same image" 0 "" "${gen[@]}" -o "$tmp/b.png" --quiet
+check "identical bytes" 0 "" cmp "$tmp/a.png" "$tmp/b.png"
+check "bad width" 2 "width: 100 must be a positive multiple of 16" "${gen[@]}" --width 100
+check "too large" 2 "exceeds this model's largest size" "${gen[@]}" --width 4096
+check "bad seed" 2 "needs a non-negative integer" "${gen[@]}" --seed -1
+check "bad rng" 2 "only 'torch'" "${gen[@]}" --rng philox
+check "missing prompt" 2 "missing required option --prompt" "$bin" generate --model "$model"
+check "missing model" 2 "no such file" "$bin" generate --model "$tmp/none" --prompt x
+check "unwritable output" 2 "cannot" "${gen[@]}" -o "$tmp/no/such/dir/x.png"
+check "no partial file left" 0 "^0$" sh -c "ls '$tmp' | grep -c tmp"
+check "library example" 0 "256x256, 4 steps" "$example" "$model" "a fox" "$tmp/example.png"
+echo "$passed passed, $failures failed"
+[ "$failures" -eq 0 ]

@@ -1,0 +1,105 @@
+// `paradit generate`: text to image through the library API (include/paradit/paradit.h).
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "args.h"
+#include "commands.h"
+#include "core/error.h"
+#include "core/threads.h"
+#include "core/timings.h"
+#include "paradit/paradit.h"
+
+namespace paradit::cli {
+namespace {
+
+double get_double(const Args& args, const std::string& name, double fallback) {
+  if (!args.has(name)) return fallback;
+  const std::string v = args.get(name);
+  char* end = nullptr;
+  const double d = std::strtod(v.c_str(), &end);
+  PD_CHECK(!v.empty() && *end == '\0', "option --", name, " needs a number, got '", v, "'");
+  return d;
+}
+
+uint64_t get_seed(const Args& args) {
+  if (!args.has("seed")) return 0;
+  const std::string v = args.get("seed");
+  char* end = nullptr;
+  const unsigned long long s = std::strtoull(v.c_str(), &end, 10);
+  PD_CHECK(!v.empty() && *end == '\0' && v[0] != '-', "option --seed needs a non-negative integer, got '", v, "'");
+  return s;
+}
+
+// "step 3/28  1.84 s/it  ETA 46 s" on one line of stderr, redrawn in place.
+void draw_progress(const api::Progress& p) {
+  const double per = p.elapsed_s / p.step;
+  std::fprintf(stderr, "\rstep %d/%d  %.2f s/it  ETA %.0f s   ", p.step, p.total, per, per * (p.total - p.step));
+  if (p.step == p.total) std::fputc('\n', stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace
+
+int run_generate(int argc, char** argv) {
+  // "-o FILE" is the one short option, as in diffusers' and sd.cpp's examples.
+  std::vector<char*> rewritten(argv, argv + argc);
+  static std::string long_output = "--output";
+  for (auto& a : rewritten)
+    if (std::string(a) == "-o") a = long_output.data();
+  const Args args(argc, rewritten.data(), 2, {"no-t5", "timings", "quiet", "vae-tiling"});
+  args.allow_only({"model", "clip-l", "clip-g", "t5xxl", "vae", "prompt", "negative-prompt", "width", "height", "steps",
+                   "guidance", "shift", "seed", "rng", "init-latents", "max-sequence-length", "no-t5", "output",
+                   "device", "dtype", "timings", "trace", "quiet", "threads", "vae-tiling"});
+  require_cpu(args.get("device", "cpu"));
+  PD_CHECK(args.get("rng", "torch") == "torch", "--rng: only 'torch' is supported (torch.randn with a CPU generator)");
+  api::LoadOptions load;
+  load.model = args.require("model");
+  load.clip_l = args.get("clip-l");
+  load.clip_g = args.get("clip-g");
+  load.t5xxl = args.get("t5xxl");
+  load.vae = args.get("vae");
+  load.no_t5 = args.has("no-t5");
+  load.dtype = args.get("dtype", "f32");
+  load.vae_tiling = args.has("vae-tiling");
+  load.threads = args.get_int("threads", 0);
+
+  api::Request r;
+  r.prompt = args.require("prompt");
+  r.negative_prompt = args.get("negative-prompt");
+  r.width = args.get_int("width", 1024);
+  r.height = args.get_int("height", 1024);
+  r.steps = args.get_int("steps", 0);
+  r.guidance = get_double(args, "guidance", -1);
+  r.shift = get_double(args, "shift", 0);
+  r.seed = get_seed(args);
+  r.max_sequence_length = args.get_int("max-sequence-length", 256);
+  r.init_latents_file = args.get("init-latents");
+  const std::string output = args.get("output", "out.png");
+  const bool quiet = args.has("quiet");
+
+  Timings load_timings;
+  std::unique_ptr<api::Pipeline> pipe;
+  {
+    Timings::Scope t(&load_timings, "load");
+    pipe = api::Pipeline::load(load);
+  }
+  pipe->validate(r);  // fail on a bad request before any work
+  const bool show_progress = !quiet && ::isatty(STDERR_FILENO);
+  const api::Result result = pipe->generate(r, show_progress ? draw_progress : std::function<void(const api::Progress&)>{});
+  result.image.save_png(output);
+  if (!args.get("trace").empty()) result.write_trace(args.get("trace"));
+  if (args.has("timings")) {
+    std::fprintf(stderr, "%s%-28s %10.3f\n", result.timings_table.c_str(), "load (weights)",
+                 load_timings.events().front().duration_s);
+    std::fprintf(stderr, "model %s, %d steps, guidance %.2f, %s, %d threads, peak RSS %.2f GB\n",
+                 pipe->model_name().c_str(), result.steps, result.guidance, load.dtype.c_str(), num_threads(),
+                 static_cast<double>(peak_rss_bytes()) / 1e9);
+  }
+  if (!quiet) std::fprintf(stderr, "wrote %s (%dx%d)\n", output.c_str(), result.image.width, result.image.height);
+  return 0;
+}
+
+}  // namespace paradit::cli
