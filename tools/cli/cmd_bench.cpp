@@ -10,9 +10,11 @@
 #include "core/error.h"
 #include "core/threads.h"
 #include "core/timer.h"
+#include "core/timings.h"
 #include "models/mmdit/mmdit.h"
 #include "models/mmdit/weights.h"
 #include "models/t5/t5_encoder.h"
+#include "models/vae/autoencoder_kl.h"
 
 namespace paradit::cli {
 namespace {
@@ -131,11 +133,46 @@ int bench_t5(const Args& args) {
   return 0;
 }
 
+// The SD3 VAE decoder (real shapes, random weights) at one image size.
+int bench_vae(const Args& args) {
+  args.allow_only({"random-weights", "size", "runs", "warmup", "device", "threads", "tiled", "json"});
+  require_cpu(args.get("device", "cpu"));
+  PD_CHECK(args.has("random-weights"), "bench vae: only --random-weights (SD3's VAE shapes) is supported");
+  set_num_threads(args.get_int("threads", 0));
+  const int size = args.get_int("size", 1024), runs = args.get_int("runs", 3), warmup = args.get_int("warmup", 1);
+  PD_CHECK(size > 0 && size % 8 == 0 && runs > 0 && warmup >= 0, "--size must be a positive multiple of 8");
+  const VaeConfig config;
+  const AutoencoderKL vae = AutoencoderKL::load({nullptr, DType::F32, std::optional<uint64_t>(7)}, config, false);
+  const Tensor z = filled({1, config.latent_channels, size / 8, size / 8}, 1.f);
+  const bool tiled = args.has("tiled");
+  for (int i = 0; i < warmup; ++i) tiled ? vae.decode_tiled(z) : vae.decode(z);
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    Timer t;
+    tiled ? vae.decode_tiled(z) : vae.decode(z);
+    ms.push_back(t.seconds() * 1e3);
+  }
+  std::sort(ms.begin(), ms.end());
+  const double median = ms[ms.size() / 2];
+  if (args.has("json")) {
+    const nlohmann::json j = {{"median_ms", median}, {"min_ms", ms.front()}, {"size", size}, {"tiled", tiled},
+                              {"device", "cpu"}, {"dtype", "f32"}, {"threads", num_threads()},
+                              {"peak_rss_gb", static_cast<double>(peak_rss_bytes()) / 1e9}};
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("SD3 VAE decode %dx%d%s, f32, cpu, %d threads: median %.1f ms, min %.1f ms, peak RSS %.2f GB\n", size,
+                size, tiled ? " (tiled)" : "", num_threads(), median, ms.front(),
+                static_cast<double>(peak_rss_bytes()) / 1e9);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int run_bench(int argc, char** argv) {
   const std::string what = argc >= 3 ? argv[2] : "";
   if (what == "t5") return bench_t5(Args(argc, argv, 3, {"random-weights", "json"}));
+  if (what == "vae") return bench_vae(Args(argc, argv, 3, {"random-weights", "json", "tiled"}));
   PD_CHECK(what == "transformer",
            "usage: paradit bench transformer --config sd3.5-large|sd3.5-medium --random-weights --size S --batch B\n"
            "       paradit bench t5 --random-weights [--batch 2] [--tokens 256]");

@@ -38,6 +38,8 @@ void usage() {
       "                                  time denoising steps and report TFLOP/s\n"
       "  bench t5 --random-weights [--batch 2] [--tokens 256] [--dtype bf16|f32] [--json]\n"
       "                                  time the T5-XXL encoder\n"
+      "  bench vae --random-weights [--size 1024] [--tiled] [--json]\n"
+      "                                  time the SD3 VAE decoder\n"
       "  version                         print the version\n",
       stdout);
 }
