@@ -155,6 +155,21 @@ TEST(TextEncoders, T5ScaledFp8SingleFileWithInferredConfig) {
   fs::remove(path);
 }
 
+TEST(TextEncoders, T5Fp16SingleFile) {
+  // Emulates t5xxl_fp16.safetensors: every tensor stored as f16, no config beside it.
+  const Checkpoint src = Checkpoint::open(kPipeline + "text_encoder_3");
+  NamedTensors tensors;
+  for (const auto& name : src.names()) tensors.emplace_back(name, src.get(name).to(DType::F16));
+  const std::string path = fs::temp_directory_path() / ("paradit_t5f16_" + std::to_string(::getpid()) + ".safetensors");
+  save_safetensors(path, tensors);
+  const auto t5 = load_t5_encoder(path, DType::F32);
+  EXPECT_TRUE(t5.config_inferred);
+  Fixture io("pipeline/text_io");
+  EXPECT_TRUE(test::close_enough("t5 from f16 weights", t5.model.forward(ids_of(io.checkpoint().get("in.t5.input_ids"))),
+                                 io.f32("out.t5.last_hidden_state"), 0.9999, 1e-2));
+  fs::remove(path);
+}
+
 TEST(PromptEncoding, MatchesDiffusersEncodePrompt) {
   Fixture io("pipeline/text_io");
   const auto enc = Sd3PromptEncoder::load(TextEncoderFiles::from_pipeline(kPipeline, true), DType::F32, 64);

@@ -58,6 +58,9 @@ void expect_matches_diffusers(DType dtype, double min_pcc, int max_levels) {
 
 TEST(Generate, MatchesDiffusersF32) { expect_matches_diffusers(DType::F32, 0.9999, 2); }
 
+// The bf16-GEMM path: the same run, with every linear layer's product in bf16.
+TEST(Generate, Bf16PathStaysCloseToDiffusers) { expect_matches_diffusers(DType::BF16, 0.999, 6); }
+
 TEST(Generate, InitialLatentsAreTorchRandn) {
   test::Fixture f("pipeline/generate_io");
   PipelineOptions o;
