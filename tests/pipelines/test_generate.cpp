@@ -94,6 +94,31 @@ TEST(Generate, GuidanceOneSkipsTheUnconditionalPass) {
   EXPECT_EQ(a.image.width, 64);
 }
 
+TEST(Generate, OriginalSingleFileGivesTheSameImage) {
+  // sd3.5_large.safetensors-style: transformer (model.diffusion_model.*) and VAE
+  // (first_stage_model.*) in one file with no config, text encoders given separately.
+  PipelineOptions folder;
+  folder.model = kPipeline;
+  folder.no_t5 = true;
+  PipelineOptions single = folder;
+  single.model = std::string(PARADIT_FIXTURES_DIR) + "/models/tiny_sd35_single_file.safetensors";
+  single.clip_l = kPipeline + "/text_encoder";
+  single.clip_g = kPipeline + "/text_encoder_2";
+  GenerateRequest r;
+  r.prompt = "a lighthouse at dusk";
+  r.negative_prompt = "blurry";
+  r.width = 96;
+  r.height = 64;
+  r.steps = 3;
+  r.guidance = 4.0;
+  r.seed = 3;
+  const auto a = Sd35Pipeline::load(folder).generate(r);
+  const auto b = Sd35Pipeline::load(single).generate(r);
+  EXPECT_EQ(a.image.pixels, b.image.pixels);
+  EXPECT_EQ(Sd35Pipeline::load(single).vae_config().block_out_channels,
+            Sd35Pipeline::load(folder).vae_config().block_out_channels);
+}
+
 TEST(Generate, BadRequestsNameTheField) {
   PipelineOptions o;
   o.model = kPipeline;

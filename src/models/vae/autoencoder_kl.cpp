@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "io/checkpoint.h"
+#include "io/layouts/vae_original.h"
 #include "io/prefixed_weights.h"
 #include "ops/ops.h"
 
@@ -92,6 +93,14 @@ AutoencoderKL AutoencoderKL::load_folder(const std::string& dir) {
   const VaeConfig config = VaeConfig::from_json_file(json);
   const Checkpoint ck = Checkpoint::open(dir);
   return load({&ck, DType::F32, std::nullopt}, config, ck.has("encoder.conv_in.weight"));
+}
+
+std::optional<AutoencoderKL> AutoencoderKL::load_from_single_file(const std::string& path) {
+  auto ck = std::make_shared<Checkpoint>(Checkpoint::open(path));
+  const auto prefix = VaeOriginalLayout::detect(*ck);
+  if (!prefix) return std::nullopt;
+  const VaeOriginalLayout weights(ck, *prefix);
+  return load({&weights, DType::F32, std::nullopt}, VaeConfig::infer(weights), weights.has("encoder.conv_in.weight"));
 }
 
 Tensor AutoencoderKL::encode_mean(const Tensor& image) const {

@@ -50,6 +50,9 @@ class AutoencoderKL {
   AutoencoderKL() = default;
   // A diffusers vae/ folder (config.json + weights).
   static AutoencoderKL load_folder(const std::string& dir);
+  // The VAE inside an original single file (first_stage_model.*), config inferred; nothing
+  // when the file holds none.
+  static std::optional<AutoencoderKL> load_from_single_file(const std::string& path);
   static AutoencoderKL load(const LoadContext& ctx, const VaeConfig& config, bool with_encoder);
 
   Tensor decode(const Tensor& z) const { return decoder_.forward(z); }

@@ -45,4 +45,29 @@ VaeConfig VaeConfig::from_json_file(const std::string& path) {
   return c;
 }
 
+VaeConfig VaeConfig::infer(const WeightSource& w) {
+  auto shape = [&](const std::string& name) {
+    PD_CHECK(w.has(name), "cannot infer the VAE config: missing tensor '", name, "'");
+    return w.get(name).shape();
+  };
+  VaeConfig c;
+  c.latent_channels = shape("decoder.conv_in.weight").at(1);
+  c.out_channels = shape("decoder.conv_out.weight").at(0);
+  c.block_out_channels.clear();
+  for (int i = 0; w.has("decoder.up_blocks." + std::to_string(i) + ".resnets.0.conv1.weight"); ++i)
+    c.block_out_channels.insert(c.block_out_channels.begin(),
+                                shape("decoder.up_blocks." + std::to_string(i) + ".resnets.0.conv2.weight").at(0));
+  int64_t resnets = 0;
+  while (w.has("decoder.up_blocks.0.resnets." + std::to_string(resnets) + ".conv1.weight")) ++resnets;
+  c.layers_per_block = resnets - 1;
+  if (w.has("encoder.conv_in.weight")) c.in_channels = shape("encoder.conv_in.weight").at(1);
+  c.mid_block_add_attention = w.has("decoder.mid_block.attentions.0.to_q.weight");
+  if (c.latent_channels != 16) {  // not SD3's VAE: no known scaling; leave latents as they are
+    c.scaling_factor = 1.f;
+    c.shift_factor = 0.f;
+  }
+  c.validate();
+  return c;
+}
+
 }  // namespace paradit

@@ -24,6 +24,10 @@ struct VaeConfig {
   void validate() const;
   int64_t downscale() const { return int64_t{1} << (block_out_channels.size() - 1); }
   static VaeConfig from_json_file(const std::string& path);
+  // From the tensors of a diffusers-named source (single files ship no config). GroupNorm's
+  // group count is not visible in the weights: 32, as in every SD VAE; scaling and shift are
+  // SD3's when there are 16 latent channels.
+  static VaeConfig infer(const WeightSource& weights);
 };
 
 }  // namespace paradit

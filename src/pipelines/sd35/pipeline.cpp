@@ -54,8 +54,13 @@ Sd35Pipeline Sd35Pipeline::load(const PipelineOptions& o, Timings* timings) {
     Timings::Scope t(timings, "load_vae");
     std::string vae_dir = o.vae;
     if (vae_dir.empty() && folder) vae_dir = (fs::path(o.model) / "vae").string();
-    PD_CHECK(!vae_dir.empty(), o.model, ": no VAE; pass a diffusers pipeline folder or --vae DIR");
-    p.vae_ = std::make_shared<AutoencoderKL>(AutoencoderKL::load_folder(vae_dir));
+    if (vae_dir.empty()) {  // a single file: its own first_stage_model.*, as SAI ships them
+      auto vae = AutoencoderKL::load_from_single_file(o.model);
+      PD_CHECK(vae.has_value(), o.model, ": holds no VAE (first_stage_model.*); pass --vae DIR");
+      p.vae_ = std::make_shared<AutoencoderKL>(std::move(*vae));
+    } else {
+      p.vae_ = std::make_shared<AutoencoderKL>(AutoencoderKL::load_folder(vae_dir));
+    }
   }
   const fs::path scheduler_json = fs::path(o.model) / "scheduler" / "scheduler_config.json";
   p.scheduler_ = fs::exists(scheduler_json, ec) ? FlowMatchEulerScheduler::from_json_file(scheduler_json.string())
