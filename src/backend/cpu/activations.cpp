@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "backend/cpu/cpu_ops.h"
+#include "backend/cpu/fast_math.h"
 
 namespace paradit::cpu {
 namespace {
@@ -26,15 +27,17 @@ void activation(const Tensor& x, Act kind, Tensor& y) {
       pointwise(x, y, [](float v) { return 0.5f * v * (1.f + std::erf(v * kSqrtHalf)); });
       return;
     case Act::GeluTanh:
+      // 0.5 v (1 + tanh(u)) = v * sigmoid(2u): the same value without tanh's cancellation
       pointwise(x, y, [](float v) {
-        return 0.5f * v * (1.f + std::tanh(kSqrtTwoOverPi * (v + 0.044715f * v * v * v)));
+        const float u = kSqrtTwoOverPi * (v + 0.044715f * v * v * v);
+        return v / (1.f + fast_exp(-2.f * u));
       });
       return;
     case Act::QuickGelu:
-      pointwise(x, y, [](float v) { return v / (1.f + std::exp(-1.702f * v)); });
+      pointwise(x, y, [](float v) { return v / (1.f + fast_exp(-1.702f * v)); });
       return;
     case Act::Silu:
-      pointwise(x, y, [](float v) { return v / (1.f + std::exp(-v)); });
+      pointwise(x, y, [](float v) { return v / (1.f + fast_exp(-v)); });
       return;
   }
 }
@@ -46,10 +49,11 @@ void softmax(const Tensor& x, Tensor& y) {
     const float* in = x.data<float>() + r * D;
     float* out = y.data<float>() + r * D;
     float m = -INFINITY;
-    for (int64_t i = 0; i < D; ++i) m = std::fmax(m, in[i]);
+    for (int64_t i = 0; i < D; ++i) m = fast_max(m, in[i]);
     float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
     for (int64_t i = 0; i < D; ++i) {
-      out[i] = std::exp(in[i] - m);
+      out[i] = in[i] == -INFINITY ? 0.f : fast_exp(in[i] - m);
       sum += out[i];
     }
     const float inv = 1.f / sum;

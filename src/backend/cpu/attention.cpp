@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backend/cpu/cpu_ops.h"
+#include "backend/cpu/fast_math.h"
 
 namespace paradit::cpu {
 namespace {
@@ -41,13 +42,16 @@ void attend_block(const float* q, const float* k, const float* v, const float* b
       if (causal)
         for (int64_t j = std::max<int64_t>(0, q0 + i + 1 - k0); j < bk; ++j) row[j] = -INFINITY;
       float block_max = -INFINITY;
-      for (int64_t j = 0; j < bk; ++j) block_max = std::fmax(block_max, row[j]);
-      const float new_max = std::fmax(s.row_max[i], block_max);
+#pragma omp simd reduction(max : block_max)
+      for (int64_t j = 0; j < bk; ++j) block_max = fast_max(block_max, row[j]);
+      const float new_max = fast_max(s.row_max[i], block_max);
       if (new_max == -INFINITY) continue;  // every key so far masked for this row
-      const float correction = std::exp(s.row_max[i] - new_max);
+      const float correction = s.row_max[i] == -INFINITY ? 0.f : fast_exp(s.row_max[i] - new_max);
       float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
       for (int64_t j = 0; j < bk; ++j) {
-        row[j] = std::exp(row[j] - new_max);
+        // masked keys (-inf) must give exactly 0, which the clamped exp alone would not
+        row[j] = row[j] == -INFINITY ? 0.f : fast_exp(row[j] - new_max);
         sum += row[j];
       }
       s.row_sum[i] = s.row_sum[i] * correction + sum;
