@@ -14,6 +14,7 @@ packages=(
   libicu-dev           # Unicode normalisation and classes for the tokenizers
   zlib1g-dev           # the bundled (gzip) CLIP vocabulary
   libpng-dev           # PNG output
+  libcpp-httplib-dev   # the HTTP server of paradit serve
   libgtest-dev         # the test suites
   libopenblas-dev      # only the GEMM benchmark's comparison peer
 )

@@ -80,6 +80,7 @@ class Pipeline {
   std::string model_name() const;  // "sd3.5-large", "sd3.5-medium", ... or "custom"
   int default_steps() const;
   double default_guidance() const;
+  int max_size() const;  // the largest width or height the model supports, in pixels
   void validate(const Request& request) const;  // throws naming the bad field
 
  private:

@@ -96,6 +96,10 @@ Result Pipeline::generate(const Request& request, const std::function<void(const
 std::string Pipeline::model_name() const { return impl_->pipeline.defaults().name; }
 int Pipeline::default_steps() const { return impl_->pipeline.defaults().steps; }
 double Pipeline::default_guidance() const { return impl_->pipeline.defaults().guidance; }
+int Pipeline::max_size() const {
+  const auto& t = impl_->pipeline.transformer_config();
+  return static_cast<int>(t.pos_embed_max_size * t.patch_size * impl_->pipeline.vae_config().downscale());
+}
 
 namespace {
 RgbImage to_png_image(const Image& img) {

@@ -22,6 +22,9 @@ void usage() {
       "       [-o|--output out.png] [--dtype f32|bf16] [--threads N] [--vae-tiling] [--timings]\n"
       "       [--trace FILE] [--quiet] [--device cpu]\n"
       "                                  text to image\n"
+      "  serve --model PATH [--host 127.0.0.1] [--port 8080] [--max-queue 16] [--max-size 1024]\n"
+      "       [--timeout 30] [--no-t5] [--dtype f32|bf16] [--threads N] [text-encoder options]\n"
+      "                                  HTTP server: OpenAI, AUTOMATIC1111 and job APIs, web page\n"
       "  info --model PATH [--tensors]   validate a checkpoint and summarise it\n"
       "  eval transformer --model PATH --in IN.safetensors --out OUT.safetensors\n"
       "       [--dtype f32|bf16] [--device cpu] [--threads N]\n"
@@ -55,6 +58,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "generate") return paradit::cli::run_generate(argc, argv);
     if (command == "info") return paradit::cli::run_info(argc, argv);
+    if (command == "serve") return paradit::cli::run_serve(argc, argv);
     if (command == "eval") return paradit::cli::run_eval(argc, argv);
     if (command == "bench") return paradit::cli::run_bench(argc, argv);
     if (command == "tokenize") return paradit::cli::run_tokenize(argc, argv);

@@ -20,21 +20,23 @@ void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, int64_t stride
   std::vector<int64_t> key = src_dims;
   key.insert(key.end(), wei_dims.begin(), wei_dims.end());
   key.insert(key.end(), {stride, pads[0], pads[1], pads[2], pads[3], bias != nullptr});
-  auto& prim = cached_primitive<dnnl::convolution_forward>(key, [&] {
+  auto& cached = cached_primitive<dnnl::convolution_forward>(key, [&] {
     const auto desc =
         bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                                                src_md, wei_md, bias_md, dst_md, strides, pad_l, pad_r)
              : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                                                src_md, wei_md, dst_md, strides, pad_l, pad_r);
-    return dnnl::convolution_forward(dnnl::convolution_forward::primitive_desc(desc, onednn_engine()));
+    const dnnl::convolution_forward::primitive_desc pd(desc, user_scratchpad(), onednn_engine());
+    return CachedPrimitive<dnnl::convolution_forward>{dnnl::convolution_forward(pd), pd.scratchpad_desc()};
   });
   auto& engine = onednn_engine();
   std::unordered_map<int, dnnl::memory> args = {
       {DNNL_ARG_SRC, dnnl::memory(src_md, engine, const_cast<void*>(x.raw()))},
       {DNNL_ARG_WEIGHTS, dnnl::memory(wei_md, engine, const_cast<void*>(w.raw()))},
-      {DNNL_ARG_DST, dnnl::memory(dst_md, engine, y.raw())}};
+      {DNNL_ARG_DST, dnnl::memory(dst_md, engine, y.raw())},
+      {DNNL_ARG_SCRATCHPAD, scratchpad_memory(cached.scratchpad)}};
   if (bias) args.emplace(DNNL_ARG_BIAS, dnnl::memory(bias_md, engine, const_cast<void*>(bias->raw())));
-  prim.execute(onednn_stream(), args);
+  cached.primitive.execute(onednn_stream(), args);
   onednn_stream().wait();
 }
 

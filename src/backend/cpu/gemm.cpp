@@ -20,17 +20,19 @@ void matmul(const Tensor& a, const Tensor& b, bool trans_b, const Tensor* bias_f
   const dnnl::memory::desc b_md(dims{K, N}, onednn_type(b.dtype()), trans_b ? dims{1, K} : dims{N, 1});
   const dnnl::memory::desc bias_md(dims{1, N}, dnnl::memory::data_type::f32, dims{N, 1});
   const dnnl::memory::desc c_md(dims{M, N}, onednn_type(c.dtype()), dims{N, 1});
-  auto& prim = cached_primitive<dnnl::matmul>(key, [&] {
+  auto& cached = cached_primitive<dnnl::matmul>(key, [&] {
     const auto desc = bias_f32 ? dnnl::matmul::desc(a_md, b_md, bias_md, c_md) : dnnl::matmul::desc(a_md, b_md, c_md);
-    return dnnl::matmul(dnnl::matmul::primitive_desc(desc, onednn_engine()));
+    const dnnl::matmul::primitive_desc pd(desc, user_scratchpad(), onednn_engine());
+    return CachedPrimitive<dnnl::matmul>{dnnl::matmul(pd), pd.scratchpad_desc()};
   });
   auto& engine = onednn_engine();
   std::unordered_map<int, dnnl::memory> args = {
       {DNNL_ARG_SRC, dnnl::memory(a_md, engine, const_cast<void*>(a.raw()))},
       {DNNL_ARG_WEIGHTS, dnnl::memory(b_md, engine, const_cast<void*>(b.raw()))},
-      {DNNL_ARG_DST, dnnl::memory(c_md, engine, c.raw())}};
+      {DNNL_ARG_DST, dnnl::memory(c_md, engine, c.raw())},
+      {DNNL_ARG_SCRATCHPAD, scratchpad_memory(cached.scratchpad)}};
   if (bias_f32) args.emplace(DNNL_ARG_BIAS, dnnl::memory(bias_md, engine, const_cast<void*>(bias_f32->raw())));
-  prim.execute(onednn_stream(), args);
+  cached.primitive.execute(onednn_stream(), args);
   onednn_stream().wait();
 }
 

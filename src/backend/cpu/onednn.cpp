@@ -12,6 +12,19 @@ dnnl::stream& onednn_stream() {
   return stream;
 }
 
+dnnl::primitive_attr user_scratchpad() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+dnnl::memory scratchpad_memory(const dnnl::memory::desc& desc) {
+  thread_local std::vector<char> buffer;
+  const size_t bytes = desc.get_size();
+  if (buffer.size() < bytes) buffer.resize(bytes);
+  return dnnl::memory(desc, onednn_engine(), buffer.data());
+}
+
 dnnl::memory::data_type onednn_type(DType t) {
   switch (t) {
     case DType::F32: return dnnl::memory::data_type::f32;

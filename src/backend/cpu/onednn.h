@@ -18,10 +18,23 @@ dnnl::engine& onednn_engine();
 dnnl::stream& onednn_stream();
 dnnl::memory::data_type onednn_type(DType t);
 
+// Primitives are cached process-wide and may run on any thread (the server's worker is not the
+// thread that created them), so each uses a scratchpad we own ("user" mode) instead of
+// oneDNN's per-thread one, which dies with the thread that created the primitive.
+dnnl::primitive_attr user_scratchpad();
+// This thread's scratch buffer of at least `bytes`, as oneDNN memory.
+dnnl::memory scratchpad_memory(const dnnl::memory::desc& desc);
+
+template <typename Primitive>
+struct CachedPrimitive {
+  Primitive primitive;
+  dnnl::memory::desc scratchpad;
+};
+
 template <typename Primitive, typename Make>
-Primitive& cached_primitive(const std::vector<int64_t>& key, Make make) {
+CachedPrimitive<Primitive>& cached_primitive(const std::vector<int64_t>& key, Make make) {
   static std::mutex mutex;
-  static std::map<std::vector<int64_t>, Primitive> cache;
+  static std::map<std::vector<int64_t>, CachedPrimitive<Primitive>> cache;
   std::lock_guard<std::mutex> lock(mutex);
   auto it = cache.find(key);
   if (it == cache.end()) it = cache.emplace(key, make()).first;

@@ -1,0 +1,39 @@
+// `paradit serve`: the HTTP front of the job queue. OpenAI-compatible
+// POST /v1/images/generations and GET /v1/models, AUTOMATIC1111-compatible
+// POST /sdapi/v1/txt2img, native async jobs (/v1/jobs...), /healthz, /metrics and the web page
+// at /. Bodies are capped (413), reads and writes time out, a full queue answers 429 with
+// Retry-After, and every invalid field answers 400 with a JSON error naming it.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "paradit/paradit.h"
+
+namespace paradit::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;             // 0: any free port (see Server::port)
+  size_t max_queue = 16;
+  size_t max_body_bytes = 1 << 20;
+  int timeout_s = 30;          // read and write timeouts
+  int max_size = 0;            // largest image side; 0: the model's limit
+  std::string model_name = "paradit";
+};
+
+class Server {
+ public:
+  Server(const api::Pipeline& pipeline, const ServerOptions& options);
+  ~Server();
+  int bind();   // binds and returns the port; throws when it cannot
+  void run();   // serves until stop()
+  // Stops accepting; the running job finishes first unless `cancel_running`.
+  void stop(bool cancel_running = false);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace paradit::server

@@ -1,0 +1,75 @@
+// The server's bounded FIFO of generation jobs and the one worker that runs them. The model is
+// loaded once and stays resident; jobs report step i of N and an ETA, can be cancelled between
+// steps, and finished ones are kept (up to a limit) so clients can fetch their images.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "paradit/paradit.h"
+#include "server/metrics.h"
+
+namespace paradit::server {
+
+struct Job {
+  enum class State { Queued, Running, Done, Failed, Cancelled };
+  std::string id;
+  api::Request request;
+  // Guarded by the queue's mutex:
+  State state = State::Queued;
+  int step = 0, total = 0;
+  double elapsed_s = 0;
+  std::vector<uint8_t> png;
+  std::string parameters, error;
+  std::atomic<bool> cancel{false};
+};
+
+const char* state_name(Job::State s);
+
+class QueueFull : public std::runtime_error {
+ public:
+  QueueFull() : std::runtime_error("the queue is full") {}
+};
+
+class JobQueue {
+ public:
+  JobQueue(const api::Pipeline& pipeline, size_t max_queue, Metrics& metrics, size_t keep_finished = 64);
+  ~JobQueue();
+
+  // Queues all or none of `requests`; throws QueueFull when they don't fit.
+  std::vector<std::shared_ptr<Job>> submit(const std::vector<api::Request>& requests);
+  std::shared_ptr<Job> find(const std::string& id) const;
+  // Cancels a queued job at once, a running one at its next step; false if unknown or over.
+  bool cancel(const std::string& id);
+  // Blocks until the job is over (done, failed or cancelled).
+  void wait(const std::shared_ptr<Job>& job) const;
+  // A consistent copy of the job's fields, taken under the lock.
+  Job::State snapshot(const Job& job, int* step, int* total, double* elapsed, std::string* error) const;
+  size_t depth() const;
+  // Stops taking jobs; the running one finishes (or is cancelled when `cancel_running`).
+  void shutdown(bool cancel_running);
+
+ private:
+  void work();
+  const api::Pipeline& pipeline_;
+  Metrics& metrics_;
+  const size_t max_queue_, keep_finished_;
+  mutable std::mutex mutex_;
+  mutable std::condition_variable changed_;
+  std::deque<std::shared_ptr<Job>> queue_;
+  std::map<std::string, std::shared_ptr<Job>> jobs_;
+  std::deque<std::string> finished_;
+  bool stopping_ = false;
+  uint64_t next_id_ = 1;
+  std::thread worker_;
+};
+
+}  // namespace paradit::server

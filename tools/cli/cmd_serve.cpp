@@ -1,0 +1,66 @@
+// `paradit serve`: loads the pipeline once and serves it over HTTP until SIGTERM or SIGINT,
+// which finish the running job and then exit.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "args.h"
+#include "commands.h"
+#include "core/error.h"
+#include "paradit/paradit.h"
+#include "server/http_server.h"
+
+namespace paradit::cli {
+
+int run_serve(int argc, char** argv) {
+  const Args args(argc, argv, 2, {"no-t5", "vae-tiling"});
+  args.allow_only({"model", "clip-l", "clip-g", "t5xxl", "vae", "no-t5", "dtype", "threads", "vae-tiling", "host",
+                   "port", "max-queue", "max-size", "device", "timeout"});
+  require_cpu(args.get("device", "cpu"));
+  // Every thread started from here on inherits the blocked signals; one thread waits for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  api::LoadOptions load;
+  load.model = args.require("model");
+  load.clip_l = args.get("clip-l");
+  load.clip_g = args.get("clip-g");
+  load.t5xxl = args.get("t5xxl");
+  load.vae = args.get("vae");
+  load.no_t5 = args.has("no-t5");
+  load.dtype = args.get("dtype", "f32");
+  load.vae_tiling = args.has("vae-tiling");
+  load.threads = args.get_int("threads", 0);
+  const auto pipeline = api::Pipeline::load(load);
+
+  server::ServerOptions o;
+  o.host = args.get("host", "127.0.0.1");
+  o.port = args.get_int("port", 8080);
+  const int max_queue = args.get_int("max-queue", 16);
+  PD_CHECK(max_queue >= 1 && max_queue <= 10000, "--max-queue must be in 1..10000");
+  o.max_queue = static_cast<size_t>(max_queue);
+  o.timeout_s = args.get_int("timeout", 30);
+  o.model_name = pipeline->model_name();
+  o.max_size = args.get_int("max-size", 0);
+  PD_CHECK(o.max_size >= 0, "--max-size must not be negative");
+  server::Server server(*pipeline, o);
+  const int port = server.bind();
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    std::fprintf(stderr, "paradit serve: signal %d, finishing the current job\n", sig);
+    server.stop(false);
+  });
+  std::fprintf(stderr, "paradit serve: %s on http://%s:%d/\n", pipeline->model_name().c_str(), o.host.c_str(), port);
+  server.run();
+  pthread_kill(waiter.native_handle(), SIGTERM);  // wake the waiter if we stopped for another reason
+  waiter.join();
+  return 0;
+}
+
+}  // namespace paradit::cli
