@@ -17,6 +17,7 @@ packages=(
   libcpp-httplib-dev   # the HTTP server of paradit serve
   libgtest-dev         # the test suites
   libopenblas-dev      # only the GEMM benchmark's comparison peer
+  chromium chromium-driver python3-selenium  # the web page's browser test
 )
 missing=()
 for p in "${packages[@]}"; do
