@@ -214,6 +214,11 @@ int Server::bind() {
 
 void Server::run() { impl_->http.listen_after_bind(); }
 
+uint64_t Server::drain() {
+  impl_->queue->drain();
+  return impl_->metrics.jobs_done();
+}
+
 void Server::stop(bool cancel_running) {
   impl_->queue->shutdown(cancel_running);
   impl_->http.stop();

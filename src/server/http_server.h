@@ -30,6 +30,8 @@ class Server {
   void run();   // serves until stop()
   // Stops accepting; the running job finishes first unless `cancel_running`.
   void stop(bool cancel_running = false);
+  // After stop: waits until the running job is over; returns the number of jobs done.
+  uint64_t drain();
 
  private:
   struct Impl;

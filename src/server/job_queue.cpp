@@ -106,6 +106,10 @@ void JobQueue::shutdown(bool cancel_running) {
   changed_.notify_all();
 }
 
+void JobQueue::drain() {
+  if (worker_.joinable()) worker_.join();
+}
+
 void JobQueue::work() {
   for (;;) {
     std::shared_ptr<Job> job;

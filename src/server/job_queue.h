@@ -56,6 +56,8 @@ class JobQueue {
   size_t depth() const;
   // Stops taking jobs; the running one finishes (or is cancelled when `cancel_running`).
   void shutdown(bool cancel_running);
+  // After shutdown: waits for the worker to finish the job it is running.
+  void drain();
 
  private:
   void work();

@@ -51,6 +51,11 @@ void Metrics::request(int status) {
   (status < 400 ? responses_2xx_ : status < 500 ? responses_4xx_ : responses_5xx_)++;
 }
 
+uint64_t Metrics::jobs_done() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return done_;
+}
+
 std::string Metrics::render(size_t queue_depth) const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::ostringstream out;

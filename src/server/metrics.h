@@ -31,6 +31,7 @@ class Metrics {
   void step(double seconds);
   void request(int status);
   std::string render(size_t queue_depth) const;
+  uint64_t jobs_done() const;
 
  private:
   mutable std::mutex mutex_;

@@ -60,6 +60,8 @@ int run_serve(int argc, char** argv) {
   server.run();
   pthread_kill(waiter.native_handle(), SIGTERM);  // wake the waiter if we stopped for another reason
   waiter.join();
+  const uint64_t done = server.drain();  // the running job completes before we exit
+  std::fprintf(stderr, "paradit serve: %llu jobs done, exiting\n", static_cast<unsigned long long>(done));
   return 0;
 }
 
