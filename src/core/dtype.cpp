@@ -1,6 +1,7 @@
 #include "core/dtype.h"
 
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstring>
 
@@ -9,17 +10,8 @@
 namespace paradit {
 namespace {
 
-uint32_t float_bits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
-
-float bits_float(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
+uint32_t float_bits(float f) { return std::bit_cast<uint32_t>(f); }
+float bits_float(uint32_t u) { return std::bit_cast<float>(u); }
 
 // Decodes a small IEEE-style float with `exp_bits`/`man_bits`. `ieee_specials` says whether
 // an all-ones exponent means inf/NaN (f16, e5m2) or is an ordinary binade (e4m3fn).

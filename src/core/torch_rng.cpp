@@ -1,5 +1,6 @@
 #include "core/torch_rng.h"
 
+#include <bit>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -13,17 +14,8 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-uint32_t bits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
-
-float from_bits(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
+uint32_t bits(float f) { return std::bit_cast<uint32_t>(f); }
+float from_bits(uint32_t u) { return std::bit_cast<float>(u); }
 
 // The kernels' constants are double literals rounded to float; F() rounds them the same way.
 constexpr float F(double v) { return static_cast<float>(v); }

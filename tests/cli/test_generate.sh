@@ -7,22 +7,7 @@ model="$2/tiny-sd35"
 example="$3"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-failures=0
-passed=0
-check() {  # name, expected exit code, pattern in output, command...
-  local name="$1" want="$2" pattern="$3"
-  shift 3
-  local out code
-  out="$("$@" 2>&1)"
-  code=$?
-  if [ "$code" != "$want" ] || ! grep -q -- "$pattern" <<<"$out"; then
-    echo "FAIL $name: exit $code (want $want), output: $out"
-    failures=$((failures + 1))
-  else
-    echo "ok   $name"
-    passed=$((passed + 1))
-  fi
-}
+source "$(dirname "$0")/check.sh"
 gen=("$bin" generate --model "$model" --prompt "a red fox" --width 128 --height 64 --steps 2 --seed 5 --no-t5)
 check "generate writes a PNG" 0 "wrote .*a.png (128x64)" "${gen[@]}" -o "$tmp/a.png" --trace "$tmp/trace.json" --timings
 check "the PNG is a PNG" 0 "P   N   G" sh -c "head -c 4 '$tmp/a.png' | od -An -c"
@@ -39,5 +24,4 @@ check "missing model" 2 "no such file" "$bin" generate --model "$tmp/none" --pro
 check "unwritable output" 2 "cannot" "${gen[@]}" -o "$tmp/no/such/dir/x.png"
 check "no partial file left" 0 "^0$" sh -c "ls '$tmp' | grep -c tmp || true"
 check "library example" 0 "256x256, 4 steps" "$example" "$model" "a fox" "$tmp/example.png"
-echo "$passed passed, $failures failed"
-[ "$failures" -eq 0 ]
+summary

@@ -7,6 +7,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "text_options.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "core/timings.h"
@@ -50,21 +51,14 @@ int run_generate(int argc, char** argv) {
   for (auto& a : rewritten)
     if (std::string(a) == "-o") a = long_output.data();
   const Args args(argc, rewritten.data(), 2, {"no-t5", "timings", "quiet", "vae-tiling"});
-  args.allow_only({"model", "clip-l", "clip-g", "t5xxl", "vae", "prompt", "negative-prompt", "width", "height", "steps",
-                   "guidance", "shift", "seed", "rng", "init-latents", "max-sequence-length", "no-t5", "output",
-                   "device", "dtype", "timings", "trace", "quiet", "threads", "vae-tiling"});
+  std::vector<std::string> known = {"prompt", "negative-prompt", "width",  "height", "steps",  "guidance", "shift",
+                                    "seed",   "rng",             "init-latents", "max-sequence-length", "output",
+                                    "timings", "trace",          "quiet"};
+  known.insert(known.end(), kPipelineOptions.begin(), kPipelineOptions.end());
+  args.allow_only(known);
   require_cpu(args.get("device", "cpu"));
   PD_CHECK(args.get("rng", "torch") == "torch", "--rng: only 'torch' is supported (torch.randn with a CPU generator)");
-  api::LoadOptions load;
-  load.model = args.require("model");
-  load.clip_l = args.get("clip-l");
-  load.clip_g = args.get("clip-g");
-  load.t5xxl = args.get("t5xxl");
-  load.vae = args.get("vae");
-  load.no_t5 = args.has("no-t5");
-  load.dtype = args.get("dtype", "f32");
-  load.vae_tiling = args.has("vae-tiling");
-  load.threads = args.get_int("threads", 0);
+  const api::LoadOptions load = load_options(args);
 
   api::Request r;
   r.prompt = args.require("prompt");

@@ -8,6 +8,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "text_options.h"
 #include "core/error.h"
 #include "paradit/paradit.h"
 #include "server/http_server.h"
@@ -16,8 +17,9 @@ namespace paradit::cli {
 
 int run_serve(int argc, char** argv) {
   const Args args(argc, argv, 2, {"no-t5", "vae-tiling"});
-  args.allow_only({"model", "clip-l", "clip-g", "t5xxl", "vae", "no-t5", "dtype", "threads", "vae-tiling", "host",
-                   "port", "max-queue", "max-size", "device", "timeout"});
+  std::vector<std::string> known = {"host", "port", "max-queue", "max-size", "timeout"};
+  known.insert(known.end(), kPipelineOptions.begin(), kPipelineOptions.end());
+  args.allow_only(known);
   require_cpu(args.get("device", "cpu"));
   // Every thread started from here on inherits the blocked signals; one thread waits for them.
   sigset_t signals;
@@ -26,16 +28,7 @@ int run_serve(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  api::LoadOptions load;
-  load.model = args.require("model");
-  load.clip_l = args.get("clip-l");
-  load.clip_g = args.get("clip-g");
-  load.t5xxl = args.get("t5xxl");
-  load.vae = args.get("vae");
-  load.no_t5 = args.has("no-t5");
-  load.dtype = args.get("dtype", "f32");
-  load.vae_tiling = args.has("vae-tiling");
-  load.threads = args.get_int("threads", 0);
+  const api::LoadOptions load = load_options(args);
   const auto pipeline = api::Pipeline::load(load);
 
   server::ServerOptions o;

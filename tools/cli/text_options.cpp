@@ -37,4 +37,18 @@ int64_t joint_dim_for(const Args& args) {
   return 4096;
 }
 
+api::LoadOptions load_options(const Args& args) {
+  api::LoadOptions load;
+  load.model = args.require("model");
+  load.clip_l = args.get("clip-l");
+  load.clip_g = args.get("clip-g");
+  load.t5xxl = args.get("t5xxl");
+  load.vae = args.get("vae");
+  load.no_t5 = args.has("no-t5");
+  load.dtype = args.get("dtype", "f32");
+  load.vae_tiling = args.has("vae-tiling");
+  load.threads = args.get_int("threads", 0);
+  return load;
+}
+
 }  // namespace paradit::cli
