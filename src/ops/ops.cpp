@@ -120,9 +120,12 @@ Tensor softmax(const Tensor& x) {
 }
 
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, const Tensor* bias) {
-  check_f32("attention", q, "q");
-  check_f32("attention", k, "k");
-  check_f32("attention", v, "v");
+  check_cpu("attention", q);
+  check_cpu("attention", k);
+  check_cpu("attention", v);
+  PD_CHECK((q.dtype() == DType::F32 || q.dtype() == DType::BF16) && k.dtype() == q.dtype() && v.dtype() == q.dtype(),
+           "attention: q, k, v must all be F32 or all BF16, got ", q.describe(), ", ", k.describe(), ", ",
+           v.describe());
   PD_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4, "attention: q, k, v must be [B, H, N, D]");
   PD_CHECK(k.shape() == v.shape(), "attention: k ", k.describe(), " and v ", v.describe(), " differ");
   PD_CHECK(q.size(0) == k.size(0) && q.size(1) == k.size(1) && q.size(3) == k.size(3), "attention: q ",
@@ -134,7 +137,7 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale,
     PD_CHECK(bias->shape() == (Shape{q.size(1), q.size(2), k.size(2)}), "attention: bias ", bias->describe(),
              " must be [", q.size(1), ", ", q.size(2), ", ", k.size(2), "]");
   }
-  Tensor out = Tensor::empty(q.shape());
+  Tensor out = Tensor::empty(q.shape());  // f32 for either input type
   cpu::attention(q, k, v, scale, causal, bias, out);
   return out;
 }

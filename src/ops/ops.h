@@ -40,7 +40,8 @@ Tensor softmax(const Tensor& x);  // over the last dimension
 // ---- attention ----
 // softmax(q k^T * scale + bias) v for q [B, H, Nq, D], k and v [B, H, Nk, D]. Tiled with an
 // online softmax: memory is O(block^2) per thread, never O(Nq * Nk). `causal` masks keys
-// j > i. `bias` (T5's relative positions) is [H, Nq, Nk], shared by the batch.
+// j > i. `bias` (T5's relative positions) is [H, Nq, Nk], shared by the batch. q, k, v are
+// all f32 or all bf16 (the fast path: bf16 products, f32 softmax); the output is f32.
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal = false,
                  const Tensor* bias = nullptr);
 

@@ -39,6 +39,22 @@ TEST(Attention, CausalMatchesTorch) {
                  f.f32("out.causal"));
 }
 
+TEST(Attention, Bf16PathMatchesTorch) {
+  // bf16 q, k, v (the model's fast path): products in bf16 with f32 accumulation.
+  Fixture f("ops/attention");
+  auto b16 = [&](const char* name) { return f.f32(name).to(DType::BF16); };
+  const Tensor bias = f.f32("in.bias");
+  EXPECT_TRUE(test::close_enough("attention bf16", ops::attention(b16("in.q"), b16("in.k"), b16("in.v"), 0.125f),
+                                 f.f32("out.y"), 0.999, 3e-2));
+  EXPECT_TRUE(test::close_enough("attention bf16 causal",
+                                 ops::attention(b16("in.qc"), b16("in.kc"), b16("in.vc"), 1.f / std::sqrt(32.f), true),
+                                 f.f32("out.causal"), 0.999, 3e-2));
+  EXPECT_TRUE(test::close_enough("attention bf16 + bias",
+                                 ops::attention(b16("in.q"), b16("in.k"), b16("in.v"), 1.f, false, &bias),
+                                 f.f32("out.biased"), 0.999, 3e-2));
+  EXPECT_THROW(ops::attention(b16("in.q"), f.f32("in.k"), b16("in.v"), 1.f), Error);
+}
+
 Tensor random_tensor(const Shape& shape, uint32_t seed) {
   std::mt19937 gen(seed);
   std::normal_distribution<float> dist;

@@ -11,6 +11,10 @@ namespace paradit::cpu {
 
 // c[M, N] = a[M, K] @ (b[N, K]^T if trans_b else b[K, N]) + bias[N]; oneDNN matmul.
 void matmul(const Tensor& a, const Tensor& b, bool trans_b, const Tensor* bias_f32, Tensor& c);
+// The same on raw row-major buffers, f32 result, for kernels that multiply inside their own
+// parallel loops (the attention blocks): safe to call from several threads at once.
+void matmul_raw(const void* a, DType a_type, int64_t M, int64_t K, const void* b, DType b_type, int64_t N, bool trans_b,
+                float* c);
 
 void layer_norm(const Tensor& x, const Tensor* weight, const Tensor* bias, float eps, Tensor& y);
 void rms_norm(const Tensor& x, const Tensor* weight, float eps, Tensor& y);

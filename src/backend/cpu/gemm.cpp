@@ -5,6 +5,25 @@
 
 namespace paradit::cpu {
 
+void matmul_raw(const void* a, DType a_type, int64_t M, int64_t K, const void* b, DType b_type, int64_t N, bool trans_b,
+                float* c) {
+  using dims = dnnl::memory::dims;
+  const dnnl::memory::desc a_md(dims{M, K}, onednn_type(a_type), dims{K, 1});
+  const dnnl::memory::desc b_md(dims{K, N}, onednn_type(b_type), trans_b ? dims{1, K} : dims{N, 1});
+  const dnnl::memory::desc c_md(dims{M, N}, dnnl::memory::data_type::f32, dims{N, 1});
+  const std::vector<int64_t> key = {M, N, K, static_cast<int64_t>(a_type), static_cast<int64_t>(b_type), trans_b, -1};
+  auto& cached = cached_primitive<dnnl::matmul>(key, [&] {
+    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), user_scratchpad(), onednn_engine());
+    return CachedPrimitive<dnnl::matmul>{dnnl::matmul(pd), pd.scratchpad_desc()};
+  });
+  auto& engine = onednn_engine();
+  cached.primitive.execute(onednn_stream(), {{DNNL_ARG_SRC, dnnl::memory(a_md, engine, const_cast<void*>(a))},
+                                             {DNNL_ARG_WEIGHTS, dnnl::memory(b_md, engine, const_cast<void*>(b))},
+                                             {DNNL_ARG_DST, dnnl::memory(c_md, engine, c)},
+                                             {DNNL_ARG_SCRATCHPAD, scratchpad_memory(cached.scratchpad)}});
+  onednn_stream().wait();
+}
+
 void matmul(const Tensor& a, const Tensor& b, bool trans_b, const Tensor* bias_f32, Tensor& c) {
   using dims = dnnl::memory::dims;
   const int64_t M = a.size(0), K = a.size(1), N = c.size(1);
