@@ -12,7 +12,8 @@ namespace paradit::cpu {
 // underflowing to 0 (callers that need an exact 0 for -inf handle it); above, e^88.
 inline float fast_exp(float x) {
   x = x < -87.3f ? -87.3f : (x > 88.f ? 88.f : x);
-  const float n = __builtin_roundevenf(x * 1.44269504088896341f);
+  // round to nearest even by adding and removing 1.5 * 2^23 (vectorises, unlike roundevenf)
+  const float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
   const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;  // Cody-Waite: ln2 = hi + lo
   float p = 1.f / 5040.f;
   p = p * r + 1.f / 720.f;
