@@ -23,7 +23,9 @@ struct LoadOptions {
   std::string clip_l, clip_g, t5xxl; // single-file text encoders (override the folder's)
   std::string vae;                   // a diffusers VAE folder (overrides the folder's vae/)
   bool no_t5 = false;                // T5 replaced by zeros: less memory, weaker prompts
-  std::string dtype = "f32";         // "f32" (reference) or "bf16" (fast GEMMs)
+  // "auto" (bf16 where the CPU has native bf16 dot products, else f32), "f32" (the
+  // reference; 4 bytes per weight, 32 GB for SD3.5 Large) or "bf16" (fast GEMMs, half that).
+  std::string dtype = "auto";
   bool vae_tiling = false;           // decode in blended tiles (large images, bounded memory)
   int threads = 0;                   // 0: all cores
 };
@@ -81,6 +83,7 @@ class Pipeline {
   int default_steps() const;
   double default_guidance() const;
   int max_size() const;  // the largest width or height the model supports, in pixels
+  std::string dtype() const;  // what "auto" resolved to: "f32" or "bf16"
   void validate(const Request& request) const;  // throws naming the bad field
 
  private:

@@ -11,9 +11,16 @@
 
 namespace paradit::api {
 
+// AVX512-BF16 or AMX-BF16: bf16 products at twice the f32 rate or more (docs/perf.md).
+static bool cpu_has_native_bf16() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16");
+}
+
 struct Pipeline::Impl {
   Sd35Pipeline pipeline;
   LoadOptions options;
+  std::string dtype;
 };
 
 Pipeline::Pipeline() = default;
@@ -21,7 +28,8 @@ Pipeline::~Pipeline() = default;
 
 std::unique_ptr<Pipeline> Pipeline::load(const LoadOptions& o) {
   PD_CHECK(!o.model.empty(), "model: no model path given");
-  PD_CHECK(o.dtype == "f32" || o.dtype == "bf16", "dtype: must be f32 or bf16, got '", o.dtype, "'");
+  PD_CHECK(o.dtype == "auto" || o.dtype == "f32" || o.dtype == "bf16", "dtype: must be auto, f32 or bf16, got '",
+           o.dtype, "'");
   set_num_threads(o.threads);
   PipelineOptions p;
   p.model = o.model;
@@ -30,10 +38,10 @@ std::unique_ptr<Pipeline> Pipeline::load(const LoadOptions& o) {
   p.t5 = o.t5xxl;
   p.vae = o.vae;
   p.no_t5 = o.no_t5;
-  p.dtype = o.dtype == "bf16" ? DType::BF16 : DType::F32;
+  p.dtype = o.dtype == "bf16" || (o.dtype == "auto" && cpu_has_native_bf16()) ? DType::BF16 : DType::F32;
   p.vae_tiling = o.vae_tiling;
   std::unique_ptr<Pipeline> out(new Pipeline());
-  out->impl_ = std::make_unique<Impl>(Impl{Sd35Pipeline::load(p), o});
+  out->impl_ = std::make_unique<Impl>(Impl{Sd35Pipeline::load(p), o, p.dtype == DType::BF16 ? "bf16" : "f32"});
   return out;
 }
 
@@ -96,6 +104,7 @@ Result Pipeline::generate(const Request& request, const std::function<void(const
 std::string Pipeline::model_name() const { return impl_->pipeline.defaults().name; }
 int Pipeline::default_steps() const { return impl_->pipeline.defaults().steps; }
 double Pipeline::default_guidance() const { return impl_->pipeline.defaults().guidance; }
+std::string Pipeline::dtype() const { return impl_->dtype; }
 int Pipeline::max_size() const {
   const auto& t = impl_->pipeline.transformer_config();
   return static_cast<int>(t.pos_embed_max_size * t.patch_size * impl_->pipeline.vae_config().downscale());

@@ -88,8 +88,8 @@ int run_generate(int argc, char** argv) {
   if (args.has("timings")) {
     std::fprintf(stderr, "%s%-28s %10.3f\n", result.timings_table.c_str(), "load (weights)",
                  load_timings.events().front().duration_s);
-    std::fprintf(stderr, "model %s, %d steps, guidance %.2f, %s, %d threads, peak RSS %.2f GB\n",
-                 pipe->model_name().c_str(), result.steps, result.guidance, load.dtype.c_str(), num_threads(),
+    std::fprintf(stderr, "model %s, %d steps, guidance %.2f, %s GEMMs, %d threads, peak RSS %.2f GB\n",
+                 pipe->model_name().c_str(), result.steps, result.guidance, pipe->dtype().c_str(), num_threads(),
                  static_cast<double>(peak_rss_bytes()) / 1e9);
   }
   if (!quiet) std::fprintf(stderr, "wrote %s (%dx%d)\n", output.c_str(), result.image.width, result.image.height);

@@ -45,7 +45,7 @@ api::LoadOptions load_options(const Args& args) {
   load.t5xxl = args.get("t5xxl");
   load.vae = args.get("vae");
   load.no_t5 = args.has("no-t5");
-  load.dtype = args.get("dtype", "f32");
+  load.dtype = args.get("dtype", "auto");
   load.vae_tiling = args.has("vae-tiling");
   load.threads = args.get_int("threads", 0);
   return load;
