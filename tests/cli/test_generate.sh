@@ -15,6 +15,10 @@ check "the PNG carries its parameters" 0 "Seed: 5, Size: 128x64" grep -a -o "See
 check "the trace is Chrome trace JSON" 0 '"traceEvents"' cat "$tmp/trace.json"
 check "same seed, same image" 0 "" "${gen[@]}" -o "$tmp/b.png" --quiet
 check "identical bytes" 0 "" cmp "$tmp/a.png" "$tmp/b.png"
+check "dtype f32 is the reference" 0 "f32 GEMMs" "${gen[@]}" -o "$tmp/c.png" --dtype f32 --timings
+check "dtype bf16" 0 "bf16 GEMMs" "${gen[@]}" -o "$tmp/c.png" --dtype bf16 --timings
+check "dtype auto resolves" 0 "\(bf16\|f32\) GEMMs" "${gen[@]}" -o "$tmp/c.png" --timings
+check "bad dtype" 2 "dtype: must be auto, f32 or bf16" "${gen[@]}" -o "$tmp/c.png" --dtype f16
 check "bad width" 2 "width: 100 must be a positive multiple of 16" "${gen[@]}" --width 100
 check "too large" 2 "exceeds this model's largest size" "${gen[@]}" --width 4096
 check "bad seed" 2 "needs a non-negative integer" "${gen[@]}" --seed -1
