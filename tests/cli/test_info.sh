@@ -16,5 +16,9 @@ check "garbage file" 2 "error: .*garbage.safetensors" "$bin" info --model "$tmp/
 check "missing file" 2 "no such file" "$bin" info --model "$tmp/absent.safetensors"
 check "missing option" 2 "missing required option --model" "$bin" info
 check "unknown option" 2 "unknown option --modle" "$bin" info --modle x
+check "info names a CLIP encoder" 0 "model: CLIP text encoder" "$bin" info --model "$fixtures/tiny-sd35/text_encoder"
+check "info names a T5 encoder" 0 "model: T5 encoder" "$bin" info --model "$fixtures/tiny-sd35/text_encoder_3"
+check "info finds the VAE in a single file" 0 "model: VAE (original layout) under 'first_stage_model.'" \
+  "$bin" info --model "$fixtures/models/tiny_sd35_single_file.safetensors"
 check "unknown command" 2 "unknown command" "$bin" frobnicate
 summary
