@@ -49,33 +49,33 @@ int run_info(int argc, char** argv) {
   }
   const auto source = std::make_shared<Checkpoint>(ck);
   try {
-  if (const auto prefix = find_prefix(ck, "text_model.embeddings.token_embedding.weight")) {
-    const PrefixedWeights w(source, *prefix);
-    const auto c = json.empty() ? ClipTextConfig::infer(w) : ClipTextConfig::from_json_file(json);
-    std::printf("model: CLIP text encoder under '%s', config %s\n%s\n", prefix->c_str(),
-                json.empty() ? "inferred" : "from config.json", c.describe().c_str());
-    any = true;
-  }
-  if (const auto prefix = find_prefix(ck, "encoder.final_layer_norm.weight")) {
-    const PrefixedWeights w(source, *prefix);
-    const auto c = json.empty() ? T5Config::infer(w) : T5Config::from_json_file(json);
-    std::printf("model: T5 encoder under '%s', config %s\n%s\n", prefix->c_str(),
-                json.empty() ? "inferred" : "from config.json", c.describe().c_str());
-    any = true;
-  }
-  if (const auto prefix = VaeOriginalLayout::detect(ck)) {
-    const VaeOriginalLayout w(source, *prefix);
-    const auto c = VaeConfig::infer(w);
-    std::printf("model: VAE (original layout) under '%s', %zu blocks of up to %lld channels, %lld latent channels\n",
-                prefix->c_str(), c.block_out_channels.size(), static_cast<long long>(c.block_out_channels.back()),
-                static_cast<long long>(c.latent_channels));
-    any = true;
-  } else if (ck.has("decoder.conv_in.weight")) {
-    const auto c = json.empty() ? VaeConfig::infer(ck) : VaeConfig::from_json_file(json);
-    std::printf("model: VAE, %zu blocks of up to %lld channels, %lld latent channels\n", c.block_out_channels.size(),
-                static_cast<long long>(c.block_out_channels.back()), static_cast<long long>(c.latent_channels));
-    any = true;
-  }
+    if (const auto prefix = find_prefix(ck, "text_model.embeddings.token_embedding.weight")) {
+      const PrefixedWeights w(source, *prefix);
+      const auto c = json.empty() ? ClipTextConfig::infer(w) : ClipTextConfig::from_json_file(json);
+      std::printf("model: CLIP text encoder under '%s', config %s\n%s\n", prefix->c_str(),
+                  json.empty() ? "inferred" : "from config.json", c.describe().c_str());
+      any = true;
+    }
+    if (const auto prefix = find_prefix(ck, "encoder.final_layer_norm.weight")) {
+      const PrefixedWeights w(source, *prefix);
+      const auto c = json.empty() ? T5Config::infer(w) : T5Config::from_json_file(json);
+      std::printf("model: T5 encoder under '%s', config %s\n%s\n", prefix->c_str(),
+                  json.empty() ? "inferred" : "from config.json", c.describe().c_str());
+      any = true;
+    }
+    if (const auto prefix = VaeOriginalLayout::detect(ck)) {
+      const VaeOriginalLayout w(source, *prefix);
+      const auto c = VaeConfig::infer(w);
+      std::printf("model: VAE (original layout) under '%s', %zu blocks of up to %lld channels, %lld latent channels\n",
+                  prefix->c_str(), c.block_out_channels.size(), static_cast<long long>(c.block_out_channels.back()),
+                  static_cast<long long>(c.latent_channels));
+      any = true;
+    } else if (ck.has("decoder.conv_in.weight")) {
+      const auto c = json.empty() ? VaeConfig::infer(ck) : VaeConfig::from_json_file(json);
+      std::printf("model: VAE, %zu blocks of up to %lld channels, %lld latent channels\n", c.block_out_channels.size(),
+                  static_cast<long long>(c.block_out_channels.back()), static_cast<long long>(c.latent_channels));
+      any = true;
+    }
   } catch (const Error& e) {
     std::printf("model: recognised, but its config cannot be worked out: %s\n", e.what());
     any = true;
