@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "io/json_file.h"
 
 namespace paradit {
 namespace fs = std::filesystem;
@@ -26,10 +26,7 @@ std::vector<std::string> files_in(const std::string& dir, const std::string& suf
 
 // Reads weight_map of a sharded index: tensor name -> shard file (relative to the index).
 std::map<std::string, std::vector<std::string>> read_index(const std::string& index_path) {
-  std::ifstream in(index_path);
-  PD_CHECK(in.good(), index_path, ": cannot open the shard index");
-  const auto root = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  PD_CHECK(!root.is_discarded() && root.is_object(), index_path, ": shard index is not valid JSON");
+  const auto root = read_json_file(index_path);
   PD_CHECK(root.contains("weight_map") && root["weight_map"].is_object(), index_path,
            ": shard index has no weight_map object");
   std::map<std::string, std::vector<std::string>> shards;

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "io/json_file.h"
 #include "text/unicode.h"
 
 namespace paradit::text {
@@ -53,18 +54,12 @@ std::string read_gzip(const std::string& path) {
   return out;
 }
 
-nlohmann::json read_json(const std::string& path) {
-  auto j = nlohmann::json::parse(read_text(path), nullptr, /*allow_exceptions=*/false);
-  PD_CHECK(!j.is_discarded(), path, ": not valid JSON");
-  return j;
-}
-
 // The pad token named by tokenizer_config.json or special_tokens_map.json, if any.
 std::string configured_pad(const std::string& dir) {
   for (const char* name : {"tokenizer_config.json", "special_tokens_map.json"}) {
     const fs::path p = fs::path(dir) / name;
     if (!fs::exists(p)) continue;
-    const auto j = read_json(p.string());
+    const auto j = read_json_file(p.string());
     if (!j.contains("pad_token")) continue;
     const auto& pad = j["pad_token"];
     if (pad.is_string()) return pad.get<std::string>();
@@ -132,7 +127,7 @@ ClipTokenizer ClipTokenizer::from_folder(const std::string& dir) {
   ClipTokenizer t;
   const fs::path json_path = fs::path(dir) / "tokenizer.json";
   if (fs::exists(json_path)) {
-    const auto j = read_json(json_path.string());
+    const auto j = read_json_file(json_path.string());
     PD_CHECK(j.contains("model") && j["model"].value("type", "") == "BPE" && j["model"].contains("vocab") &&
                  j["model"].contains("merges"),
              json_path.string(), ": not a BPE tokenizer");
@@ -148,7 +143,7 @@ ClipTokenizer ClipTokenizer::from_folder(const std::string& dir) {
   } else {
     const fs::path vocab = fs::path(dir) / "vocab.json", merges = fs::path(dir) / "merges.txt";
     PD_CHECK(fs::exists(vocab) && fs::exists(merges), dir, ": no tokenizer.json, and no vocab.json + merges.txt");
-    const auto vocab_json = read_json(vocab.string());
+    const auto vocab_json = read_json_file(vocab.string());
     for (const auto& [token, id] : vocab_json.items()) t.vocab_[token] = id.get<int32_t>();
     std::istringstream lines(read_text(merges.string()));
     std::string line;

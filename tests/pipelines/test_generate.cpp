@@ -16,6 +16,13 @@ namespace {
 
 const std::string kPipeline = std::string(PARADIT_FIXTURES_DIR) + "/tiny-sd35";
 
+PipelineOptions tiny_pipeline(bool no_t5) {
+  PipelineOptions o;
+  o.model = kPipeline;
+  o.no_t5 = no_t5;
+  return o;
+}
+
 GenerateRequest reference_request(const test::Fixture& f) {
   const auto& c = f.config();
   GenerateRequest r;
@@ -63,9 +70,7 @@ TEST(Generate, Bf16PathStaysCloseToDiffusers) { expect_matches_diffusers(DType::
 
 TEST(Generate, InitialLatentsAreTorchRandn) {
   test::Fixture f("pipeline/generate_io");
-  PipelineOptions o;
-  o.model = kPipeline;
-  const auto pipe = Sd35Pipeline::load(o);
+  const auto pipe = Sd35Pipeline::load(tiny_pipeline(false));
   // Same run from the initial latents diffusers drew: identical results to the seeded run.
   GenerateRequest r = reference_request(f);
   r.steps = 1;
@@ -77,10 +82,7 @@ TEST(Generate, InitialLatentsAreTorchRandn) {
 }
 
 TEST(Generate, GuidanceOneSkipsTheUnconditionalPass) {
-  PipelineOptions o;
-  o.model = kPipeline;
-  o.no_t5 = true;
-  const auto pipe = Sd35Pipeline::load(o);
+  const auto pipe = Sd35Pipeline::load(tiny_pipeline(true));
   GenerateRequest r;
   r.prompt = "a cat";
   r.width = 64;
@@ -97,9 +99,7 @@ TEST(Generate, GuidanceOneSkipsTheUnconditionalPass) {
 TEST(Generate, OriginalSingleFileGivesTheSameImage) {
   // sd3.5_large.safetensors-style: transformer (model.diffusion_model.*) and VAE
   // (first_stage_model.*) in one file with no config, text encoders given separately.
-  PipelineOptions folder;
-  folder.model = kPipeline;
-  folder.no_t5 = true;
+  const PipelineOptions folder = tiny_pipeline(true);
   PipelineOptions single = folder;
   single.model = std::string(PARADIT_FIXTURES_DIR) + "/models/tiny_sd35_single_file.safetensors";
   single.clip_l = kPipeline + "/text_encoder";
@@ -120,10 +120,7 @@ TEST(Generate, OriginalSingleFileGivesTheSameImage) {
 }
 
 TEST(Generate, BadRequestsNameTheField) {
-  PipelineOptions o;
-  o.model = kPipeline;
-  o.no_t5 = true;
-  const auto pipe = Sd35Pipeline::load(o);
+  const auto pipe = Sd35Pipeline::load(tiny_pipeline(true));
   auto message = [&](GenerateRequest r) {
     try {
       pipe.validate(r);
@@ -148,10 +145,7 @@ TEST(Generate, BadRequestsNameTheField) {
 }
 
 TEST(Generate, CancelStopsBetweenSteps) {
-  PipelineOptions o;
-  o.model = kPipeline;
-  o.no_t5 = true;
-  const auto pipe = Sd35Pipeline::load(o);
+  const auto pipe = Sd35Pipeline::load(tiny_pipeline(true));
   GenerateRequest r;
   r.prompt = "a cat";
   r.width = r.height = 64;

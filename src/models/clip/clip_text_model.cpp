@@ -1,11 +1,11 @@
 #include "models/clip/clip_text_model.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 
 #include "core/error.h"
+#include "io/json_file.h"
 #include "ops/ops.h"
 
 namespace paradit {
@@ -27,10 +27,7 @@ std::string ClipTextConfig::describe() const {
 }
 
 ClipTextConfig ClipTextConfig::from_json_file(const std::string& path) {
-  std::ifstream in(path);
-  PD_CHECK(in.good(), path, ": cannot open");
-  const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  PD_CHECK(!j.is_discarded() && j.is_object(), path, ": not valid JSON");
+  const auto j = read_json_file(path);
   const auto& t = j.contains("text_config") && j["text_config"].is_object() ? j["text_config"] : j;
   ClipTextConfig c;
   auto get = [&](const char* key, int64_t& field) {

@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 
 #include "core/error.h"
+#include "io/json_file.h"
 
 namespace paradit {
 namespace {
@@ -52,10 +52,7 @@ std::string MMDiTConfig::describe() const {
 }
 
 MMDiTConfig MMDiTConfig::from_json_file(const std::string& path) {
-  std::ifstream in(path);
-  PD_CHECK(in.good(), path, ": cannot open");
-  const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  PD_CHECK(!j.is_discarded() && j.is_object(), path, ": not valid JSON");
+  const auto j = read_json_file(path);
   MMDiTConfig c;
   auto get_int = [&](const char* key, int64_t& field) {
     if (!j.contains(key)) return;

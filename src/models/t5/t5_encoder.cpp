@@ -1,12 +1,12 @@
 #include "models/t5/t5_encoder.h"
 
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 
 #include "core/error.h"
+#include "io/json_file.h"
 #include "ops/ops.h"
 
 namespace paradit {
@@ -26,10 +26,7 @@ std::string T5Config::describe() const {
 }
 
 T5Config T5Config::from_json_file(const std::string& path) {
-  std::ifstream in(path);
-  PD_CHECK(in.good(), path, ": cannot open");
-  const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  PD_CHECK(!j.is_discarded() && j.is_object(), path, ": not valid JSON");
+  const auto j = read_json_file(path);
   T5Config c;
   auto get = [&](const char* key, int64_t& field) {
     if (j.contains(key) && j[key].is_number_integer()) field = j[key].get<int64_t>();

@@ -1,9 +1,9 @@
 #include "models/vae/config.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "io/json_file.h"
 
 namespace paradit {
 
@@ -17,10 +17,7 @@ void VaeConfig::validate() const {
 }
 
 VaeConfig VaeConfig::from_json_file(const std::string& path) {
-  std::ifstream in(path);
-  PD_CHECK(in.good(), path, ": cannot open");
-  const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  PD_CHECK(!j.is_discarded() && j.is_object(), path, ": not valid JSON");
+  const auto j = read_json_file(path);
   VaeConfig c;
   auto get = [&](const char* key, int64_t& field) {
     if (j.contains(key) && j[key].is_number_integer()) field = j[key].get<int64_t>();

@@ -1,10 +1,10 @@
 #include "pipelines/schedulers/flow_match_euler.h"
 
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "io/json_file.h"
 
 namespace paradit {
 
@@ -15,10 +15,7 @@ FlowMatchEulerScheduler::FlowMatchEulerScheduler(int num_train_timesteps, double
 }
 
 FlowMatchEulerScheduler FlowMatchEulerScheduler::from_json_file(const std::string& path) {
-  std::ifstream in(path);
-  PD_CHECK(in.good(), path, ": cannot open");
-  const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  PD_CHECK(!j.is_discarded() && j.is_object(), path, ": not valid JSON");
+  const auto j = read_json_file(path);
   for (const char* flag : {"use_dynamic_shifting", "invert_sigmas", "use_karras_sigmas", "use_exponential_sigmas",
                            "use_beta_sigmas", "stochastic_sampling"})
     PD_CHECK(!j.value(flag, false), path, ": '", flag, "' is not supported (SD3 does not use it)");
