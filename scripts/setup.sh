@@ -15,6 +15,7 @@ packages=(
   zlib1g-dev           # the bundled (gzip) CLIP vocabulary
   libpng-dev           # PNG output
   libcpp-httplib-dev   # the HTTP server of paradit serve
+  openmpi-bin libopenmpi-dev  # multi-rank runs: mpirun, and the MPI communicator
   libgtest-dev         # the test suites
   libopenblas-dev      # only the GEMM benchmark's comparison peer
   chromium chromium-driver python3-selenium  # the web page's browser test

@@ -28,6 +28,12 @@ struct LoadOptions {
   std::string dtype = "auto";
   bool vae_tiling = false;           // decode in blended tiles (large images, bounded memory)
   int threads = 0;                   // 0: all cores
+  // Multi-rank runs (start the program under mpirun): the mesh "RxC", the seed's config tuple
+  // "((cfg,axis),(sp,axis),(tp,axis))" or "auto", and the Ulysses degree inside sp. Every rank
+  // calls load and generate with the same arguments; rank 0 gets the image.
+  std::string mesh;
+  std::string parallel = "auto";
+  int ulysses = 1;
 };
 
 struct Request {
@@ -84,6 +90,8 @@ class Pipeline {
   double default_guidance() const;
   int max_size() const;  // the largest width or height the model supports, in pixels
   std::string dtype() const;  // what "auto" resolved to: "f32" or "bf16"
+  bool is_root() const;       // rank 0 of a multi-rank run (always true for one rank)
+  std::string parallel_config() const;  // "mesh 2x4, parallel ((2,1),(2,0),(2,1)), 8 ranks"
   void validate(const Request& request) const;  // throws naming the bad field
 
  private:

@@ -8,6 +8,8 @@
 #include "io/png.h"
 #include "paradit/paradit.h"
 #include "pipelines/sd35/pipeline.h"
+#include "models/mmdit/weights.h"
+#include "parallel/setup.h"
 
 namespace paradit::api {
 
@@ -18,6 +20,7 @@ static bool cpu_has_native_bf16() {
 }
 
 struct Pipeline::Impl {
+  std::unique_ptr<ParallelGroups> groups;  // before the pipeline, whose transformer uses it
   Sd35Pipeline pipeline;
   LoadOptions options;
   std::string dtype;
@@ -40,8 +43,18 @@ std::unique_ptr<Pipeline> Pipeline::load(const LoadOptions& o) {
   p.no_t5 = o.no_t5;
   p.dtype = o.dtype == "bf16" || (o.dtype == "auto" && cpu_has_native_bf16()) ? DType::BF16 : DType::F32;
   p.vae_tiling = o.vae_tiling;
+  ParallelOptions po;
+  po.mesh = o.mesh;
+  po.parallel = o.parallel;
+  po.ulysses = o.ulysses;
+  StepShape shape;  // what `auto` plans for: this model at 1024x1024 with CFG and 333 prompt tokens
+  if (!o.mesh.empty()) shape = mmdit_step_shape(open_mmdit_weights(o.model).config, 128, 128, 333, 2);
+  auto groups = setup_parallel(po, shape);
+  p.parallel = groups.get();
   std::unique_ptr<Pipeline> out(new Pipeline());
-  out->impl_ = std::make_unique<Impl>(Impl{Sd35Pipeline::load(p), o, p.dtype == DType::BF16 ? "bf16" : "f32"});
+  Sd35Pipeline pipeline = Sd35Pipeline::load(p);
+  out->impl_ = std::make_unique<Impl>(
+      Impl{std::move(groups), std::move(pipeline), o, p.dtype == DType::BF16 ? "bf16" : "f32"});
   return out;
 }
 
@@ -96,6 +109,10 @@ Result Pipeline::generate(const Request& request, const std::function<void(const
   r.image.rgb = std::move(out.image.pixels);
   r.image.parameters = describe(request, out, model_name());
   r.timings_table = out.timings.table();
+  if (!impl_->groups->trivial()) {
+    r.timings_table += parallel_config() + "\n" + comm_table(impl_->groups->stats());
+    impl_->groups->stats().clear();
+  }
   for (const auto& e : out.timings.events()) r.sections.emplace_back(e.name, e.duration_s);
   r.trace_json = out.timings.chrome_trace_json();
   return r;
@@ -105,6 +122,8 @@ std::string Pipeline::model_name() const { return impl_->pipeline.defaults().nam
 int Pipeline::default_steps() const { return impl_->pipeline.defaults().steps; }
 double Pipeline::default_guidance() const { return impl_->pipeline.defaults().guidance; }
 std::string Pipeline::dtype() const { return impl_->dtype; }
+bool Pipeline::is_root() const { return impl_->groups->is_root(); }
+std::string Pipeline::parallel_config() const { return impl_->groups->describe(); }
 int Pipeline::max_size() const {
   const auto& t = impl_->pipeline.transformer_config();
   return static_cast<int>(t.pos_embed_max_size * t.patch_size * impl_->pipeline.vae_config().downscale());

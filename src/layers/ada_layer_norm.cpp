@@ -6,7 +6,7 @@ namespace paradit {
 
 AdaLayerNormZero AdaLayerNormZero::load(const LoadContext& ctx, const std::string& prefix, int64_t dim) {
   AdaLayerNormZero n;
-  n.linear_ = Linear::load(ctx, join(prefix, "linear"), dim, 6 * dim);
+  n.linear_ = GatheredLinear::load(ctx, join(prefix, "linear"), dim, 6 * dim);
   return n;
 }
 
@@ -24,7 +24,7 @@ AdaLayerNormZero::Output AdaLayerNormZero::forward(const Tensor& x, const Tensor
 
 AdaLayerNormZeroX AdaLayerNormZeroX::load(const LoadContext& ctx, const std::string& prefix, int64_t dim) {
   AdaLayerNormZeroX n;
-  n.linear_ = Linear::load(ctx, join(prefix, "linear"), dim, 9 * dim);
+  n.linear_ = GatheredLinear::load(ctx, join(prefix, "linear"), dim, 9 * dim);
   return n;
 }
 
@@ -46,7 +46,7 @@ AdaLayerNormZeroX::Output AdaLayerNormZeroX::forward(const Tensor& x, const Tens
 AdaLayerNormContinuous AdaLayerNormContinuous::load(const LoadContext& ctx, const std::string& prefix, int64_t dim,
                                                     int64_t conditioning_dim) {
   AdaLayerNormContinuous n;
-  n.linear_ = Linear::load(ctx, join(prefix, "linear"), conditioning_dim, 2 * dim);
+  n.linear_ = GatheredLinear::load(ctx, join(prefix, "linear"), conditioning_dim, 2 * dim);
   return n;
 }
 

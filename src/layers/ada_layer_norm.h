@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "layers/linear.h"
+#include "layers/parallel_linear.h"
 #include "layers/norms.h"
 
 namespace paradit {
@@ -22,7 +22,7 @@ class AdaLayerNormZero {
   Output forward(const Tensor& x, const Tensor& emb) const;
 
  private:
-  Linear linear_;
+  GatheredLinear linear_;  // column-parallel under tp, gathered
   LayerNorm norm_ = LayerNorm::plain(1e-6f);
 };
 
@@ -39,7 +39,7 @@ class AdaLayerNormZeroX {
   Output forward(const Tensor& x, const Tensor& emb) const;
 
  private:
-  Linear linear_;
+  GatheredLinear linear_;  // column-parallel under tp, gathered
   LayerNorm norm_ = LayerNorm::plain(1e-6f);
 };
 
@@ -52,7 +52,7 @@ class AdaLayerNormContinuous {
   Tensor forward(const Tensor& x, const Tensor& conditioning) const;
 
  private:
-  Linear linear_;
+  GatheredLinear linear_;  // column-parallel under tp, gathered
   LayerNorm norm_ = LayerNorm::plain(1e-6f);
 };
 

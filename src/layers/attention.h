@@ -8,7 +8,7 @@
 #include <string>
 #include <utility>
 
-#include "layers/linear.h"
+#include "layers/parallel_linear.h"
 #include "layers/norms.h"
 
 namespace paradit {
@@ -38,12 +38,18 @@ class Attention {
   Attention() = default;
   static Attention load(const LoadContext& ctx, const std::string& prefix, const Config& config);
   // hidden [B, N, query_dim]; context [B, M, added_kv_proj_dim] or null.
-  Output forward(const Tensor& hidden, const Tensor* context) const;
+  // In a parallel run hidden is this rank's shard of the image tokens and `image_tokens` the
+  // true length over the sp group (the rest is padding); the context is replicated.
+  Output forward(const Tensor& hidden, const Tensor* context, int64_t image_tokens = -1) const;
 
  private:
   // [B, N, H*d] -> [B, H, N, d], then the per-head norm if there is one.
   Tensor to_heads(const Tensor& x, const std::optional<RMSNorm>& norm) const;
+  Output forward_parallel(const Tensor& hidden, const Tensor* context, int64_t image_tokens) const;
   Config config_;
+  // Heads held by this rank: all of them on one rank; under tp (and Ulysses) a padded slice.
+  int64_t local_heads_ = 0;
+  ParallelGroups* parallel_ = nullptr;
   Linear to_q_, to_k_, to_v_, to_out_;
   std::optional<Linear> add_q_, add_k_, add_v_, to_add_out_;
   std::optional<RMSNorm> norm_q_, norm_k_, norm_added_q_, norm_added_k_;

@@ -13,6 +13,13 @@ GeluProjection GeluProjection::load(const LoadContext& ctx, const std::string& p
   return g;
 }
 
+GeluProjection GeluProjection::from(Linear proj, bool tanh_approximation) {
+  GeluProjection g;
+  g.proj_ = std::move(proj);
+  g.tanh_ = tanh_approximation;
+  return g;
+}
+
 Tensor GeluProjection::forward(const Tensor& x) const { return ops::gelu(proj_.forward(x), tanh_); }
 
 FeedForward FeedForward::load(const LoadContext& ctx, const std::string& prefix, const Config& config) {
@@ -20,12 +27,20 @@ FeedForward FeedForward::load(const LoadContext& ctx, const std::string& prefix,
            "FeedForward: unsupported activation_fn '", config.activation, "'");
   const int64_t inner = config.inner_dim ? config.inner_dim : 4 * config.dim;
   const int64_t out = config.dim_out ? config.dim_out : config.dim;
+  const bool tanh = config.activation == "gelu-approximate";
   FeedForward f;
-  f.act_ = GeluProjection::load(ctx, join(prefix, "net.0"), config.dim, inner, config.activation == "gelu-approximate");
+  if (is_parallel(ctx) && ctx.parallel->tp->size() > 1) {
+    f.tp_ = ctx.parallel->tp.get();
+    const TpSplit split = tp_split(inner, f.tp_->size(), f.tp_->rank());
+    f.act_ = GeluProjection::from(load_column_parallel(ctx, join(prefix, "net.0.proj"), config.dim, inner, 1, split), tanh);
+    f.out_ = load_row_parallel(ctx, join(prefix, "net.2"), inner, out, 1, split, f.tp_->rank() == 0);
+    return f;
+  }
+  f.act_ = GeluProjection::load(ctx, join(prefix, "net.0"), config.dim, inner, tanh);
   f.out_ = Linear::load(ctx, join(prefix, "net.2"), inner, out);
   return f;
 }
 
-Tensor FeedForward::forward(const Tensor& x) const { return out_.forward(act_.forward(x)); }
+Tensor FeedForward::forward(const Tensor& x) const { return sum_partials(tp_, out_.forward(act_.forward(x))); }
 
 }  // namespace paradit

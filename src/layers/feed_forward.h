@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "layers/linear.h"
+#include "layers/parallel_linear.h"
 
 namespace paradit {
 
@@ -13,6 +13,7 @@ class GeluProjection {
   GeluProjection() = default;
   static GeluProjection load(const LoadContext& ctx, const std::string& prefix, int64_t dim_in, int64_t dim_out,
                              bool tanh_approximation);
+  static GeluProjection from(Linear proj, bool tanh_approximation);
   Tensor forward(const Tensor& x) const;
 
  private:
@@ -34,8 +35,10 @@ class FeedForward {
   Tensor forward(const Tensor& x) const;
 
  private:
+  // Under tp, net.0 is column-parallel over the inner features and net.2 row-parallel.
   GeluProjection act_;
   Linear out_;
+  Communicator* tp_ = nullptr;
 };
 
 }  // namespace paradit

@@ -1,6 +1,7 @@
 #include "layers/module.h"
 
 #include <cmath>
+#include <cstring>
 #include <functional>
 
 #include "core/error.h"
@@ -29,15 +30,39 @@ Tensor random_tensor(uint64_t seed, const std::string& name, const Shape& shape,
   return dtype == DType::F32 ? t : t.to(dtype);
 }
 
-Tensor fetch(const LoadContext& ctx, const std::string& name, const Shape& expected, DType dtype) {
+// Indices [begin, end) of `t` along shard.dim, zero-padded to shard.padded, in t's own dtype
+// (so a rank converts only its part of a large matrix).
+Tensor slice_padded(const Tensor& t, const Shard& shard) {
+  PD_CHECK(shard.dim >= 0 && shard.dim < t.dim() && shard.begin >= 0 && shard.begin <= shard.end &&
+               shard.end <= t.size(shard.dim) && shard.padded >= shard.end - shard.begin,
+           "internal: bad shard of ", t.describe());
+  Shape shape = t.shape();
+  shape[static_cast<size_t>(shard.dim)] = shard.padded;
+  Tensor out = Tensor::zeros(shape, t.dtype());
+  int64_t outer = 1, inner = static_cast<int64_t>(dtype_size(t.dtype()));
+  for (int d = 0; d < shard.dim; ++d) outer *= t.size(d);
+  for (int64_t d = shard.dim + 1; d < t.dim(); ++d) inner *= t.size(d);
+  const int64_t n = t.size(shard.dim), count = (shard.end - shard.begin) * inner;
+  for (int64_t o = 0; o < outer; ++o)
+    std::memcpy(static_cast<char*>(out.raw()) + o * shard.padded * inner,
+                static_cast<const char*>(t.raw()) + (o * n + shard.begin) * inner, static_cast<size_t>(count));
+  return out;
+}
+
+Tensor fetch(const LoadContext& ctx, const std::string& name, const Shape& expected, DType dtype,
+             const Shard* shard = nullptr) {
   if (!ctx.weights) {
     PD_CHECK(ctx.random_seed.has_value(), "internal: LoadContext has neither weights nor a random seed");
-    return random_tensor(*ctx.random_seed, name, expected, dtype);
+    if (!shard) return random_tensor(*ctx.random_seed, name, expected, dtype);
+    // The full tensor's values, so every parallel config sees the single-rank model.
+    const Tensor part = slice_padded(random_tensor(*ctx.random_seed, name, expected, DType::F32), *shard);
+    return dtype == DType::F32 ? part : part.to(dtype);
   }
-  const Tensor t = ctx.weights->get(name);
+  Tensor t = ctx.weights->get(name);
   PD_CHECK(t.shape() == expected, ctx.weights->where(name), " has shape ", shape_str(t.shape()),
            " but the model expects ", shape_str(expected));
   PD_CHECK(dtype_is_float(t.dtype()), ctx.weights->where(name), " has non-float dtype ", dtype_name(t.dtype()));
+  if (shard) t = slice_padded(t, *shard);
   const bool fp8 = t.dtype() == DType::F8_E4M3 || t.dtype() == DType::F8_E5M2;
   const std::string suffix = ".weight";
   if (fp8 && name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
@@ -66,6 +91,14 @@ Tensor load_matrix(const LoadContext& ctx, const std::string& name, const Shape&
 }
 
 bool has_tensor(const LoadContext& ctx, const std::string& name) { return !ctx.weights || ctx.weights->has(name); }
+
+Tensor load_tensor_shard(const LoadContext& ctx, const std::string& name, const Shape& expected, const Shard& shard) {
+  return fetch(ctx, name, expected, DType::F32, &shard);
+}
+
+Tensor load_matrix_shard(const LoadContext& ctx, const std::string& name, const Shape& expected, const Shard& shard) {
+  return fetch(ctx, name, expected, ctx.compute, &shard);
+}
 
 std::optional<Tensor> load_optional(const LoadContext& ctx, const std::string& name, const Shape& expected) {
   if (!has_tensor(ctx, name)) return std::nullopt;

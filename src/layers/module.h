@@ -9,6 +9,7 @@
 
 #include "core/tensor.h"
 #include "io/weight_source.h"
+#include "parallel/groups.h"
 
 namespace paradit {
 
@@ -20,7 +21,21 @@ struct LoadContext {
   // path, f32 accumulation). Everything else (norms, biases, convs, tables) is kept in f32.
   DType compute = DType::F32;
   std::optional<uint64_t> random_seed;
+  // Set for a multi-rank run: the layers that split their weights (attention heads, the
+  // feed-forward's inner dimension, adaLN's outputs) load only this rank's part and
+  // communicate through these groups. Null or single-rank: the plain layers.
+  ParallelGroups* parallel = nullptr;
 };
+
+// A part of a weight along one dimension: indices [begin, end), zero-padded to `padded` so
+// every rank's part has the same shape (SD3.5 Large's 38 heads over tp=4 become 4 x 10).
+struct Shard {
+  int dim = 0;
+  int64_t begin = 0, end = 0, padded = 0;
+};
+
+// True when `ctx` describes a run of more than one rank.
+inline bool is_parallel(const LoadContext& ctx) { return ctx.parallel && !ctx.parallel->trivial(); }
 
 // Fetches `name` as f32, checking its shape is `expected`.
 Tensor load_tensor(const LoadContext& ctx, const std::string& name, const Shape& expected);
@@ -29,6 +44,9 @@ Tensor load_matrix(const LoadContext& ctx, const std::string& name, const Shape&
 // As load_tensor, but nothing when the weights lack the tensor.
 std::optional<Tensor> load_optional(const LoadContext& ctx, const std::string& name, const Shape& expected);
 bool has_tensor(const LoadContext& ctx, const std::string& name);
+// load_tensor / load_matrix of one shard of the tensor (`expected` is the full shape).
+Tensor load_tensor_shard(const LoadContext& ctx, const std::string& name, const Shape& expected, const Shard& shard);
+Tensor load_matrix_shard(const LoadContext& ctx, const std::string& name, const Shape& expected, const Shard& shard);
 
 inline std::string join(const std::string& prefix, const std::string& name) {
   return prefix.empty() ? name : prefix + "." + name;

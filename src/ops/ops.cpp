@@ -119,7 +119,8 @@ Tensor softmax(const Tensor& x) {
   return y;
 }
 
-Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, const Tensor* bias) {
+namespace {
+void check_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, const Tensor* bias) {
   check_cpu("attention", q);
   check_cpu("attention", k);
   check_cpu("attention", v);
@@ -137,9 +138,35 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale,
     PD_CHECK(bias->shape() == (Shape{q.size(1), q.size(2), k.size(2)}), "attention: bias ", bias->describe(),
              " must be [", q.size(1), ", ", q.size(2), ", ", k.size(2), "]");
   }
+}
+}  // namespace
+
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, const Tensor* bias) {
+  check_attention(q, k, v, scale, bias);
   Tensor out = Tensor::empty(q.shape());  // f32 for either input type
   cpu::attention(q, k, v, scale, causal, bias, out);
   return out;
+}
+
+Tensor attention_lse(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& lse) {
+  check_attention(q, k, v, scale, nullptr);
+  check_f32("attention_lse", q, "q");
+  Tensor out = Tensor::empty(q.shape());
+  lse = Tensor::empty({q.size(0), q.size(1), q.size(2)});
+  cpu::attention(q, k, v, scale, false, nullptr, out, &lse);
+  return out;
+}
+
+void attention_merge(Tensor& out_a, Tensor& lse_a, const Tensor& out_b, const Tensor& lse_b) {
+  check_f32("attention_merge", out_a, "out_a");
+  check_f32("attention_merge", out_b, "out_b");
+  check_f32("attention_merge", lse_a, "lse_a");
+  check_f32("attention_merge", lse_b, "lse_b");
+  PD_CHECK(out_a.shape() == out_b.shape() && lse_a.shape() == lse_b.shape() && out_a.dim() == lse_a.dim() + 1 &&
+               lse_a.numel() * out_a.size(-1) == out_a.numel(),
+           "attention_merge: ", out_a.describe(), "/", lse_a.describe(), " with ", out_b.describe(), "/",
+           lse_b.describe());
+  cpu::attention_merge(out_a, lse_a, out_b, lse_b);
 }
 
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2dParams& p) {

@@ -44,6 +44,12 @@ Tensor softmax(const Tensor& x);  // over the last dimension
 // all f32 or all bf16 (the fast path: bf16 products, f32 softmax); the output is f32.
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal = false,
                  const Tensor* bias = nullptr);
+// The same over f32 inputs, also returning each query row's log-sum-exp of its scaled scores
+// ([B, H, Nq]), so that results over separate key blocks can be merged exactly.
+Tensor attention_lse(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& lse);
+// Folds the partial result (out_b, lse_b) over other keys into (out_a, lse_a), in place: the
+// online-softmax merge that ring attention does after each block.
+void attention_merge(Tensor& out_a, Tensor& lse_a, const Tensor& out_b, const Tensor& lse_b);
 
 // ---- convolution and resampling ----
 struct Conv2dParams {

@@ -23,6 +23,46 @@ TEST(Attention, MatchesTorchSdpa) {
   EXPECT_MATCHES("attention scale 0.3", ops::attention(q, k, v, 0.3f), f.f32("out.scaled"));
 }
 
+// Ring attention's building blocks: attention over key blocks, merged by log-sum-exp, equals
+// attention over all keys (torch's SDPA), whatever the split and the order of the blocks.
+TEST(Attention, BlocksMergedByLogSumExpMatchTorch) {
+  Fixture f("ops/attention");
+  const Tensor q = f.f32("in.q"), k = f.f32("in.k"), v = f.f32("in.v");
+  const float scale = 1.f / std::sqrt(64.f);
+  const int64_t nk = k.size(2);
+  for (const std::vector<int64_t>& sizes : {std::vector<int64_t>{nk}, {1, nk - 1}, {37, 50, nk - 87}}) {
+    const auto ks = ops::split(k, sizes, 2), vs = ops::split(v, sizes, 2);
+    for (bool reversed : {false, true}) {
+      Tensor out, lse;
+      for (size_t j = 0; j < ks.size(); ++j) {
+        const size_t i = reversed ? ks.size() - 1 - j : j;
+        Tensor block_lse;
+        Tensor block = ops::attention_lse(q, ks[i], vs[i], scale, block_lse);
+        if (j == 0) {
+          out = block;
+          lse = block_lse;
+        } else {
+          ops::attention_merge(out, lse, block, block_lse);
+        }
+      }
+      EXPECT_MATCHES("attention over " + std::to_string(sizes.size()) + " merged blocks", out, f.f32("out.y"));
+    }
+  }
+  // The log-sum-exp itself: log(sum_j exp(scale q.k_j)) for one row, computed directly.
+  Tensor lse;
+  ops::attention_lse(q, k, v, scale, lse);
+  double m = -1e30, sum = 0;
+  std::vector<double> s(static_cast<size_t>(nk));
+  for (int64_t j = 0; j < nk; ++j) {
+    double dot = 0;
+    for (int64_t c = 0; c < q.size(3); ++c) dot += double(q.data<float>()[c]) * k.data<float>()[j * k.size(3) + c];
+    s[static_cast<size_t>(j)] = dot * scale;
+    m = std::max(m, s[static_cast<size_t>(j)]);
+  }
+  for (double x : s) sum += std::exp(x - m);
+  EXPECT_NEAR(lse.data<float>()[0], m + std::log(sum), 1e-4);
+}
+
 TEST(Attention, AdditiveBiasMatchesTorch) {
   Fixture f("ops/attention");
   const Tensor bias = f.f32("in.bias");

@@ -15,6 +15,7 @@
 #include "models/mmdit/weights.h"
 #include "models/t5/t5_encoder.h"
 #include "models/vae/autoencoder_kl.h"
+#include "parallel_options.h"
 
 namespace paradit::cli {
 namespace {
@@ -26,8 +27,10 @@ Tensor filled(const Shape& shape, float scale) {
 }
 
 int bench_transformer(const Args& args) {
-  args.allow_only({"config", "random-weights", "model", "size", "batch", "runs", "warmup", "dtype", "device",
-                   "threads", "prompt-tokens", "json"});
+  std::vector<std::string> known = {"config", "random-weights", "model", "size",   "batch", "runs", "warmup",
+                                    "dtype",  "device",         "threads", "prompt-tokens", "json"};
+  known.insert(known.end(), kParallelOptions.begin(), kParallelOptions.end());
+  args.allow_only(known);
   require_cpu(args.get("device", "cpu"));
   set_num_threads(args.get_int("threads", 0));
   const DType compute = parse_dtype(args.get("dtype", "bf16"));
@@ -49,18 +52,20 @@ int bench_transformer(const Args& args) {
     label = args.require("config");
     config = MMDiTConfig::preset(label);
   }
+  const int64_t latent = size / 8;
+  auto groups = parallel_groups(args, mmdit_step_shape(config, latent, latent, prompt_tokens, batch));
   Timer load_timer;
-  const LoadContext ctx{weights.source.get(), compute,
-                        weights.source ? std::nullopt : std::optional<uint64_t>(1234)};
+  LoadContext ctx{weights.source.get(), compute, weights.source ? std::nullopt : std::optional<uint64_t>(1234)};
+  ctx.parallel = groups.get();
   const MMDiT model = MMDiT::load(ctx, config);
   const double load_s = load_timer.seconds();
 
-  const int64_t latent = size / 8;
   const Tensor x = filled({batch, config.in_channels, latent, latent}, 1.f);
   const Tensor context = filled({batch, prompt_tokens, config.joint_attention_dim}, 0.5f);
   const Tensor pooled = filled({batch, config.pooled_projection_dim}, 0.5f);
   const std::vector<float> t(static_cast<size_t>(batch), 500.f);
   for (int i = 0; i < warmup; ++i) model.forward(x, context, pooled, t);
+  groups->stats().clear();
   std::vector<double> ms;
   for (int i = 0; i < runs; ++i) {
     Timer step;
@@ -72,11 +77,18 @@ int bench_transformer(const Args& args) {
   const int64_t image_tokens = (latent / config.patch_size) * (latent / config.patch_size);
   const double tflop = mmdit_flops(config, image_tokens, prompt_tokens, batch) / 1e12;
   const double tflops = tflop / (median / 1e3);
+  if (!groups->is_root()) return 0;
+  nlohmann::json comm = nlohmann::json::object();
+  for (const auto& [name, s] : groups->stats().by_name())
+    comm[name] = {{"calls_per_step", static_cast<double>(s.calls) / runs}, {"mb_per_step", s.bytes / 1e6 / runs},
+                  {"s_per_step", s.seconds / runs}};
   if (args.has("json")) {
     const nlohmann::json j = {{"median_ms", median}, {"min_ms", best},      {"tflop_per_step", tflop},
                               {"tflops", tflops},    {"config", label},     {"size", size},
                               {"batch", batch},      {"device", "cpu"},     {"dtype", compute == DType::BF16 ? "bf16" : "f32"},
-                              {"threads", num_threads()}, {"load_s", load_s}, {"runs", runs}};
+                              {"threads", num_threads()}, {"load_s", load_s}, {"runs", runs},
+                              {"ranks", groups->world->size()}, {"mesh", groups->mesh.str()},
+                              {"parallel", groups->config.str()}, {"comm", comm}};
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("transformer %s, %dx%d, batch %d, %d prompt tokens, %s, cpu, %d threads\n", label.c_str(), size, size,
@@ -84,6 +96,12 @@ int bench_transformer(const Args& args) {
     std::printf("  weights ready in %.1f s\n", load_s);
     std::printf("  step: median %.1f ms, min %.1f ms over %d runs (after %d warm-up)\n", median, best, runs, warmup);
     std::printf("  %.3f TFLOP per step, %.3f TFLOP/s achieved\n", tflop, tflops);
+    if (!groups->trivial()) {
+      std::printf("  %s\n", groups->describe().c_str());
+      for (const auto& [name, s] : groups->stats().by_name())
+        std::printf("  rank 0 %-14s %6.1f calls, %9.3f MB, %8.3f s per step\n", name.c_str(),
+                    static_cast<double>(s.calls) / runs, s.bytes / 1e6 / runs, s.seconds / runs);
+    }
   }
   return 0;
 }

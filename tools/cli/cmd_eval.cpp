@@ -9,6 +9,8 @@
 #include "io/checkpoint.h"
 #include "models/mmdit/mmdit.h"
 #include "models/mmdit/weights.h"
+#include "core/timer.h"
+#include "parallel_options.h"
 
 namespace paradit::cli {
 
@@ -26,7 +28,9 @@ void require_cpu(const std::string& device) {
 namespace {
 
 int eval_transformer(const Args& args) {
-  args.allow_only({"model", "in", "out", "device", "dtype", "threads"});
+  std::vector<std::string> known = {"model", "in", "out", "device", "dtype", "threads", "timings"};
+  known.insert(known.end(), kParallelOptions.begin(), kParallelOptions.end());
+  args.allow_only(known);
   require_cpu(args.get("device", "cpu"));
   set_num_threads(args.get_int("threads", 0));
   const DType compute = parse_dtype(args.get("dtype", "f32"));
@@ -40,10 +44,24 @@ int eval_transformer(const Args& args) {
                pooled = input("pooled_projections"), timestep = input("timestep");
   PD_CHECK(timestep.dim() == 1, in_path, ": 'timestep' must be [B], got ", timestep.describe());
   const auto weights = open_mmdit_weights(args.require("model"));
-  const MMDiT model = MMDiT::load({weights.source.get(), compute, std::nullopt}, weights.config);
+  PD_CHECK(latent.dim() == 4 && context.dim() == 3, in_path, ": hidden_states must be [B, C, H, W] and ",
+           "encoder_hidden_states [B, T, D]");
+  auto groups = parallel_groups(
+      args, mmdit_step_shape(weights.config, latent.size(2), latent.size(3), context.size(1), latent.size(0)));
+  LoadContext ctx{weights.source.get(), compute, std::nullopt};
+  ctx.parallel = groups.get();
+  const MMDiT model = MMDiT::load(ctx, weights.config);
+  groups->stats().clear();
+  Timer timer;
   const Tensor sample = model.forward(latent, context, pooled, timestep.to_f32_vector());
+  const double seconds = timer.seconds();
+  if (!groups->is_root()) return 0;  // rank 0 writes; every rank holds the same gathered result
   save_safetensors(out_path, {{"sample", sample}}, {{"producer", "paradit eval transformer"}});
   std::fprintf(stderr, "wrote %s: sample %s\n", out_path.c_str(), sample.describe().c_str());
+  if (args.has("timings")) {
+    std::fprintf(stderr, "forward %.3f s; %s\n%s", seconds, groups->describe().c_str(),
+                 comm_table(groups->stats()).c_str());
+  }
   return 0;
 }
 
@@ -56,7 +74,7 @@ int run_eval(int argc, char** argv) {
     return run_eval_text(component, argc, argv);
   PD_CHECK(component == "transformer", "eval: unknown component '", component,
            "' (known: transformer, clip-l, clip-g, t5, encode-prompt)");
-  return eval_transformer(Args(argc, argv, 3, {}));
+  return eval_transformer(Args(argc, argv, 3, {"timings"}));
 }
 
 }  // namespace paradit::cli

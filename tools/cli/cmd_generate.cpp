@@ -7,6 +7,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "parallel_options.h"
 #include "text_options.h"
 #include "core/error.h"
 #include "core/threads.h"
@@ -55,10 +56,15 @@ int run_generate(int argc, char** argv) {
                                     "seed",   "rng",             "init-latents", "max-sequence-length", "output",
                                     "timings", "trace",          "quiet"};
   known.insert(known.end(), kPipelineOptions.begin(), kPipelineOptions.end());
+  known.insert(known.end(), kParallelOptions.begin(), kParallelOptions.end());
   args.allow_only(known);
   require_cpu(args.get("device", "cpu"));
   PD_CHECK(args.get("rng", "torch") == "torch", "--rng: only 'torch' is supported (torch.randn with a CPU generator)");
-  const api::LoadOptions load = load_options(args);
+  api::LoadOptions load = load_options(args);
+  load.mesh = args.get("mesh");
+  load.parallel = args.get("parallel", "auto");
+  load.ulysses = args.get_int("ulysses", 1);
+  set_comm_timeout_option(args);
 
   api::Request r;
   r.prompt = args.require("prompt");
@@ -81,8 +87,9 @@ int run_generate(int argc, char** argv) {
     pipe = api::Pipeline::load(load);
   }
   pipe->validate(r);  // fail on a bad request before any work
-  const bool show_progress = !quiet && ::isatty(STDERR_FILENO);
+  const bool show_progress = !quiet && pipe->is_root() && ::isatty(STDERR_FILENO);
   const api::Result result = pipe->generate(r, show_progress ? draw_progress : std::function<void(const api::Progress&)>{});
+  if (!pipe->is_root()) return 0;  // rank 0 writes the outputs
   result.image.save_png(output);
   if (!args.get("trace").empty()) result.write_trace(args.get("trace"));
   if (args.has("timings")) {

@@ -13,6 +13,7 @@ int run_bench(int argc, char** argv);
 int run_tokenize(int argc, char** argv);
 int run_generate(int argc, char** argv);
 int run_serve(int argc, char** argv);
+int run_plan(int argc, char** argv);
 int run_eval_text(const std::string& component, int argc, char** argv);
 
 // Shared flag parsing.

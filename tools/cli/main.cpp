@@ -1,11 +1,15 @@
 // The paradit command. Errors the user can cause print one line and exit with code 2.
+#include <chrono>
 #include <cstdio>
+#include <thread>
 #include <cstring>
 #include <exception>
 #include <string>
 
 #include "commands.h"
 #include "core/error.h"
+#include "parallel/mpi_communicator.h"
+#include "parallel/setup.h"
 
 namespace {
 
@@ -47,6 +51,43 @@ void usage() {
       stdout);
 }
 
+// Under mpirun an error must end every rank. Before the groups exist the checks are the same on
+// every rank, so rank 0 reports and all exit 2 together. Afterwards an error may be one rank's
+// own: it reports (rank 0 first; the others after a pause, in case rank 0 ends the job with the
+// same message) and aborts the job, so no peer waits for it.
+int report_error(const char* kind, const char* what, int code) {
+  const int rank = paradit::mpi_world_rank(), size = paradit::mpi_world_size();
+  if (size == 1) {
+    std::fprintf(stderr, "paradit: %s: %s\n", kind, what);
+    return code;
+  }
+  if (!paradit::parallel_setup_done()) {
+    if (rank == 0) std::fprintf(stderr, "paradit: %s: %s\n", kind, what);
+    paradit::finalize_mpi();
+    return code;
+  }
+  if (rank != 0) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::fprintf(stderr, "paradit: rank %d: %s: %s\n", rank, kind, what);
+  paradit::abort_mpi(code);
+}
+
+int run(int argc, char** argv) {
+  const std::string command = argv[1];
+  if (command == "generate") return paradit::cli::run_generate(argc, argv);
+  if (command == "info") return paradit::cli::run_info(argc, argv);
+  if (command == "serve") return paradit::cli::run_serve(argc, argv);
+  if (command == "eval") return paradit::cli::run_eval(argc, argv);
+  if (command == "bench") return paradit::cli::run_bench(argc, argv);
+  if (command == "tokenize") return paradit::cli::run_tokenize(argc, argv);
+  if (command == "plan") return paradit::cli::run_plan(argc, argv);
+  if (command == "version" || command == "--version") {
+    std::printf("paradit %s\n", PARADIT_VERSION);
+    return 0;
+  }
+  std::fprintf(stderr, "paradit: unknown command '%s' (see paradit --help)\n", command.c_str());
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -54,25 +95,13 @@ int main(int argc, char** argv) {
     usage();
     return argc < 2 ? 2 : 0;
   }
-  const std::string command = argv[1];
   try {
-    if (command == "generate") return paradit::cli::run_generate(argc, argv);
-    if (command == "info") return paradit::cli::run_info(argc, argv);
-    if (command == "serve") return paradit::cli::run_serve(argc, argv);
-    if (command == "eval") return paradit::cli::run_eval(argc, argv);
-    if (command == "bench") return paradit::cli::run_bench(argc, argv);
-    if (command == "tokenize") return paradit::cli::run_tokenize(argc, argv);
-    if (command == "version" || command == "--version") {
-      std::printf("paradit %s\n", PARADIT_VERSION);
-      return 0;
-    }
-    std::fprintf(stderr, "paradit: unknown command '%s' (see paradit --help)\n", command.c_str());
-    return 2;
+    const int code = run(argc, argv);
+    paradit::finalize_mpi();
+    return code;
   } catch (const std::runtime_error& e) {
-    std::fprintf(stderr, "paradit: error: %s\n", e.what());
-    return 2;
+    return report_error("error", e.what(), 2);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "paradit: internal error: %s\n", e.what());
-    return 1;
+    return report_error("internal error", e.what(), 1);
   }
 }

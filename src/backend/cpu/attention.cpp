@@ -24,8 +24,8 @@ struct Scratch {
 
 // Attends rows [q0, q0 + nq) of one head. q, k, v, out point at that head's [N, D] slices;
 // bias (or null) at the head's [Nq_total, nk] additive bias.
-void attend_block(const float* q, const float* k, const float* v, const float* bias, float* out, int64_t q0,
-                  int64_t nq, int64_t nk, int64_t d, float scale, bool causal, Scratch& s) {
+void attend_block(const float* q, const float* k, const float* v, const float* bias, float* out, float* lse,
+                  int64_t q0, int64_t nq, int64_t nk, int64_t d, float scale, bool causal, Scratch& s) {
   std::fill(s.acc.begin(), s.acc.begin() + nq * d, 0.f);
   std::fill(s.row_max.begin(), s.row_max.end(), -INFINITY);
   std::fill(s.row_sum.begin(), s.row_sum.end(), 0.f);
@@ -67,6 +67,7 @@ void attend_block(const float* q, const float* k, const float* v, const float* b
     const float* acc = s.acc.data() + i * d;
     float* o = out + (q0 + i) * d;
     for (int64_t c = 0; c < d; ++c) o[c] = acc[c] * inv;
+    if (lse) lse[q0 + i] = s.row_sum[i] > 0.f ? s.row_max[i] + std::log(s.row_sum[i]) : -INFINITY;
   }
 }
 
@@ -125,7 +126,7 @@ void attention_bf16(const Tensor& q, const Tensor& k, const Tensor& v, float sca
 }  // namespace
 
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, const Tensor* bias,
-               Tensor& out) {
+               Tensor& out, Tensor* lse) {
   if (q.dtype() == DType::BF16) return attention_bf16(q, k, v, scale, causal, bias, out);
   const int64_t heads = q.size(0) * q.size(1), per_batch = q.size(1), nq = q.size(2), nk = k.size(2), d = q.size(3);
   const int64_t q_blocks = (nq + kQueryBlock - 1) / kQueryBlock;
@@ -138,10 +139,30 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, b
         const int64_t q0 = b * kQueryBlock;
         const float* head_bias = bias ? bias->data<float>() + (h % per_batch) * nq * nk : nullptr;
         attend_block(q.data<float>() + h * nq * d, k.data<float>() + h * nk * d, v.data<float>() + h * nk * d,
-                     head_bias, out.data<float>() + h * nq * d, q0, std::min(kQueryBlock, nq - q0), nk, d, scale, causal,
+                     head_bias, out.data<float>() + h * nq * d, lse ? lse->data<float>() + h * nq : nullptr, q0, std::min(kQueryBlock, nq - q0), nk, d, scale, causal,
                      scratch);
       }
     }
+  }
+}
+
+void attention_merge(Tensor& out_a, Tensor& lse_a, const Tensor& out_b, const Tensor& lse_b) {
+  const int64_t rows = lse_a.numel(), d = out_a.numel() / rows;
+  float* oa = out_a.data<float>();
+  float* la = lse_a.data<float>();
+  const float* ob = out_b.data<float>();
+  const float* lb = lse_b.data<float>();
+#pragma omp parallel for if (rows * d > 65536)
+  for (int64_t r = 0; r < rows; ++r) {
+    if (lb[r] == -INFINITY) continue;  // b saw no keys for this row
+    const float m = std::max(la[r], lb[r]);
+    const float wa = la[r] == -INFINITY ? 0.f : std::exp(la[r] - m), wb = std::exp(lb[r] - m);
+    const float total = wa + wb;
+    const float ca = wa / total, cb = wb / total;
+    float* o = oa + r * d;
+    const float* p = ob + r * d;
+    for (int64_t c = 0; c < d; ++c) o[c] = o[c] * ca + p[c] * cb;
+    la[r] = m + std::log(total);
   }
 }
 

@@ -24,9 +24,10 @@ enum class Act { GeluErf, GeluTanh, QuickGelu, Silu };
 void activation(const Tensor& x, Act kind, Tensor& y);
 void softmax(const Tensor& x, Tensor& y);
 
-// bias: [H, Nq, Nk] or null.
+// bias: [H, Nq, Nk] or null; lse (f32 inputs only): [B, H, Nq] or null.
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, const Tensor* bias,
-               Tensor& out);
+               Tensor& out, Tensor* lse = nullptr);
+void attention_merge(Tensor& out_a, Tensor& lse_a, const Tensor& out_b, const Tensor& lse_b);
 
 void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, int64_t stride, const int64_t pads[4], Tensor& y);
 void upsample_nearest2x(const Tensor& x, Tensor& y);

@@ -159,4 +159,20 @@ double mmdit_flops(const MMDiTConfig& c, int64_t image_tokens, int64_t prompt_to
   return per_sample * static_cast<double>(batch);
 }
 
+StepShape mmdit_step_shape(const MMDiTConfig& c, int64_t latent_h, int64_t latent_w, int64_t prompt_tokens,
+                           int64_t batch) {
+  StepShape s;
+  s.layers = c.num_layers;
+  s.dim = c.inner_dim();
+  s.heads = c.num_attention_heads;
+  s.head_dim = c.attention_head_dim;
+  s.image_tokens = (latent_h / c.patch_size) * (latent_w / c.patch_size);
+  s.prompt_tokens = prompt_tokens;
+  s.batch = batch;
+  s.weight_params = 36.0 * static_cast<double>(s.dim * s.dim * s.layers) * 1.01;  // blocks + 1% outside
+  s.bytes_per_weight = 2;
+  s.bytes_per_activation = 4;
+  return s;
+}
+
 }  // namespace paradit

@@ -3,6 +3,7 @@
 // from a preset for benchmarks.
 #pragma once
 
+#include "parallel/auto_config.h"
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -42,5 +43,10 @@ struct MMDiTConfig {
 // FLOPs of one forward pass (multiply-add = 2) for `batch` samples of `image_tokens` patches
 // and `prompt_tokens` prompt tokens: every linear layer plus the attention products.
 double mmdit_flops(const MMDiTConfig& config, int64_t image_tokens, int64_t prompt_tokens, int64_t batch);
+
+// What one step of this model moves and computes, for `--parallel auto` (f32 activations, as
+// the CPU path keeps them).
+StepShape mmdit_step_shape(const MMDiTConfig& config, int64_t latent_h, int64_t latent_w, int64_t prompt_tokens,
+                           int64_t batch);
 
 }  // namespace paradit

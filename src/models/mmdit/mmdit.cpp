@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "ops/ops.h"
+#include "parallel/token_shard.h"
 
 namespace paradit {
 
@@ -11,6 +12,7 @@ MMDiT MMDiT::load(const LoadContext& ctx, const MMDiTConfig& config) {
   config.validate();
   MMDiT m;
   m.config_ = config;
+  if (is_parallel(ctx)) m.parallel_ = ctx.parallel;
   const int64_t D = config.inner_dim();
   m.pos_embed_ = PatchEmbed::load(ctx, "pos_embed",
                                   {config.patch_size, config.in_channels, D, config.pos_embed_max_size});
@@ -49,6 +51,7 @@ void MMDiT::check_inputs(const Tensor& latent, const Tensor& context, const Tens
 Tensor MMDiT::forward(const Tensor& latent, const Tensor& context, const Tensor& pooled,
                       const std::vector<float>& timesteps) const {
   check_inputs(latent, context, pooled, timesteps);
+  if (parallel_) return forward_parallel(latent, context, pooled, timesteps);
   const int64_t B = latent.size(0), p = config_.patch_size, C = config_.out_channels;
   const int64_t h = latent.size(2) / p, w = latent.size(3) / p;
   Tensor hidden = pos_embed_.forward(latent);
@@ -58,6 +61,28 @@ Tensor MMDiT::forward(const Tensor& latent, const Tensor& context, const Tensor&
   const Tensor out = proj_out_.forward(norm_out_.forward(hidden, temb));  // [B, h*w, p*p*C]
   // unpatchify: (B, h, w, p, q, C) -> (B, C, h, p, w, q)
   return ops::permute(out.reshape({B, h, w, p, p, C}), {0, 5, 1, 3, 2, 4}).reshape({B, C, h * p, w * p});
+}
+
+Tensor MMDiT::forward_parallel(const Tensor& latent, const Tensor& context, const Tensor& pooled,
+                               const std::vector<float>& timesteps) const {
+  auto& g = *parallel_;
+  const int64_t B = latent.size(0), cfg = g.cfg->size(), p = config_.patch_size, C = config_.out_channels;
+  PD_CHECK(B % cfg == 0, "transformer: a batch of ", B, " does not split over cfg factor ", cfg,
+           " (CFG runs [uncond; cond] halves on separate submeshes)");
+  const int64_t b = B / cfg, first = g.cfg->rank() * b;
+  const std::vector<float> my_timesteps(timesteps.begin() + first, timesteps.begin() + first + b);
+  const int64_t h = latent.size(2) / p, w = latent.size(3) / p, tokens = h * w;
+
+  const Tensor patches = pos_embed_.forward(latent.rows(first, first + b));  // [b, N, D]
+  Tensor hidden = shard_tokens(patches, g.sp->rank(), g.sp->size());     // [b, N/sp, D]
+  const Tensor temb = time_text_embed_.forward(my_timesteps, pooled.rows(first, first + b));
+  Tensor ctx = context_embedder_.forward(context.rows(first, first + b));
+  for (const auto& block : blocks_) block.forward(hidden, ctx, temb, tokens);
+  const Tensor local = proj_out_.forward(norm_out_.forward(hidden, temb));
+  const Tensor out = gather_tokens(*g.sp, local, tokens);  // [b, N, p*p*C]
+  const Tensor image =
+      ops::permute(out.reshape({b, h, w, p, p, C}), {0, 5, 1, 3, 2, 4}).reshape({b, C, h * p, w * p});
+  return gather_batch(*g.cfg, image);
 }
 
 }  // namespace paradit

@@ -25,6 +25,12 @@ class MMDiT {
   const MMDiTConfig& config() const { return config_; }
 
  private:
+  // cfg: this rank's CFG group takes its share of the batch; sp: its share of the image
+  // tokens; tp lives inside the layers. The result is gathered, so every rank returns the
+  // whole [B, C, H, W] prediction.
+  Tensor forward_parallel(const Tensor& latent, const Tensor& context, const Tensor& pooled,
+                          const std::vector<float>& timesteps) const;
+  ParallelGroups* parallel_ = nullptr;
   void check_inputs(const Tensor& latent, const Tensor& context, const Tensor& pooled,
                     const std::vector<float>& timesteps) const;
   MMDiTConfig config_;

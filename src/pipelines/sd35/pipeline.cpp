@@ -33,7 +33,9 @@ Sd35Pipeline Sd35Pipeline::load(const PipelineOptions& o, Timings* timings) {
   {
     Timings::Scope t(timings, "load_transformer");
     const MMDiTWeights w = open_mmdit_weights(o.model);
-    p.transformer_ = std::make_shared<MMDiT>(MMDiT::load({w.source.get(), o.dtype, std::nullopt}, w.config));
+    LoadContext ctx{w.source.get(), o.dtype, std::nullopt};
+    ctx.parallel = o.parallel;
+    p.transformer_ = std::make_shared<MMDiT>(MMDiT::load(ctx, w.config));
     p.defaults_ = model_defaults(w.config, o.model);
   }
   {
@@ -84,6 +86,11 @@ void Sd35Pipeline::validate(const GenerateRequest& r) const {
   PD_CHECK(r.shift >= 0 && std::isfinite(r.shift), "shift: must be positive");
   PD_CHECK(r.max_sequence_length >= 1 && r.max_sequence_length <= 512, "max_sequence_length: ", r.max_sequence_length,
            " must be in 1..512");
+  if (options_.parallel && options_.parallel->config.cfg.factor > 1) {
+    const double guidance = r.guidance >= 0 ? r.guidance : defaults_.guidance;
+    PD_CHECK(guidance > 1.0, "guidance: ", guidance, " turns classifier-free guidance off, but the parallel config ",
+             options_.parallel->config.str(), " gives CFG its own submesh (use cfg factor 1)");
+  }
 }
 
 GenerateResult Sd35Pipeline::generate(const GenerateRequest& r, const ProgressFn& progress,
@@ -159,14 +166,18 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& r, const ProgressFn
   }
   out.latents = latents;
 
+  out.image.width = r.width;
+  out.image.height = r.height;
+  if (options_.parallel && !options_.parallel->is_root()) {  // rank 0 decodes and writes
+    timings.add("total", 0, total_timer.seconds());
+    return out;
+  }
   Tensor decoded;
   {
     Timings::Scope t(&timings, "vae_decode");
     const Tensor z = unscale_latents(latents, vae_->config());
     decoded = options_.vae_tiling ? vae_->decode_tiled(z) : vae_->decode(z);
   }
-  out.image.width = r.width;
-  out.image.height = r.height;
   out.image.pixels = to_rgb8(decoded)[0];
   timings.add("total", 0, total_timer.seconds());
   return out;

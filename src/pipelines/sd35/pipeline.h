@@ -29,6 +29,9 @@ struct PipelineOptions {
   bool no_t5 = false;
   DType dtype = DType::F32;        // GEMM dtype: f32 reference or bf16
   bool vae_tiling = false;
+  // A multi-rank run: the transformer splits over these groups; every rank runs the loop, and
+  // only rank 0 decodes the image (the others return an empty one).
+  ParallelGroups* parallel = nullptr;
 };
 
 struct GenerateRequest {

@@ -1,0 +1,66 @@
+#include "parallel/token_shard.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/error.h"
+#include "ops/ops.h"
+
+namespace paradit {
+
+Tensor shard_tokens(const Tensor& x, int64_t index, int64_t parts) {
+  PD_CHECK(x.dim() >= 2 && index >= 0 && index < parts, "shard_tokens: ", x.describe(), " part ", index, "/", parts);
+  const int64_t B = x.size(0), N = x.size(1), Nl = shard_length(N, parts);
+  const size_t row = x.nbytes() / static_cast<size_t>(B * N);  // bytes per token
+  Shape shape = x.shape();
+  shape[1] = Nl;
+  Tensor out = Tensor::zeros(shape, x.dtype());
+  const int64_t begin = index * Nl, count = valid_tokens(N, begin, Nl);
+  for (int64_t b = 0; b < B && count > 0; ++b)
+    std::memcpy(static_cast<char*>(out.raw()) + b * Nl * row,
+                static_cast<const char*>(x.raw()) + (b * N + begin) * row, count * row);
+  return out;
+}
+
+Tensor gather_tokens(Communicator& comm, const Tensor& local, int64_t tokens) {
+  const int64_t p = comm.size(), B = local.size(0), Nl = local.size(1);
+  PD_CHECK(tokens <= p * Nl, "gather_tokens: ", tokens, " tokens from ", p, " shards of ", Nl);
+  Shape stacked = local.shape();
+  stacked.insert(stacked.begin(), p);
+  Tensor all = Tensor::empty(stacked, local.dtype());  // [p, B, Nl, ...]
+  comm.all_gather(local, all);
+  Shape shape = local.shape();
+  shape[1] = tokens;
+  Tensor out = Tensor::empty(shape, local.dtype());
+  const size_t row = local.nbytes() / static_cast<size_t>(B * Nl);
+  for (int64_t r = 0; r < p; ++r) {
+    const int64_t count = valid_tokens(tokens, r * Nl, Nl);
+    for (int64_t b = 0; b < B && count > 0; ++b)
+      std::memcpy(static_cast<char*>(out.raw()) + (b * tokens + r * Nl) * row,
+                  static_cast<const char*>(all.raw()) + ((r * B + b) * Nl) * row, count * row);
+  }
+  return out;
+}
+
+Tensor gather_batch(Communicator& comm, const Tensor& local) {
+  Shape shape = local.shape();
+  shape[0] *= comm.size();
+  Tensor out = Tensor::empty(shape, local.dtype());
+  comm.all_gather(local, out);
+  return out;
+}
+
+Tensor gather_dim1(Communicator& comm, const Tensor& local) {
+  Shape stacked = local.shape();
+  stacked.insert(stacked.begin(), comm.size());
+  Tensor all = Tensor::empty(stacked, local.dtype());  // [p, B, h, ...]
+  comm.all_gather(local, all);
+  std::vector<int64_t> order(stacked.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+  std::swap(order[0], order[1]);  // [B, p, h, ...]
+  Shape shape = local.shape();
+  shape[1] *= comm.size();
+  return ops::permute(all, order).reshape(shape);
+}
+
+}  // namespace paradit

@@ -1,0 +1,33 @@
+#include "parallel_options.h"
+
+#include <cstdlib>
+
+#include "core/error.h"
+#include "parallel/mpi_communicator.h"
+
+namespace paradit::cli {
+
+void set_comm_timeout_option(const Args& args) {
+  if (!args.has("comm-timeout")) return;
+  const std::string v = args.get("comm-timeout");
+  char* end = nullptr;
+  const double s = std::strtod(v.c_str(), &end);
+  PD_CHECK(!v.empty() && *end == '\0' && s > 0, "--comm-timeout needs a positive number of seconds, got '", v, "'");
+  set_comm_timeout(s);
+}
+
+std::unique_ptr<ParallelGroups> parallel_groups(const Args& args, const StepShape& shape) {
+  set_comm_timeout_option(args);
+  ParallelOptions o;
+  o.mesh = args.get("mesh");
+  o.parallel = args.get("parallel", "auto");
+  o.ulysses = args.get_int("ulysses", 1);
+  auto groups = setup_parallel(o, shape);
+  if (o.chosen_automatically && groups->is_root())
+    std::fprintf(stderr, "parallel: auto chose %s on mesh %s\n", groups->config.str().c_str(),
+                 groups->mesh.str().c_str());
+  return groups;
+}
+
+
+}  // namespace paradit::cli
