@@ -83,8 +83,15 @@ class Pipeline {
  public:
   static std::unique_ptr<Pipeline> load(const LoadOptions& options);
   ~Pipeline();
+  // In a multi-rank run only rank 0 calls generate; it hands the request to the other ranks,
+  // which run it inside follow().
   Result generate(const Request& request, const std::function<void(const Progress&)>& on_step = {},
                   const std::atomic<bool>* cancel = nullptr) const;
+  // Ranks other than 0: take part in every generation rank 0 starts, until rank 0 calls
+  // release(). Returns the number of images made. Rank 0 and single-rank runs: returns 0.
+  int follow() const;
+  // Rank 0: ends the other ranks' follow(). Call once, when no more images will be made.
+  void release() const;
   std::string model_name() const;  // "sd3.5-large", "sd3.5-medium", ... or "custom"
   int default_steps() const;
   double default_guidance() const;

@@ -10,6 +10,7 @@
 #include "pipelines/sd35/pipeline.h"
 #include "models/mmdit/weights.h"
 #include "parallel/setup.h"
+#include "pipelines/sd35/request_broadcast.h"
 
 namespace paradit::api {
 
@@ -93,7 +94,11 @@ void Pipeline::validate(const Request& r) const { impl_->pipeline.validate(to_in
 
 Result Pipeline::generate(const Request& request, const std::function<void(const Progress&)>& on_step,
                           const std::atomic<bool>* cancel) const {
+  auto& groups = *impl_->groups;
+  PD_CHECK(groups.is_root(), "generate: only rank 0 starts generations; the other ranks call follow()");
   const GenerateRequest g = to_internal(request);
+  impl_->pipeline.validate(g);  // a bad request fails here, on rank 0, before any rank starts it
+  if (!groups.trivial()) send_request(*groups.world, &g);
   GenerateResult out;
   try {
     out = impl_->pipeline.generate(
@@ -116,6 +121,26 @@ Result Pipeline::generate(const Request& request, const std::function<void(const
   for (const auto& e : out.timings.events()) r.sections.emplace_back(e.name, e.duration_s);
   r.trace_json = out.timings.chrome_trace_json();
   return r;
+}
+
+int Pipeline::follow() const {
+  auto& groups = *impl_->groups;
+  if (groups.is_root()) return 0;
+  int done = 0;
+  while (auto request = receive_request(*groups.world)) {
+    try {
+      impl_->pipeline.generate(*request);
+    } catch (const CancelledError&) {  // rank 0 cancelled it: wait for the next one
+    } catch (const Error&) {  // rank 0 meets the same error and reports it to its caller
+    }
+    ++done;
+  }
+  return done;
+}
+
+void Pipeline::release() const {
+  auto& groups = *impl_->groups;
+  if (groups.is_root() && !groups.trivial()) send_request(*groups.world, nullptr);
 }
 
 std::string Pipeline::model_name() const { return impl_->pipeline.defaults().name; }

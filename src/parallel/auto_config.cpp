@@ -9,10 +9,13 @@ namespace paradit {
 
 DeviceProfile device_profile(const std::string& name) {
   // Round public figures; the choice depends on their ratios, not on their last digit.
-  if (name == "wormhole") return {name, 1.5e14, 2.5e10, 12e9};  // n150/n300 chip: 12 GB GDDR6, Ethernet links
-  if (name == "h100") return {name, 6.0e14, 3.0e11, 80e9};      // SXM: NVLink 4
-  if (name == "cpu") return {name, 4.0e11, 1.0e10, 24e9};       // this class of VM: shared memory MPI
-  fail("unknown device profile '", name, "' (known: wormhole, h100, cpu)");
+  // Mesh axis 1 joins consecutive ranks (one node under mpirun's default mapping), axis 0 the
+  // rows, which cross nodes once the mesh is bigger than a node.
+  if (name == "wormhole") return {name, 1.5e14, {2.5e10, 2.5e10}, 12e9};  // n150/n300: 12 GB, Ethernet
+  if (name == "h100") return {name, 6.0e14, {3.0e11, 3.0e11}, 80e9};      // one HGX node: NVLink 4
+  if (name == "h100-cluster") return {name, 6.0e14, {5.0e10, 3.0e11}, 80e9};  // rows over 400G InfiniBand
+  if (name == "cpu") return {name, 4.0e11, {1.0e10, 1.0e10}, 24e9};       // shared-memory MPI on one host
+  fail("unknown device profile '", name, "' (known: wormhole, h100, h100-cluster, cpu)");
 }
 
 PlanCost estimate(const ParallelConfig& c, const StepShape& s, const DeviceProfile& dev) {
@@ -32,18 +35,27 @@ PlanCost estimate(const ParallelConfig& c, const StepShape& s, const DeviceProfi
   const double attention = 4.0 * b * heads_local * (Nl + M) * (N + M) * d;
   p.compute_s = L * (linear + attention) / dev.flops;
 
-  // Bytes sent per block: tp sums the attention and feed-forward outputs of both streams
-  // (all_reduce, 2 (T-1)/T of the data) and gathers adaLN's outputs; the ring passes K and V
-  // blocks R-1 times; Ulysses moves q, k, v and the output (U-1)/U each and gathers the
-  // prompt heads.
-  double bytes = 0;
-  bytes += 2 * 2.0 * (T - 1) / T * b * (Nl + M) * D * e;
-  bytes += (T - 1) * b * (12 * D / T) * e;
-  bytes += (R - 1) * 2.0 * b * heads_local * (U * Nl) * d * e / U;
-  bytes += 4.0 * (U - 1) / U * b * heads_local * Nl * d * e + (U - 1) * b * (heads_local / U) * M * d * e;
-  p.comm_bytes = L * bytes;
+  // Bytes sent per step. tp sums the attention and feed-forward outputs of both streams
+  // (all_reduce: 2 (T-1)/T of the data; the last block has no prompt outputs, MMDiT-X blocks one
+  // more image attention) and gathers adaLN's f32 outputs (6D per stream, 9D for MMDiT-X, 2D in
+  // the last block's prompt norm and the final norm). The ring passes K and V blocks R-1 times
+  // per attention; Ulysses moves q, k, v and the output (U-1)/U each, and gathers the prompt
+  // heads of the joint attentions. Once per step the sp group gathers the output tokens and the
+  // cfg groups the two halves (f32).
+  const double X = static_cast<double>(s.dual_layers), attentions = L + X;
+  double tp_bytes = 0, sp_bytes = 0, cfg_bytes = 0;
+  tp_bytes += 2.0 * (T - 1) / T * b * D * e * ((2 * L + X) * Nl + 2 * (L - 1) * M);
+  tp_bytes += (T - 1) / T * b * D * 4 * (6 * L + 3 * X + 6 * (L - 1) + 2 + 2);
+  sp_bytes += attentions * (R - 1) * 2.0 * b * heads_local * (U * Nl) * d * e / U;
+  sp_bytes += attentions * 4.0 * (U - 1) / U * b * heads_local * Nl * d * e;
+  sp_bytes += L * (U - 1) * b * (heads_local / U) * M * d * e;
+  sp_bytes += (S - 1) * b * Nl * static_cast<double>(s.out_per_token) * 4;
+  cfg_bytes += (c.cfg.factor - 1) * b * N * static_cast<double>(s.out_per_token) * 4;
+  p.comm_bytes = tp_bytes + sp_bytes + cfg_bytes;
+  // Each group's traffic crosses the links of its own mesh axis.
   const double messages = L * ((T > 1 ? 6 : 0) + (R > 1 ? R - 1 : 0) + (U > 1 ? 5 : 0));
-  p.comm_s = p.comm_bytes / dev.link_bytes_per_s + messages * 10e-6;
+  p.comm_s = tp_bytes / dev.link_bytes_per_s[c.tp.axis] + sp_bytes / dev.link_bytes_per_s[c.sp.axis] +
+             cfg_bytes / dev.link_bytes_per_s[c.cfg.axis] + messages * 10e-6;
 
   // Weights: the blocks' share splits over tp (heads padded), the rest is replicated; the
   // activations of one block's largest intermediates (the 4D feed-forward) stay resident.

@@ -14,16 +14,18 @@ namespace paradit {
 // What one denoising step of the transformer moves and computes.
 struct StepShape {
   int64_t layers = 38, dim = 2432, heads = 38, head_dim = 64;
+  int64_t dual_layers = 0;         // MMDiT-X blocks (SD3.5 Medium): one more image attention
   int64_t image_tokens = 4096, prompt_tokens = 333;
   int64_t batch = 2;               // [uncond; cond]
   double weight_params = 8.1e9;    // of which almost all sit in the blocks
   double bytes_per_weight = 2, bytes_per_activation = 2;
+  int64_t out_per_token = 64;      // patch^2 * out_channels: what the final gathers move
 };
 
 struct DeviceProfile {
   std::string name;
   double flops = 0;           // sustained dense matmul rate of one rank
-  double link_bytes_per_s = 0;
+  double link_bytes_per_s[2] = {0, 0};  // per rank, along mesh axis 0 and axis 1
   double memory_bytes = 0;    // usable by one rank
 };
 DeviceProfile device_profile(const std::string& name);  // "wormhole", "h100", "cpu"

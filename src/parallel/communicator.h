@@ -57,7 +57,9 @@ class Communicator {
   // Sends `send` to rank dst while receiving `recv` from rank src (a ring step).
   virtual std::unique_ptr<PendingExchange> start_send_recv(const Tensor& send, int dst, Tensor& recv, int src) = 0;
   void send_recv(const Tensor& send, int dst, Tensor& recv, int src) { start_send_recv(send, dst, recv, src)->wait(); }
-  virtual void broadcast(Tensor& buffer, int root) = 0;
+  // `idle`: the wait has no deadline (ranks waiting for rank 0's next request, which may be
+  // hours away on a server).
+  virtual void broadcast(Tensor& buffer, int root, bool idle = false) = 0;
   virtual void barrier() = 0;
   // The sub-group of ranks that passed the same color, ordered by key (MPI_Comm_split).
   virtual std::unique_ptr<Communicator> split(int color, int key) = 0;
@@ -81,7 +83,7 @@ class LocalCommunicator : public Communicator {
   void all_reduce(Tensor&) override {}
   void all_to_all(const Tensor& in, Tensor& out) override;
   std::unique_ptr<PendingExchange> start_send_recv(const Tensor& send, int dst, Tensor& recv, int src) override;
-  void broadcast(Tensor&, int) override {}
+  void broadcast(Tensor&, int, bool) override {}
   void barrier() override {}
   std::unique_ptr<Communicator> split(int color, int key) override;
 };

@@ -28,7 +28,7 @@ Tensor filled(const Shape& shape, float scale) {
 
 int bench_transformer(const Args& args) {
   std::vector<std::string> known = {"config", "random-weights", "model", "size",   "batch", "runs", "warmup",
-                                    "dtype",  "device",         "threads", "prompt-tokens", "json"};
+                                    "dtype",  "device",         "threads", "prompt-tokens", "json",   "layers"};
   known.insert(known.end(), kParallelOptions.begin(), kParallelOptions.end());
   args.allow_only(known);
   require_cpu(args.get("device", "cpu"));
@@ -51,6 +51,15 @@ int bench_transformer(const Args& args) {
     PD_CHECK(args.has("random-weights"), "bench: give --model PATH or --config NAME --random-weights");
     label = args.require("config");
     config = MMDiTConfig::preset(label);
+  }
+  if (args.has("layers")) {
+    // A truncated stack of real-shaped blocks: per-block time and traffic at a fraction of the
+    // memory (the collectives' volume per block does not depend on the depth).
+    const int layers = args.get_int("layers", 0);
+    PD_CHECK(layers >= 1 && layers <= config.num_layers, "--layers must be in 1..", config.num_layers);
+    config.num_layers = layers;
+    std::erase_if(config.dual_attention_layers, [&](int64_t i) { return i >= layers; });
+    label += " (" + std::to_string(layers) + " blocks)";
   }
   const int64_t latent = size / 8;
   auto groups = parallel_groups(args, mmdit_step_shape(config, latent, latent, prompt_tokens, batch));
@@ -97,7 +106,11 @@ int bench_transformer(const Args& args) {
     std::printf("  step: median %.1f ms, min %.1f ms over %d runs (after %d warm-up)\n", median, best, runs, warmup);
     std::printf("  %.3f TFLOP per step, %.3f TFLOP/s achieved\n", tflop, tflops);
     if (!groups->trivial()) {
+      const PlanCost predicted = estimate(groups->config, mmdit_step_shape(config, latent, latent, prompt_tokens, batch),
+                                      device_profile("cpu"));
       std::printf("  %s\n", groups->describe().c_str());
+      std::printf("  rank 0 sent %.3f MB per step; the cost model says %.3f MB\n",
+                  groups->stats().total_bytes() / 1e6 / runs, predicted.comm_bytes / 1e6);
       for (const auto& [name, s] : groups->stats().by_name())
         std::printf("  rank 0 %-14s %6.1f calls, %9.3f MB, %8.3f s per step\n", name.c_str(),
                     static_cast<double>(s.calls) / runs, s.bytes / 1e6 / runs, s.seconds / runs);

@@ -86,10 +86,14 @@ int run_generate(int argc, char** argv) {
     Timings::Scope t(&load_timings, "load");
     pipe = api::Pipeline::load(load);
   }
+  if (!pipe->is_root()) {  // the other ranks run rank 0's request
+    pipe->follow();
+    return 0;
+  }
   pipe->validate(r);  // fail on a bad request before any work
-  const bool show_progress = !quiet && pipe->is_root() && ::isatty(STDERR_FILENO);
+  const bool show_progress = !quiet && ::isatty(STDERR_FILENO);
   const api::Result result = pipe->generate(r, show_progress ? draw_progress : std::function<void(const api::Progress&)>{});
-  if (!pipe->is_root()) return 0;  // rank 0 writes the outputs
+  pipe->release();
   result.image.save_png(output);
   if (!args.get("trace").empty()) result.write_trace(args.get("trace"));
   if (args.has("timings")) {

@@ -2,12 +2,14 @@
 // which finish the running job and then exit.
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <thread>
 
 #include "args.h"
 #include "commands.h"
+#include "parallel_options.h"
 #include "text_options.h"
 #include "core/error.h"
 #include "paradit/paradit.h"
@@ -19,6 +21,7 @@ int run_serve(int argc, char** argv) {
   const Args args(argc, argv, 2, {"no-t5", "vae-tiling"});
   std::vector<std::string> known = {"host", "port", "max-queue", "max-size", "timeout"};
   known.insert(known.end(), kPipelineOptions.begin(), kPipelineOptions.end());
+  known.insert(known.end(), kParallelOptions.begin(), kParallelOptions.end());
   args.allow_only(known);
   require_cpu(args.get("device", "cpu"));
   // Every thread started from here on inherits the blocked signals; one thread waits for them.
@@ -28,8 +31,16 @@ int run_serve(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  const api::LoadOptions load = load_options(args);
+  api::LoadOptions load = load_options(args);
+  load.mesh = args.get("mesh");
+  load.parallel = args.get("parallel", "auto");
+  load.ulysses = args.get_int("ulysses", 1);
+  set_comm_timeout_option(args);
   const auto pipeline = api::Pipeline::load(load);
+  if (!pipeline->is_root()) {  // under mpirun: rank 0 serves, the others compute with it
+    pipeline->follow();
+    return 0;
+  }
 
   server::ServerOptions o;
   o.host = args.get("host", "127.0.0.1");
@@ -49,11 +60,14 @@ int run_serve(int argc, char** argv) {
     std::fprintf(stderr, "paradit serve: signal %d, finishing the current job\n", sig);
     server.stop(false);
   });
-  std::fprintf(stderr, "paradit serve: %s on http://%s:%d/\n", pipeline->model_name().c_str(), o.host.c_str(), port);
+  std::fprintf(stderr, "paradit serve: %s on http://%s:%d/%s, pid %d\n", pipeline->model_name().c_str(),
+               o.host.c_str(), port, load.mesh.empty() ? "" : (" (" + pipeline->parallel_config() + ")").c_str(),
+               static_cast<int>(::getpid()));
   server.run();
   pthread_kill(waiter.native_handle(), SIGTERM);  // wake the waiter if we stopped for another reason
   waiter.join();
   const uint64_t done = server.drain();  // the running job completes before we exit
+  pipeline->release();
   std::fprintf(stderr, "paradit serve: %llu jobs done, exiting\n", static_cast<unsigned long long>(done));
   return 0;
 }

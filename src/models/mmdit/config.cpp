@@ -172,6 +172,8 @@ StepShape mmdit_step_shape(const MMDiTConfig& c, int64_t latent_h, int64_t laten
   s.weight_params = 36.0 * static_cast<double>(s.dim * s.dim * s.layers) * 1.01;  // blocks + 1% outside
   s.bytes_per_weight = 2;
   s.bytes_per_activation = 4;
+  s.out_per_token = c.patch_size * c.patch_size * c.out_channels;
+  s.dual_layers = static_cast<int64_t>(c.dual_attention_layers.size());
   return s;
 }
 

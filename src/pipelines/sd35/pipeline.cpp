@@ -10,6 +10,7 @@
 #include "core/torch_rng.h"
 #include "models/mmdit/weights.h"
 #include "ops/ops.h"
+#include "pipelines/sd35/request_broadcast.h"
 
 namespace paradit {
 namespace fs = std::filesystem;
@@ -142,7 +143,10 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& r, const ProgressFn
   const FlowMatchSchedule schedule = scheduler.schedule(steps);
   Timer loop_timer;
   for (int i = 0; i < steps; ++i) {
-    if (cancel && cancel->load()) throw CancelledError();
+    bool cancelled = cancel && cancel->load();
+    // Only rank 0 hears a cancel; every rank must stop at the same step.
+    if (options_.parallel && !options_.parallel->trivial()) cancelled = agree_with_root(*options_.parallel->world, cancelled);
+    if (cancelled) throw CancelledError();
     Timings::Scope t(&timings, "denoising_step_" + std::to_string(i));
     const float timestep = schedule.timesteps[static_cast<size_t>(i)];
     const Tensor input = cfg ? ops::concat({latents, latents}, 0) : latents;
