@@ -150,6 +150,51 @@ TEST_P(PipelineParallel, ImageMatchesOneRank) {
 INSTANTIATE_TEST_SUITE_P(Configs, PipelineParallel, ::testing::ValuesIn(kCases),
                          [](const auto& p) { return std::string(p.param.name); });
 
+// The tiled VAE decode with its tiles spread over 2, 3 and 4 ranks (240x160 pixels: 5x3 tiles
+// of 64 with the tiny VAE) against the single-rank tiled image. The latents come from an sp
+// run, whose last bits may differ, so the bar is 1 level; a misplaced tile would be far off.
+TEST(VaeParallel, TiledDecodeAcrossRanksEqualsOneRank) {
+  const std::string args = " generate --model " + kTiny + " --prompt 'tiles' --width 240 --height 160 --steps 1 " +
+                           "--seed 3 --no-t5 --quiet --threads 1 --dtype f32 --vae-tiling";
+  const std::string single = temp("vae_single.png");
+  auto r = run_command(std::string(PARADIT_CLI) + args + " -o " + single);
+  ASSERT_EQ(r.code, 0) << r.output;
+  const RgbImage want = read_png(single);
+  for (int n : {2, 3, 4}) {
+    const std::string out = temp("vae_" + std::to_string(n) + ".png");
+    r = run_command(mpirun(n) + args + " -o " + out + " --mesh 1x" + std::to_string(n) + " --parallel '((1,0),(" +
+                    std::to_string(n) + ",1),(1,0))'");
+    ASSERT_EQ(r.code, 0) << r.output;
+    const RgbImage got = read_png(out);
+    ASSERT_EQ(got.pixels.size(), want.pixels.size());
+    int worst = 0;
+    for (size_t i = 0; i < got.pixels.size(); ++i)
+      worst = std::max(worst, std::abs(int(got.pixels[i]) - int(want.pixels[i])));
+    std::printf("tiled VAE over %d ranks: max difference %d levels\n", n, worst);
+    EXPECT_LE(worst, 1) << n << " ranks";
+    fs::remove(out);
+  }
+  fs::remove(single);
+}
+
+// T5 tensor-parallel over 2, 3 (4 heads padded to 6, d_ff 96 split 32/32/32) and 4 ranks,
+// against transformers' T5EncoderModel.
+TEST(T5Parallel, MatchesTransformers) {
+  const Checkpoint io = Checkpoint::open(std::string(PARADIT_FIXTURES_DIR) + "/pipeline/text_io.safetensors");
+  const std::string in = temp("t5_in.safetensors"), out = temp("t5_out.safetensors");
+  save_safetensors(in, {{"input_ids", io.get("in.t5.input_ids")}});
+  for (int tp : {2, 3, 4}) {
+    const auto r = run_command(mpirun(tp) + " eval t5 --model " + kTiny + "/text_encoder_3 --in " + in + " --out " +
+                               out + " --mesh 1x" + std::to_string(tp) + " --parallel '((1,0),(1,0),(" +
+                               std::to_string(tp) + ",1))'");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(test::close_enough("t5 tp" + std::to_string(tp) + " vs transformers",
+                                   Checkpoint::open(out).get("last_hidden_state"), io.get("out.t5.last_hidden_state")));
+  }
+  fs::remove(in);
+  fs::remove(out);
+}
+
 // ---- failures: a message from rank 0, a non-zero exit on every rank, and no hang ----
 
 std::string eval_args() {

@@ -9,6 +9,7 @@
 #include "io/checkpoint.h"
 #include "models/clip/load.h"
 #include "models/t5/load.h"
+#include "parallel_options.h"
 #include "text_options.h"
 
 namespace paradit::cli {
@@ -28,15 +29,19 @@ std::vector<std::vector<int32_t>> read_ids(const std::string& path) {
 }
 
 int eval_encoder(const std::string& which, const Args& args) {
-  args.allow_only({"model", "in", "out", "device", "dtype", "threads"});
+  std::vector<std::string> known = {"model", "in", "out", "device", "dtype", "threads"};
+  if (which == "t5") known.insert(known.end(), kParallelOptions.begin(), kParallelOptions.end());
+  args.allow_only(known);
   require_cpu(args.get("device", "cpu"));
   set_num_threads(args.get_int("threads", 0));
   const DType compute = parse_dtype(args.get("dtype", "f32"));
   const auto ids = read_ids(args.require("in"));
   const std::string model = args.require("model"), out = args.require("out");
   NamedTensors result;
-  if (which == "t5") {
-    result.emplace_back("last_hidden_state", load_t5_encoder(model, compute).model.forward(ids));
+  if (which == "t5") {  // under mpirun: tensor-parallel over the tp group (sp and cfg ranks repeat it)
+    auto groups = parallel_groups(args, StepShape{});
+    result.emplace_back("last_hidden_state", load_t5_encoder(model, compute, groups.get()).model.forward(ids));
+    if (!groups->is_root()) return 0;
   } else {
     const auto o = load_clip_text_model(model, compute).model.forward(ids);
     result.emplace_back("last_hidden_state", o.last_hidden_state);

@@ -14,6 +14,7 @@ struct LoadedT5 {
   bool config_inferred = false;
 };
 
-LoadedT5 load_t5_encoder(const std::string& path, DType compute);
+// `parallel`: load this rank's tensor-parallel slice (its tp group), or everything when null.
+LoadedT5 load_t5_encoder(const std::string& path, DType compute, ParallelGroups* parallel = nullptr);
 
 }  // namespace paradit

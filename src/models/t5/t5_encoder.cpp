@@ -98,18 +98,35 @@ T5Encoder T5Encoder::load(const LoadContext& ctx, const T5Config& config) {
   e.embedding_ = load_tensor(ctx, embed, {config.vocab_size, D});
   e.relative_attention_bias_ = load_tensor(ctx, "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
                                            {config.relative_attention_num_buckets, config.num_heads});
+  // Under tp each rank holds a slice of the heads (zero-padded to equal slices) and of d_ff;
+  // o and wo give partial sums, added over the tp group. No bias anywhere in T5.
+  TpSplit heads{0, config.num_heads, config.num_heads}, ff{0, config.d_ff, config.d_ff};
+  if (is_parallel(ctx) && ctx.parallel->tp->size() > 1) {
+    e.tp_ = ctx.parallel->tp.get();
+    heads = tp_split(config.num_heads, e.tp_->size(), e.tp_->rank());
+    ff = tp_split(config.d_ff, e.tp_->size(), e.tp_->rank());
+  }
+  e.heads_ = heads;
   for (int64_t i = 0; i < config.num_layers; ++i) {
     const std::string p = "encoder.block." + std::to_string(i) + ".layer.";
     Block b;
     b.attn_norm = RMSNorm::load(ctx, p + "0.layer_norm", D, config.layer_norm_epsilon, true);
-    b.q = Linear::load(ctx, p + "0.SelfAttention.q", D, inner, false);
-    b.k = Linear::load(ctx, p + "0.SelfAttention.k", D, inner, false);
-    b.v = Linear::load(ctx, p + "0.SelfAttention.v", D, inner, false);
-    b.o = Linear::load(ctx, p + "0.SelfAttention.o", inner, D, false);
+    auto column = [&](const std::string& name, int64_t out, int64_t unit, const TpSplit& s) {
+      return e.tp_ ? Linear::load_shard(ctx, p + name, D, out, {0, s.begin * unit, s.end * unit, s.per_rank * unit}, false)
+                   : Linear::load(ctx, p + name, D, out, false);
+    };
+    auto row = [&](const std::string& name, int64_t in, int64_t unit, const TpSplit& s) {
+      return e.tp_ ? Linear::load_shard(ctx, p + name, in, D, {1, s.begin * unit, s.end * unit, s.per_rank * unit}, false)
+                   : Linear::load(ctx, p + name, in, D, false);
+    };
+    b.q = column("0.SelfAttention.q", inner, config.d_kv, heads);
+    b.k = column("0.SelfAttention.k", inner, config.d_kv, heads);
+    b.v = column("0.SelfAttention.v", inner, config.d_kv, heads);
+    b.o = row("0.SelfAttention.o", inner, config.d_kv, heads);
     b.ff_norm = RMSNorm::load(ctx, p + "1.layer_norm", D, config.layer_norm_epsilon, true);
-    b.wi_0 = Linear::load(ctx, p + "1.DenseReluDense.wi_0", D, config.d_ff, false);
-    b.wi_1 = Linear::load(ctx, p + "1.DenseReluDense.wi_1", D, config.d_ff, false);
-    b.wo = Linear::load(ctx, p + "1.DenseReluDense.wo", config.d_ff, D, false);
+    b.wi_0 = column("1.DenseReluDense.wi_0", config.d_ff, 1, ff);
+    b.wi_1 = column("1.DenseReluDense.wi_1", config.d_ff, 1, ff);
+    b.wo = row("1.DenseReluDense.wo", config.d_ff, 1, ff);
     e.blocks_.push_back(std::move(b));
   }
   e.final_norm_ = RMSNorm::load(ctx, "encoder.final_layer_norm", D, config.layer_norm_epsilon, true);
@@ -117,14 +134,16 @@ T5Encoder T5Encoder::load(const LoadContext& ctx, const T5Config& config) {
 }
 
 Tensor T5Encoder::position_bias(int64_t T) const {
-  const int64_t H = config_.num_heads;
-  Tensor bias = Tensor::empty({H, T, T});
+  // This rank's heads; padded heads (zero q, k, v) get a zero bias.
+  const int64_t H = config_.num_heads, local = heads_.per_rank;
+  Tensor bias = Tensor::zeros({local, T, T});
   const float* table = relative_attention_bias_.data<float>();
   for (int64_t q = 0; q < T; ++q)
     for (int64_t k = 0; k < T; ++k) {
       const int64_t bucket = t5_relative_position_bucket(k - q, config_.relative_attention_num_buckets,
                                                          config_.relative_attention_max_distance);
-      for (int64_t h = 0; h < H; ++h) bias.data<float>()[(h * T + q) * T + k] = table[bucket * H + h];
+      for (int64_t h = heads_.begin; h < heads_.end; ++h)
+        bias.data<float>()[((h - heads_.begin) * T + q) * T + k] = table[bucket * H + h];
     }
   return bias;
 }
@@ -132,7 +151,7 @@ Tensor T5Encoder::position_bias(int64_t T) const {
 Tensor T5Encoder::forward(const std::vector<std::vector<int32_t>>& ids) const {
   PD_CHECK(!ids.empty() && !ids[0].empty(), "T5: empty input");
   const int64_t B = static_cast<int64_t>(ids.size()), T = static_cast<int64_t>(ids[0].size());
-  const int64_t D = config_.d_model, H = config_.num_heads, dk = config_.d_kv;
+  const int64_t D = config_.d_model, H = heads_.per_rank, dk = config_.d_kv;
   std::vector<int64_t> flat;
   for (const auto& row : ids) {
     PD_CHECK(static_cast<int64_t>(row.size()) == T, "T5: all sequences in a batch must have the same length");
@@ -149,9 +168,9 @@ Tensor T5Encoder::forward(const std::vector<std::vector<int32_t>>& ids) const {
     const Tensor h = b.attn_norm.forward(x);
     const Tensor attended = ops::attention(heads(b.q.forward(h)), heads(b.k.forward(h)), heads(b.v.forward(h)), 1.f,
                                            false, &bias);
-    x = ops::add(x, b.o.forward(ops::permute(attended, {0, 2, 1, 3}).reshape({B, T, H * dk})));
+    x = ops::add(x, sum_partials(tp_, b.o.forward(ops::permute(attended, {0, 2, 1, 3}).reshape({B, T, H * dk}))));
     const Tensor f = b.ff_norm.forward(x);
-    x = ops::add(x, b.wo.forward(ops::mul(ops::gelu(b.wi_0.forward(f), true), b.wi_1.forward(f))));
+    x = ops::add(x, sum_partials(tp_, b.wo.forward(ops::mul(ops::gelu(b.wi_0.forward(f), true), b.wi_1.forward(f)))));
   }
   return final_norm_.forward(x);
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "layers/linear.h"
+#include "layers/parallel_linear.h"
 #include "layers/norms.h"
 
 namespace paradit {
@@ -50,8 +51,10 @@ class T5Encoder {
     Linear q, k, v, o;
     Linear wi_0, wi_1, wo;
   };
-  Tensor position_bias(int64_t length) const;  // [H, T, T]
+  Tensor position_bias(int64_t length) const;  // [local heads, T, T]
   T5Config config_;
+  TpSplit heads_;                // the heads this rank holds (all of them without tp)
+  Communicator* tp_ = nullptr;  // set under tensor parallelism
   Tensor embedding_;
   Tensor relative_attention_bias_;  // [buckets, heads]
   std::vector<Block> blocks_;

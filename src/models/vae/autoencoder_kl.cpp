@@ -151,7 +151,7 @@ void blend(const Tensor& a, Tensor& b, int64_t extent, bool vertical) {
 
 }  // namespace
 
-Tensor AutoencoderKL::decode_tiled(const Tensor& z) const {
+Tensor AutoencoderKL::decode_tiled(const Tensor& z, Communicator* group) const {
   PD_CHECK(z.dim() == 4, "VAE decode: latents must be [B, C, h, w], got ", z.describe());
   const int64_t tile_sample = config_.sample_size;
   const int64_t tile_latent = tile_sample / config_.downscale();
@@ -160,11 +160,24 @@ Tensor AutoencoderKL::decode_tiled(const Tensor& z) const {
   const int64_t row_limit = tile_sample - blend_extent;
   PD_CHECK(tile_latent > 0 && overlap > 0, "VAE: sample_size ", tile_sample, " is too small to tile");
   const int64_t h = z.size(2), w = z.size(3);
+  const int64_t ranks = group ? group->size() : 1, me = group ? group->rank() : 0;
+  const int64_t f = config_.downscale();
   std::vector<std::vector<Tensor>> rows;
+  int64_t k = 0;
   for (int64_t i = 0; i < h; i += overlap) {
     std::vector<Tensor> row;
-    for (int64_t j = 0; j < w; j += overlap)
-      row.push_back(decoder_.forward(crop(z, i, std::min(h, i + tile_latent), j, std::min(w, j + tile_latent))));
+    for (int64_t j = 0; j < w; j += overlap, ++k) {
+      const Tensor part = crop(z, i, std::min(h, i + tile_latent), j, std::min(w, j + tile_latent));
+      if (ranks == 1) {
+        row.push_back(decoder_.forward(part));
+        continue;
+      }
+      const int owner = static_cast<int>(k % ranks);
+      Tensor tile = owner == me ? decoder_.forward(part)
+                                : Tensor::empty({part.size(0), 3, part.size(2) * f, part.size(3) * f});
+      group->broadcast(tile, owner);
+      row.push_back(std::move(tile));
+    }
     rows.push_back(std::move(row));
   }
   std::vector<Tensor> result_rows;

@@ -8,6 +8,7 @@
 
 #include "models/vae/blocks.h"
 #include "models/vae/config.h"
+#include "parallel/communicator.h"
 
 namespace paradit {
 
@@ -57,7 +58,9 @@ class AutoencoderKL {
 
   Tensor decode(const Tensor& z) const { return decoder_.forward(z); }
   // diffusers' tiled_decode: tiles of sample_size pixels overlapping by a quarter, blended.
-  Tensor decode_tiled(const Tensor& z) const;
+  // With a group of several ranks, tile k is decoded by rank k mod size and shared with the
+  // others, so every rank returns the whole image (the same one, bit for bit).
+  Tensor decode_tiled(const Tensor& z, Communicator* group = nullptr) const;
   // The mean of the latent distribution (what encode(...).latent_dist.mode() gives).
   Tensor encode_mean(const Tensor& image) const;
   bool has_encoder() const { return has_encoder_; }

@@ -51,7 +51,7 @@ Sd35Pipeline Sd35Pipeline::load(const PipelineOptions& o, Timings* timings) {
     PD_CHECK(files.t5.empty() || !files.tokenizer_t5.empty(),
              "T5 needs its tokenizer: use a pipeline folder with tokenizer_3/, or --no-t5");
     p.text_ = std::make_shared<Sd3PromptEncoder>(
-        Sd3PromptEncoder::load(files, o.dtype, p.transformer_->config().joint_attention_dim));
+        Sd3PromptEncoder::load(files, o.dtype, p.transformer_->config().joint_attention_dim, o.parallel));
   }
   {
     Timings::Scope t(timings, "load_vae");
@@ -172,7 +172,16 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& r, const ProgressFn
 
   out.image.width = r.width;
   out.image.height = r.height;
-  if (options_.parallel && !options_.parallel->is_root()) {  // rank 0 decodes and writes
+  const bool parallel = options_.parallel && !options_.parallel->trivial();
+  if (parallel && options_.vae_tiling) {
+    // The tiles are spread over every rank and shared; rank 0 makes the image.
+    Timings::Scope t(&timings, "vae_decode");
+    const Tensor decoded = vae_->decode_tiled(unscale_latents(latents, vae_->config()), options_.parallel->world.get());
+    if (options_.parallel->is_root()) out.image.pixels = to_rgb8(decoded)[0];
+    timings.add("total", 0, total_timer.seconds());
+    return out;
+  }
+  if (parallel && !options_.parallel->is_root()) {  // without tiling rank 0 decodes alone
     timings.add("total", 0, total_timer.seconds());
     return out;
   }

@@ -31,7 +31,8 @@ TextEncoderFiles TextEncoderFiles::from_pipeline(const std::string& dir, bool wi
   return f;
 }
 
-Sd3PromptEncoder Sd3PromptEncoder::load(const TextEncoderFiles& files, DType compute, int64_t joint_dim) {
+Sd3PromptEncoder Sd3PromptEncoder::load(const TextEncoderFiles& files, DType compute, int64_t joint_dim,
+                                        ParallelGroups* parallel) {
   Sd3PromptEncoder e;
   e.joint_dim_ = joint_dim;
   e.tok_l_ = files.tokenizer_l.empty() ? text::ClipTokenizer::bundled("<|endoftext|>")
@@ -43,7 +44,7 @@ Sd3PromptEncoder Sd3PromptEncoder::load(const TextEncoderFiles& files, DType com
   if (!files.t5.empty()) {
     PD_CHECK(!files.tokenizer_t5.empty(), "T5 needs its tokenizer (tokenizer_3/ with tokenizer.json or spiece.model)");
     e.tok_t5_ = text::T5Tokenizer::from_folder(files.tokenizer_t5);
-    e.t5_ = std::make_shared<T5Encoder>(load_t5_encoder(files.t5, compute).model);
+    e.t5_ = std::make_shared<T5Encoder>(load_t5_encoder(files.t5, compute, parallel).model);
     PD_CHECK(e.t5_->config().d_model == joint_dim, "T5 d_model ", e.t5_->config().d_model,
              " does not match the transformer's joint_attention_dim ", joint_dim);
   }

@@ -40,7 +40,9 @@ struct TextEncoderFiles {
 class Sd3PromptEncoder {
  public:
   // joint_dim: the transformer's joint_attention_dim (the width of the zeros without T5).
-  static Sd3PromptEncoder load(const TextEncoderFiles& files, DType compute, int64_t joint_dim);
+  // `parallel`: T5 (the largest encoder) is split over the tp group; the CLIPs stay whole.
+  static Sd3PromptEncoder load(const TextEncoderFiles& files, DType compute, int64_t joint_dim,
+                               ParallelGroups* parallel = nullptr);
   // Records "clip_encoding" and "t5_encoding" sections when given timings.
   PromptEmbeds encode(const PromptRequest& request, Timings* timings = nullptr) const;
   bool has_t5() const { return t5_ != nullptr; }
