@@ -7,8 +7,6 @@
 #include "core/error.h"
 
 namespace paradit {
-namespace {
-
 // Deterministic per-name random values, N(0, 0.02)-like (uniform with that spread), cheap
 // enough to fill billions of elements: a splitmix64 stream per element index.
 Tensor random_tensor(uint64_t seed, const std::string& name, const Shape& shape, DType dtype) {
@@ -29,6 +27,8 @@ Tensor random_tensor(uint64_t seed, const std::string& name, const Shape& shape,
   }
   return dtype == DType::F32 ? t : t.to(dtype);
 }
+
+namespace {
 
 // Indices [begin, end) of `t` along shard.dim, zero-padded to shard.padded, in t's own dtype
 // (so a rank converts only its part of a large matrix).
@@ -51,6 +51,11 @@ Tensor slice_padded(const Tensor& t, const Shard& shard) {
 
 Tensor fetch(const LoadContext& ctx, const std::string& name, const Shape& expected, DType dtype,
              const Shard* shard = nullptr) {
+  if (ctx.record) {  // a dry run: note what the model asks for
+    ctx.record->emplace_back(name, expected);
+    // Never written, so fresh pages stay unbacked: a dry run of SD3.5 Large costs no memory.
+    return Tensor::empty(expected, dtype);
+  }
   if (!ctx.weights) {
     PD_CHECK(ctx.random_seed.has_value(), "internal: LoadContext has neither weights nor a random seed");
     if (!shard) return random_tensor(*ctx.random_seed, name, expected, dtype);

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/tensor.h"
 #include "io/weight_source.h"
@@ -25,7 +27,13 @@ struct LoadContext {
   // feed-forward's inner dimension, adaLN's outputs) load only this rank's part and
   // communicate through these groups. Null or single-rank: the plain layers.
   ParallelGroups* parallel = nullptr;
+  // Set: nothing is read; every tensor the model asks for is appended here (name, full shape)
+  // and comes back uninitialised. Writers of real-shaped random checkpoints use it.
+  std::vector<std::pair<std::string, Shape>>* record = nullptr;
 };
+
+// The values random-weight models use (and random checkpoints hold): deterministic per name.
+Tensor random_tensor(uint64_t seed, const std::string& name, const Shape& shape, DType dtype);
 
 // A part of a weight along one dimension: indices [begin, end), zero-padded to `padded` so
 // every rank's part has the same shape (SD3.5 Large's 38 heads over tp=4 become 4 x 10).

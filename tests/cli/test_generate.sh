@@ -27,5 +27,11 @@ check "missing prompt" 2 "missing required option --prompt" "$bin" generate --mo
 check "missing model" 2 "no such file" "$bin" generate --model "$tmp/none" --prompt x
 check "unwritable output" 2 "cannot" "${gen[@]}" -o "$tmp/no/such/dir/x.png"
 check "no partial file left" 0 "^0$" sh -c "ls '$tmp' | grep -c tmp || true"
+# bench make-pipeline: a random-weight pipeline of the tiny model's shapes in many small shards
+# (shard indexes for every component), which loads and renders.
+check "make-pipeline writes shards" 0 "wrote $tmp/rand" "$bin" bench make-pipeline --like "$model" --out "$tmp/rand" --shard-gb 0.0005
+check "make-pipeline indexes" 0 "weight_map" cat "$tmp/rand/transformer/diffusion_pytorch_model.safetensors.index.json"
+check "a random pipeline renders" 0 "wrote .*r.png (64x64)" "$bin" generate --model "$tmp/rand" --prompt x --width 64 --height 64 --steps 1 -o "$tmp/r.png"
+check "make-pipeline needs tokenizers" 2 "has no tokenizer" "$bin" bench make-pipeline --like "$model" --out "$tmp/r2" --tokenizers "$tmp"
 check "library example" 0 "256x256, 4 steps" "$example" "$model" "a fox" "$tmp/example.png"
 summary

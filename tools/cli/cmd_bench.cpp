@@ -204,9 +204,12 @@ int run_bench(int argc, char** argv) {
   const std::string what = argc >= 3 ? argv[2] : "";
   if (what == "t5") return bench_t5(Args(argc, argv, 3, {"random-weights", "json"}));
   if (what == "vae") return bench_vae(Args(argc, argv, 3, {"random-weights", "json", "tiled"}));
+  if (what == "make-pipeline") return run_make_pipeline(Args(argc, argv, 3, {}));
   PD_CHECK(what == "transformer",
            "usage: paradit bench transformer --config sd3.5-large|sd3.5-medium --random-weights --size S --batch B\n"
-           "       paradit bench t5 --random-weights [--batch 2] [--tokens 256]");
+           "       paradit bench t5 --random-weights [--batch 2] [--tokens 256]\n"
+           "       paradit bench vae --random-weights [--size 1024]\n"
+           "       paradit bench make-pipeline --out DIR [--config sd3.5-large]");
   return bench_transformer(Args(argc, argv, 3, {"random-weights", "json"}));
 }
 

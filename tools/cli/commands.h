@@ -14,6 +14,8 @@ int run_tokenize(int argc, char** argv);
 int run_generate(int argc, char** argv);
 int run_serve(int argc, char** argv);
 int run_plan(int argc, char** argv);
+class Args;
+int run_make_pipeline(const Args& args);
 int run_eval_text(const std::string& component, int argc, char** argv);
 
 // Shared flag parsing.

@@ -50,6 +50,7 @@ Sd35Pipeline Sd35Pipeline::load(const PipelineOptions& o, Timings* timings) {
              ": no text encoders; pass a diffusers pipeline folder, or --clip-l and --clip-g files");
     PD_CHECK(files.t5.empty() || !files.tokenizer_t5.empty(),
              "T5 needs its tokenizer: use a pipeline folder with tokenizer_3/, or --no-t5");
+    p.text_files_ = files;
     p.text_ = std::make_shared<Sd3PromptEncoder>(
         Sd3PromptEncoder::load(files, o.dtype, p.transformer_->config().joint_attention_dim, o.parallel));
   }
@@ -115,6 +116,11 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& r, const ProgressFn
     if (!r.prompt_3.empty()) pr.prompt_3 = {r.prompt_3};
     pr.clip_skip = r.clip_skip;
     pr.max_sequence_length = r.max_sequence_length;
+    if (!text_) {  // released after the previous request
+      Timings::Scope t(&timings, "load_text_encoders");
+      text_ = std::make_shared<Sd3PromptEncoder>(Sd3PromptEncoder::load(
+          text_files_, options_.dtype, transformer_->config().joint_attention_dim, options_.parallel));
+    }
     cond = text_->encode(pr, &timings);
     if (cfg) {
       PromptRequest neg;
@@ -122,6 +128,9 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& r, const ProgressFn
       neg.max_sequence_length = r.max_sequence_length;
       uncond = text_->encode(neg, &timings);
     }
+    // One-shot runs free the encoders (T5-XXL alone is 9.5 GB) before the transformer's weights
+    // page in, so the two never share the memory.
+    if (options_.release_text_encoders) text_.reset();
   }
   const Tensor context = cfg ? ops::concat({uncond.prompt_embeds, cond.prompt_embeds}, 0) : cond.prompt_embeds;
   const Tensor pooled = cfg ? ops::concat({uncond.pooled, cond.pooled}, 0) : cond.pooled;

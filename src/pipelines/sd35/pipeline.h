@@ -29,6 +29,9 @@ struct PipelineOptions {
   bool no_t5 = false;
   DType dtype = DType::F32;        // GEMM dtype: f32 reference or bf16
   bool vae_tiling = false;
+  // Free the text encoders after each prompt encoding (and load them again for the next):
+  // the peak memory is then the larger of the encoders and the transformer, not their sum.
+  bool release_text_encoders = false;
   // A multi-rank run: the transformer splits over these groups; every rank runs the loop, and
   // only rank 0 decodes the image (the others return an empty one).
   ParallelGroups* parallel = nullptr;
@@ -88,7 +91,8 @@ class Sd35Pipeline {
  private:
   PipelineOptions options_;
   ModelDefaults defaults_;
-  std::shared_ptr<Sd3PromptEncoder> text_;
+  TextEncoderFiles text_files_;
+  mutable std::shared_ptr<Sd3PromptEncoder> text_;  // null between requests when released
   std::shared_ptr<MMDiT> transformer_;
   std::shared_ptr<AutoencoderKL> vae_;
   FlowMatchEulerScheduler scheduler_;
