@@ -52,10 +52,12 @@ Tensor Tensor::from_vector(const Shape& shape, const std::vector<float>& values)
   return t;
 }
 
-Tensor Tensor::borrow(const Shape& shape, DType dtype, const void* data, std::shared_ptr<const void> keep_alive) {
+Tensor Tensor::borrow(const Shape& shape, DType dtype, const void* data, std::shared_ptr<const void> keep_alive,
+                      Device device) {
   Tensor t;
   t.shape_ = shape;
   t.dtype_ = dtype;
+  t.device_ = device;
   t.data_ = const_cast<void*>(data);
   t.owner_ = std::move(keep_alive);
   return t;

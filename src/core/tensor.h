@@ -29,8 +29,10 @@ class Tensor {
   static Tensor empty(const Shape& shape, DType dtype = DType::F32);
   static Tensor zeros(const Shape& shape, DType dtype = DType::F32);
   static Tensor from_vector(const Shape& shape, const std::vector<float>& values);
-  // A view over memory owned by `keep_alive` (for example a mapped file).
-  static Tensor borrow(const Shape& shape, DType dtype, const void* data, std::shared_ptr<const void> keep_alive);
+  // A view over memory owned by `keep_alive` (for example a mapped file, or device memory for
+  // the NCCL communicator).
+  static Tensor borrow(const Shape& shape, DType dtype, const void* data, std::shared_ptr<const void> keep_alive,
+                       Device device = Device::CPU);
 
   bool defined() const { return data_ != nullptr || numel() == 0; }
   const Shape& shape() const { return shape_; }

@@ -22,7 +22,12 @@ DType parse_dtype(const std::string& s) {
 
 void require_cpu(const std::string& device) {
   PD_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda, got '", device, "'");
-  PD_CHECK(device == "cpu", "--device cuda: this build has no CUDA backend yet");
+#ifdef PARADIT_HAVE_CUDA
+  PD_CHECK(device == "cpu", "--device cuda: this build has the CUDA kernels (see paradit version) but the models do not ",
+           "run on them yet; use --device cpu");
+#else
+  PD_CHECK(device == "cpu", "--device cuda: this build has no CUDA backend (build with nvcc installed)");
+#endif
 }
 
 namespace {

@@ -9,6 +9,9 @@
 #include "commands.h"
 #include "core/error.h"
 #include "parallel/mpi_communicator.h"
+#ifdef PARADIT_HAVE_CUDA
+#include "backend/cuda/device.h"
+#endif
 #include "parallel/setup.h"
 
 namespace {
@@ -82,6 +85,14 @@ int run(int argc, char** argv) {
   if (command == "plan") return paradit::cli::run_plan(argc, argv);
   if (command == "version" || command == "--version") {
     std::printf("paradit %s\n", PARADIT_VERSION);
+#ifdef PARADIT_HAVE_CUDA
+    const int gpus = paradit::cuda::device_count();
+    std::printf("CUDA backend: built; %s\n",
+                gpus ? (std::to_string(gpus) + " GPU(s), first: " + paradit::cuda::describe_device(0)).c_str()
+                     : paradit::cuda::unavailable_reason().c_str());
+#else
+    std::printf("CUDA backend: not built\n");
+#endif
     return 0;
   }
   std::fprintf(stderr, "paradit: unknown command '%s' (see paradit --help)\n", command.c_str());
