@@ -28,9 +28,10 @@ struct LoadOptions {
   std::string dtype = "auto";
   bool vae_tiling = false;           // decode in blended tiles (large images, bounded memory)
   int threads = 0;                   // 0: all cores
-  // Free the text encoders after encoding each prompt and reload them for the next one: for
-  // one-shot runs on small machines (SD3.5 Large's T5 and transformer then never share RAM).
-  bool release_text_encoders = false;
+  // Free each stage's weights when it is done (text encoders after encoding, reloaded for the
+  // next request; the transformer's pages after denoising): for one-shot runs on small
+  // machines, where SD3.5 Large's T5, transformer and VAE activations then never share RAM.
+  bool release_after_use = false;
   // Multi-rank runs (start the program under mpirun): the mesh "RxC", the seed's config tuple
   // "((cfg,axis),(sp,axis),(tp,axis))" or "auto", and the Ulysses degree inside sp. Every rank
   // calls load and generate with the same arguments; rank 0 gets the image.

@@ -44,7 +44,7 @@ std::unique_ptr<Pipeline> Pipeline::load(const LoadOptions& o) {
   p.no_t5 = o.no_t5;
   p.dtype = o.dtype == "bf16" || (o.dtype == "auto" && cpu_has_native_bf16()) ? DType::BF16 : DType::F32;
   p.vae_tiling = o.vae_tiling;
-  p.release_text_encoders = o.release_text_encoders;
+  p.release_after_use = o.release_after_use;
   ParallelOptions po;
   po.mesh = o.mesh;
   po.parallel = o.parallel;

@@ -39,4 +39,8 @@ MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<char*>(data_), size_);
 }
 
+void MappedFile::release_pages() const {
+  if (data_ && size_) ::madvise(const_cast<char*>(data_), size_, MADV_DONTNEED);
+}
+
 }  // namespace paradit

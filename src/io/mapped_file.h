@@ -19,6 +19,9 @@ class MappedFile {
   const char* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // Drops this process's pages of the file (they stay in the page cache and come back on the
+  // next touch): a finished stage's weights stop counting against its memory.
+  void release_pages() const;
 
  private:
   MappedFile() = default;

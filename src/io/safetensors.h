@@ -45,6 +45,7 @@ class SafetensorsFile {
   Tensor get(const std::string& name) const;
   std::vector<std::string> names() const;  // in file order
   const std::map<std::string, std::string>& metadata() const { return header_.metadata; }
+  void release_pages() const { file_->release_pages(); }
 
  private:
   std::shared_ptr<MappedFile> file_;

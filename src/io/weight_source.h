@@ -17,6 +17,8 @@ class WeightSource {
   virtual std::vector<std::string> names() const = 0;     // sorted
   // Where the tensor lives, for error messages: "file.safetensors: tensor 'x'".
   virtual std::string where(const std::string& name) const = 0;
+  // Drops the resident pages of mapped files (views stay valid and fault back in on use).
+  virtual void release_pages() const {}
 };
 
 }  // namespace paradit

@@ -119,6 +119,28 @@ TEST(Generate, OriginalSingleFileGivesTheSameImage) {
             Sd35Pipeline::load(folder).vae_config().block_out_channels);
 }
 
+// release_after_use frees the text encoders (reloaded for the next request) and drops the
+// transformer's mapped pages after denoising; images must not change, request after request.
+TEST(Generate, ReleasingStagesChangesNoImage) {
+  PipelineOptions keep = tiny_pipeline(false), release = keep;
+  release.release_after_use = true;
+  GenerateRequest r;
+  r.prompt = "a lighthouse at dusk";
+  r.width = 64;
+  r.height = 64;
+  r.steps = 2;
+  r.seed = 11;
+  const auto want = Sd35Pipeline::load(keep).generate(r);
+  const auto pipe = Sd35Pipeline::load(release);
+  for (int i = 0; i < 2; ++i) {
+    const auto got = pipe.generate(r);
+    EXPECT_EQ(got.image.pixels, want.image.pixels) << "request " << i;
+    bool reloaded = false;
+    for (const auto& e : got.timings.events()) reloaded |= e.name == "load_text_encoders";
+    EXPECT_EQ(reloaded, i > 0) << "the encoders are reloaded for every request after the first";
+  }
+}
+
 TEST(Generate, BadRequestsNameTheField) {
   const auto pipe = Sd35Pipeline::load(tiny_pipeline(true));
   auto message = [&](GenerateRequest r) {

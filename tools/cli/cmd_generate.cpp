@@ -61,9 +61,9 @@ int run_generate(int argc, char** argv) {
   require_cpu(args.get("device", "cpu"));
   PD_CHECK(args.get("rng", "torch") == "torch", "--rng: only 'torch' is supported (torch.randn with a CPU generator)");
   api::LoadOptions load = load_options(args);
-  // One image per process: the text encoders are done before the transformer starts, so free
-  // them (peak memory = the larger of the two instead of their sum).
-  load.release_text_encoders = true;
+  // One image per process: each stage's weights can go once it is done (peak memory = the
+  // largest stage instead of the sum).
+  load.release_after_use = true;
   load.mesh = args.get("mesh");
   load.parallel = args.get("parallel", "auto");
   load.ulysses = args.get_int("ulysses", 1);

@@ -25,6 +25,7 @@ class Sd3OriginalLayout : public WeightSource {
   Tensor get(const std::string& name) const override;
   std::vector<std::string> names() const override;
   std::string where(const std::string& name) const override;
+  void release_pages() const override { source_->release_pages(); }
 
  private:
   enum class Kind { Direct, Chunk, SwapHalves };

@@ -37,6 +37,7 @@ Sd35Pipeline Sd35Pipeline::load(const PipelineOptions& o, Timings* timings) {
     LoadContext ctx{w.source.get(), o.dtype, std::nullopt};
     ctx.parallel = o.parallel;
     p.transformer_ = std::make_shared<MMDiT>(MMDiT::load(ctx, w.config));
+    p.transformer_weights_ = w.source;
     p.defaults_ = model_defaults(w.config, o.model);
   }
   {
@@ -130,7 +131,7 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& r, const ProgressFn
     }
     // One-shot runs free the encoders (T5-XXL alone is 9.5 GB) before the transformer's weights
     // page in, so the two never share the memory.
-    if (options_.release_text_encoders) text_.reset();
+    if (options_.release_after_use) text_.reset();
   }
   const Tensor context = cfg ? ops::concat({uncond.prompt_embeds, cond.prompt_embeds}, 0) : cond.prompt_embeds;
   const Tensor pooled = cfg ? ops::concat({uncond.pooled, cond.pooled}, 0) : cond.pooled;
@@ -178,6 +179,9 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& r, const ProgressFn
     if (progress) progress({i + 1, steps, loop_timer.seconds()});
   }
   out.latents = latents;
+  // The transformer's mapped weights (16 GB for SD3.5 Large) leave this process's memory
+  // before the VAE's activations (4 GB at 1024x1024) arrive.
+  if (options_.release_after_use) transformer_weights_->release_pages();
 
   out.image.width = r.width;
   out.image.height = r.height;

@@ -29,9 +29,10 @@ struct PipelineOptions {
   bool no_t5 = false;
   DType dtype = DType::F32;        // GEMM dtype: f32 reference or bf16
   bool vae_tiling = false;
-  // Free the text encoders after each prompt encoding (and load them again for the next):
-  // the peak memory is then the larger of the encoders and the transformer, not their sum.
-  bool release_text_encoders = false;
+  // Free each stage's weights once it is done: the text encoders after encoding (loaded again
+  // for the next request) and the transformer's mapped pages after denoising (they fault back
+  // in from the page cache). The peak memory is then the largest stage, not the sum.
+  bool release_after_use = false;
   // A multi-rank run: the transformer splits over these groups; every rank runs the loop, and
   // only rank 0 decodes the image (the others return an empty one).
   ParallelGroups* parallel = nullptr;
@@ -94,6 +95,7 @@ class Sd35Pipeline {
   TextEncoderFiles text_files_;
   mutable std::shared_ptr<Sd3PromptEncoder> text_;  // null between requests when released
   std::shared_ptr<MMDiT> transformer_;
+  std::shared_ptr<const WeightSource> transformer_weights_;
   std::shared_ptr<AutoencoderKL> vae_;
   FlowMatchEulerScheduler scheduler_;
 };
