@@ -25,6 +25,7 @@ class Checkpoint : public WeightSource {
   const std::string& file_of(const std::string& name) const;
   std::vector<std::string> names() const override;  // sorted
   const std::vector<std::shared_ptr<SafetensorsFile>>& files() const { return files_; }
+  bool pages_droppable() const override { return true; }
   void release_pages() const override {
     for (const auto& f : files_) f->release_pages();
   }

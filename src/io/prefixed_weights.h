@@ -15,6 +15,7 @@ class PrefixedWeights : public WeightSource {
   PrefixedWeights(std::shared_ptr<const WeightSource> source, std::string prefix)
       : source_(std::move(source)), prefix_(std::move(prefix)) {}
   void release_pages() const override { source_->release_pages(); }
+  bool pages_droppable() const override { return source_->pages_droppable(); }
   bool has(const std::string& name) const override { return source_->has(prefix_ + name); }
   Tensor get(const std::string& name) const override { return source_->get(prefix_ + name); }
   std::string where(const std::string& name) const override { return source_->where(prefix_ + name); }

@@ -19,6 +19,9 @@ class WeightSource {
   virtual std::string where(const std::string& name) const = 0;
   // Drops the resident pages of mapped files (views stay valid and fault back in on use).
   virtual void release_pages() const {}
+  // True when get() returns views of read-only mapped files or fresh copies, never memory that
+  // anything else reads: a loader that converts a tensor may then drop the source's pages.
+  virtual bool pages_droppable() const { return false; }
 };
 
 }  // namespace paradit

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <functional>
 
 #include "core/error.h"
@@ -29,6 +31,17 @@ Tensor random_tensor(uint64_t seed, const std::string& name, const Shape& shape,
 }
 
 namespace {
+
+// After a converted copy is made, the source's pages (a mapped file's, usually) are dropped:
+// otherwise loading f16 T5-XXL as bf16 holds both, 19 GB. Only whole pages inside the tensor
+// are touched; file pages come back from the page cache if anything reads them again, and a
+// heap source is a temporary that nobody reads again.
+void drop_pages(const Tensor& source) {
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(source.raw()) + page - 1) / page * page;
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(source.raw()) + source.nbytes()) / page * page;
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
 
 // Indices [begin, end) of `t` along shard.dim, zero-padded to shard.padded, in t's own dtype
 // (so a rank converts only its part of a large matrix).
@@ -82,7 +95,10 @@ Tensor fetch(const LoadContext& ctx, const std::string& name, const Shape& expec
       return dtype == DType::F32 ? w : w.to(dtype);
     }
   }
-  return t.dtype() == dtype ? t : t.to(dtype);
+  if (t.dtype() == dtype) return t;
+  Tensor converted = t.to(dtype);
+  if (ctx.weights->pages_droppable()) drop_pages(t);
+  return converted;
 }
 
 }  // namespace

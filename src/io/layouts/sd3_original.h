@@ -26,6 +26,7 @@ class Sd3OriginalLayout : public WeightSource {
   std::vector<std::string> names() const override;
   std::string where(const std::string& name) const override;
   void release_pages() const override { source_->release_pages(); }
+  bool pages_droppable() const override { return source_->pages_droppable(); }
 
  private:
   enum class Kind { Direct, Chunk, SwapHalves };

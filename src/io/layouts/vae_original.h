@@ -23,6 +23,7 @@ class VaeOriginalLayout : public WeightSource {
   Tensor get(const std::string& name) const override;
   std::vector<std::string> names() const override;
   std::string where(const std::string& name) const override;
+  bool pages_droppable() const override { return source_->pages_droppable(); }
 
  private:
   struct Recipe {
