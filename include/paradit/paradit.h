@@ -38,6 +38,7 @@ struct LoadOptions {
   std::string mesh;
   std::string parallel = "auto";
   int ulysses = 1;
+  std::string parallel_profile = "cpu";  // what "auto" costs configs for: cpu, h100, h100-cluster, wormhole
 };
 
 struct Request {

@@ -49,6 +49,7 @@ std::unique_ptr<Pipeline> Pipeline::load(const LoadOptions& o) {
   po.mesh = o.mesh;
   po.parallel = o.parallel;
   po.ulysses = o.ulysses;
+  po.profile = o.parallel_profile;
   StepShape shape;  // what `auto` plans for: this model at 1024x1024 with CFG and 333 prompt tokens
   if (!o.mesh.empty()) shape = mmdit_step_shape(open_mmdit_weights(o.model).config, 128, 128, 333, 2);
   auto groups = setup_parallel(po, shape);

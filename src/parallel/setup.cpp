@@ -13,6 +13,7 @@ bool g_setup_done = false;
 bool parallel_setup_done() { return g_setup_done; }
 
 std::unique_ptr<ParallelGroups> setup_parallel(ParallelOptions& o, const StepShape& shape) {
+  device_profile(o.profile);  // an unknown profile is an error even without a mesh
   std::unique_ptr<Communicator> world = mpi_world();
   if (o.mesh.empty()) {
     PD_CHECK(world->size() == 1, "launched with ", world->size(), " ranks but no --mesh (for example --mesh 1x",
@@ -28,7 +29,9 @@ std::unique_ptr<ParallelGroups> setup_parallel(ParallelOptions& o, const StepSha
            mesh.size(), ")");
   ParallelConfig config;
   if (o.parallel.empty() || o.parallel == "auto") {
-    config = choose_config(mesh, shape, device_profile(o.profile));
+    StepShape planned = shape;
+    if (o.profile != "cpu") planned.bytes_per_activation = 2;  // accelerators keep bf16 activations
+    config = choose_config(mesh, planned, device_profile(o.profile));
     o.chosen_automatically = true;
   } else {
     config = parse_parallel_config(o.parallel);

@@ -67,6 +67,7 @@ int run_generate(int argc, char** argv) {
   load.mesh = args.get("mesh");
   load.parallel = args.get("parallel", "auto");
   load.ulysses = args.get_int("ulysses", 1);
+  load.parallel_profile = args.get("profile", "cpu");
   set_comm_timeout_option(args);
 
   api::Request r;

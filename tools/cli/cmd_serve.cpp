@@ -35,6 +35,7 @@ int run_serve(int argc, char** argv) {
   load.mesh = args.get("mesh");
   load.parallel = args.get("parallel", "auto");
   load.ulysses = args.get_int("ulysses", 1);
+  load.parallel_profile = args.get("profile", "cpu");
   set_comm_timeout_option(args);
   const auto pipeline = api::Pipeline::load(load);
   if (!pipeline->is_root()) {  // under mpirun: rank 0 serves, the others compute with it

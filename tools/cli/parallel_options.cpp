@@ -22,6 +22,7 @@ std::unique_ptr<ParallelGroups> parallel_groups(const Args& args, const StepShap
   o.mesh = args.get("mesh");
   o.parallel = args.get("parallel", "auto");
   o.ulysses = args.get_int("ulysses", 1);
+  o.profile = args.get("profile", "cpu");
   auto groups = setup_parallel(o, shape);
   if (o.chosen_automatically && groups->is_root())
     std::fprintf(stderr, "parallel: auto chose %s on mesh %s\n", groups->config.str().c_str(),

@@ -12,7 +12,7 @@
 
 namespace paradit::cli {
 
-inline const std::vector<std::string> kParallelOptions = {"mesh", "parallel", "ulysses", "comm-timeout"};
+inline const std::vector<std::string> kParallelOptions = {"mesh", "parallel", "ulysses", "comm-timeout", "profile"};
 
 void set_comm_timeout_option(const Args& args);  // --comm-timeout SECONDS
 std::unique_ptr<ParallelGroups> parallel_groups(const Args& args, const StepShape& shape);
