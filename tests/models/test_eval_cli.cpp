@@ -14,30 +14,16 @@
 #include "io/checkpoint.h"
 #include "support/compare.h"
 #include "support/fixture.h"
+#include "support/run_command.h"
 
 namespace paradit {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code = -1;
-  std::string output;
-};
+using Result = test::CommandResult;
 
-Result run_cli(const std::string& args) {
-  const std::string log = fs::temp_directory_path() / ("paradit_cli_" + std::to_string(::getpid()) + ".log");
-  const std::string cmd = std::string(PARADIT_CLI) + " " + args + " >" + log + " 2>&1";
-  const int status = std::system(cmd.c_str());
-  Result r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(log);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  r.output = ss.str();
-  fs::remove(log);
-  return r;
-}
+Result run_cli(const std::string& args) { return test::run_command(std::string(PARADIT_CLI) + " " + args); }
 
 const std::string kModels = std::string(PARADIT_FIXTURES_DIR) + "/models/";
 
