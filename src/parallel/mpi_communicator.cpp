@@ -3,6 +3,7 @@
 #include <mpi.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -49,6 +50,13 @@ void wait_all(std::vector<MPI_Request>& requests, const char* what, bool idle = 
       MPI_Abort(MPI_COMM_WORLD, 3);
     }
   }
+}
+
+// MPI counts are ints: one message holds at most 2 GiB (SD3.5 Large's largest, a ring K/V
+// block at 1024x1024, is 160 MB).
+int mpi_count(size_t n, const char* what) {
+  PD_CHECK(n <= static_cast<size_t>(INT32_MAX), what, ": ", n, " elements exceed one MPI message");
+  return static_cast<int>(n);
 }
 
 void check_contiguous_f32(const Tensor& t, const char* what) {
@@ -106,8 +114,8 @@ class MpiCommunicator : public Communicator {
     PD_CHECK(out.nbytes() == in.nbytes() * size_ && out.dtype() == in.dtype(), "all_gather: ", in.describe(),
              " from ", size_, " ranks into ", out.describe());
     run("all_gather", static_cast<double>(in.nbytes()) * (size_ - 1), [&](MPI_Request* r) {
-      MPI_Iallgather(in.raw(), static_cast<int>(in.nbytes()), MPI_BYTE, out.raw(), static_cast<int>(in.nbytes()),
-                     MPI_BYTE, comm_, r);
+      MPI_Iallgather(in.raw(), mpi_count(in.nbytes(), "all_gather"), MPI_BYTE, out.raw(),
+                     mpi_count(in.nbytes(), "all_gather"), MPI_BYTE, comm_, r);
     });
   }
   void reduce_scatter(const Tensor& in, Tensor& out) override {
@@ -115,19 +123,21 @@ class MpiCommunicator : public Communicator {
     PD_CHECK(in.numel() == out.numel() * size_ && out.dtype() == DType::F32, "reduce_scatter: ", in.describe(),
              " over ", size_, " ranks into ", out.describe());
     run("reduce_scatter", static_cast<double>(out.nbytes()) * (size_ - 1), [&](MPI_Request* r) {
-      MPI_Ireduce_scatter_block(in.raw(), out.raw(), static_cast<int>(out.numel()), MPI_FLOAT, MPI_SUM, comm_, r);
+      MPI_Ireduce_scatter_block(in.raw(), out.raw(), mpi_count(static_cast<size_t>(out.numel()), "reduce_scatter"),
+                                MPI_FLOAT, MPI_SUM, comm_, r);
     });
   }
   void all_reduce(Tensor& inout) override {
     check_contiguous_f32(inout, "all_reduce");
     run("all_reduce", 2.0 * static_cast<double>(inout.nbytes()) * (size_ - 1) / size_, [&](MPI_Request* r) {
-      MPI_Iallreduce(MPI_IN_PLACE, inout.raw(), static_cast<int>(inout.numel()), MPI_FLOAT, MPI_SUM, comm_, r);
+      MPI_Iallreduce(MPI_IN_PLACE, inout.raw(), mpi_count(static_cast<size_t>(inout.numel()), "all_reduce"), MPI_FLOAT,
+                     MPI_SUM, comm_, r);
     });
   }
   void all_to_all(const Tensor& in, Tensor& out) override {
     PD_CHECK(in.nbytes() == out.nbytes() && in.dtype() == out.dtype() && in.nbytes() % size_ == 0, "all_to_all: ",
              in.describe(), " into ", out.describe(), " over ", size_, " ranks");
-    const int chunk = static_cast<int>(in.nbytes() / size_);
+    const int chunk = mpi_count(in.nbytes() / size_, "all_to_all");
     run("all_to_all", static_cast<double>(in.nbytes()) * (size_ - 1) / size_, [&](MPI_Request* r) {
       MPI_Ialltoall(in.raw(), chunk, MPI_BYTE, out.raw(), chunk, MPI_BYTE, comm_, r);
     });
@@ -136,13 +146,13 @@ class MpiCommunicator : public Communicator {
     PD_CHECK(dst >= 0 && dst < size_ && src >= 0 && src < size_, "send_recv: ranks ", dst, "/", src,
              " outside a group of ", size_);
     std::vector<MPI_Request> requests(2);
-    MPI_Irecv(recv.raw(), static_cast<int>(recv.nbytes()), MPI_BYTE, src, kTag, comm_, &requests[0]);
-    MPI_Isend(send.raw(), static_cast<int>(send.nbytes()), MPI_BYTE, dst, kTag, comm_, &requests[1]);
+    MPI_Irecv(recv.raw(), mpi_count(recv.nbytes(), "send_recv"), MPI_BYTE, src, kTag, comm_, &requests[0]);
+    MPI_Isend(send.raw(), mpi_count(send.nbytes(), "send_recv"), MPI_BYTE, dst, kTag, comm_, &requests[1]);
     return std::make_unique<MpiExchange>(std::move(requests), *stats_, static_cast<double>(send.nbytes()));
   }
   void broadcast(Tensor& buffer, int root, bool idle) override {
     run("broadcast", rank_ == root ? static_cast<double>(buffer.nbytes()) : 0.0, [&](MPI_Request* r) {
-      MPI_Ibcast(buffer.raw(), static_cast<int>(buffer.nbytes()), MPI_BYTE, root, comm_, r);
+      MPI_Ibcast(buffer.raw(), mpi_count(buffer.nbytes(), "broadcast"), MPI_BYTE, root, comm_, r);
     }, idle);
   }
   void barrier() override {

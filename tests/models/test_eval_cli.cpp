@@ -1,7 +1,6 @@
 // `paradit eval transformer` end to end: the command's output file against diffusers, and
 // the one-line, exit-code-2 failures for bad inputs.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -9,7 +8,6 @@
 #include <fstream>
 #include <algorithm>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "io/checkpoint.h"
 #include "support/compare.h"
