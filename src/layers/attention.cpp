@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "ops/ops.h"
 #include "parallel/sequence_attention.h"
+#include "parallel/token_shard.h"
 
 namespace paradit {
 
@@ -64,7 +65,8 @@ Tensor Attention::to_heads(const Tensor& x, const std::optional<RMSNorm>& norm) 
   return norm ? norm->forward(heads) : heads;
 }
 
-Attention::Output Attention::forward(const Tensor& hidden, const Tensor* context, int64_t image_tokens) const {
+Attention::Output Attention::forward(const Tensor& hidden, const Tensor* context, int64_t image_tokens,
+                                     int64_t prompt_tokens) const {
   PD_CHECK(hidden.dim() == 3 && hidden.size(2) == config_.query_dim, "Attention: hidden states ", hidden.describe(),
            " must be [B, N, ", config_.query_dim, "]");
   PD_CHECK(!context || add_q_, "Attention: a context was given to a module without added_kv projections");
@@ -72,7 +74,7 @@ Attention::Output Attention::forward(const Tensor& hidden, const Tensor* context
     PD_CHECK(context->dim() == 3 && context->size(0) == hidden.size(0) && context->size(2) == config_.added_kv_proj_dim,
              "Attention: context ", context->describe(), " must be [", hidden.size(0), ", M, ",
              config_.added_kv_proj_dim, "]");
-  if (parallel_) return forward_parallel(hidden, context, image_tokens < 0 ? hidden.size(1) : image_tokens);
+  if (parallel_) return forward_parallel(hidden, context, image_tokens, prompt_tokens);
   const int64_t B = hidden.size(0), N = hidden.size(1);
   Tensor q = to_heads(to_q_.forward(hidden), norm_q_);
   Tensor k = to_heads(to_k_.forward(hidden), norm_k_);
@@ -100,28 +102,36 @@ Attention::Output Attention::forward(const Tensor& hidden, const Tensor* context
   return out;
 }
 
-Attention::Output Attention::forward_parallel(const Tensor& hidden, const Tensor* context,
-                                             int64_t image_tokens) const {
-  const int64_t B = hidden.size(0), N = hidden.size(1), inner = local_heads_ * config_.head_dim;
-  const Tensor q = to_heads(to_q_.forward(hidden), norm_q_);
-  const Tensor k = to_heads(to_k_.forward(hidden), norm_k_);
-  const Tensor v = to_heads(to_v_.forward(hidden), std::nullopt);
-  Tensor qc, kc, vc;
+Attention::Output Attention::forward_parallel(const Tensor& hidden, const Tensor* context, int64_t image_tokens,
+                                             int64_t prompt_tokens) const {
+  // The tp group's rows are gathered for the column-parallel projections (the sp rank's whole
+  // shard); the row-parallel outputs are summed and scattered back to each rank's rows.
+  Communicator& tp = *parallel_->tp;
+  const Tensor x = gather_rows(tp, hidden);
+  const int64_t B = x.size(0), N = x.size(1), inner = local_heads_ * config_.head_dim;
+  if (image_tokens < 0) image_tokens = N * parallel_->sp->size();
+  const Tensor q = to_heads(to_q_.forward(x), norm_q_);
+  const Tensor k = to_heads(to_k_.forward(x), norm_k_);
+  const Tensor v = to_heads(to_v_.forward(x), std::nullopt);
+  Tensor qc, kc, vc, prompt;
   if (context) {
-    qc = to_heads(add_q_->forward(*context), norm_added_q_);
-    kc = to_heads(add_k_->forward(*context), norm_added_k_);
-    vc = to_heads(add_v_->forward(*context), std::nullopt);
+    prompt = gather_rows(tp, *context);
+    const int64_t M = prompt_tokens < 0 ? prompt.size(1) : prompt_tokens;
+    if (M < prompt.size(1)) prompt = ops::split(prompt, {M, prompt.size(1) - M}, 1)[0];  // padding is no key
+    qc = to_heads(add_q_->forward(prompt), norm_added_q_);
+    kc = to_heads(add_k_->forward(prompt), norm_added_k_);
+    vc = to_heads(add_v_->forward(prompt), std::nullopt);
   }
   const float scale = 1.f / std::sqrt(static_cast<float>(config_.head_dim));
   const auto attended = sequence_parallel_attention(*parallel_, q, k, v, context ? &qc : nullptr,
                                                     context ? &kc : nullptr, context ? &vc : nullptr, image_tokens, scale);
-  Communicator* tp = parallel_->tp.get();
   Output out;
-  out.hidden = sum_partials(tp, to_out_.forward(ops::permute(attended.image, {0, 2, 1, 3}).reshape({B, N, inner})));
+  out.hidden =
+      reduce_scatter_rows(tp, to_out_.forward(ops::permute(attended.image, {0, 2, 1, 3}).reshape({B, N, inner})));
   if (context) {
-    const Tensor merged = ops::permute(*attended.prompt, {0, 2, 1, 3}).reshape({B, context->size(1), inner});
+    const Tensor merged = ops::permute(*attended.prompt, {0, 2, 1, 3}).reshape({B, prompt.size(1), inner});
     // Without to_add_out (the last block) the context output is unused; it stays this rank's heads.
-    out.context = to_add_out_ ? sum_partials(tp, to_add_out_->forward(merged)) : merged;
+    out.context = to_add_out_ ? reduce_scatter_rows(tp, to_add_out_->forward(merged)) : merged;
   }
   return out;
 }

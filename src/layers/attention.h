@@ -38,14 +38,18 @@ class Attention {
   Attention() = default;
   static Attention load(const LoadContext& ctx, const std::string& prefix, const Config& config);
   // hidden [B, N, query_dim]; context [B, M, added_kv_proj_dim] or null.
-  // In a parallel run hidden is this rank's shard of the image tokens and `image_tokens` the
-  // true length over the sp group (the rest is padding); the context is replicated.
-  Output forward(const Tensor& hidden, const Tensor* context, int64_t image_tokens = -1) const;
+  // In a parallel run hidden and context are this rank's rows: the image tokens are sharded
+  // over sp x tp and the prompt tokens over tp (Megatron sequence parallelism), so the outputs
+  // come back in the same layout. `image_tokens` and `prompt_tokens` are the true lengths (the
+  // rest is padding).
+  Output forward(const Tensor& hidden, const Tensor* context, int64_t image_tokens = -1,
+                 int64_t prompt_tokens = -1) const;
 
  private:
   // [B, N, H*d] -> [B, H, N, d], then the per-head norm if there is one.
   Tensor to_heads(const Tensor& x, const std::optional<RMSNorm>& norm) const;
-  Output forward_parallel(const Tensor& hidden, const Tensor* context, int64_t image_tokens) const;
+  Output forward_parallel(const Tensor& hidden, const Tensor* context, int64_t image_tokens,
+                          int64_t prompt_tokens) const;
   Config config_;
   // Heads held by this rank: all of them on one rank; under tp (and Ulysses) a padded slice.
   int64_t local_heads_ = 0;

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "ops/ops.h"
+#include "parallel/token_shard.h"
 
 namespace paradit {
 
@@ -41,6 +42,10 @@ FeedForward FeedForward::load(const LoadContext& ctx, const std::string& prefix,
   return f;
 }
 
-Tensor FeedForward::forward(const Tensor& x) const { return sum_partials(tp_, out_.forward(act_.forward(x))); }
+Tensor FeedForward::forward(const Tensor& x) const {
+  if (!tp_) return out_.forward(act_.forward(x));
+  // Megatron sequence parallelism: gather the tp group's rows, then sum and scatter them back.
+  return reduce_scatter_rows(*tp_, out_.forward(act_.forward(gather_rows(*tp_, x))));
+}
 
 }  // namespace paradit

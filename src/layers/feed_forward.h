@@ -35,7 +35,8 @@ class FeedForward {
   Tensor forward(const Tensor& x) const;
 
  private:
-  // Under tp, net.0 is column-parallel over the inner features and net.2 row-parallel.
+  // Under tp, net.0 is column-parallel over the inner features and net.2 row-parallel; the
+  // input is this rank's rows of the tp group's tokens (gathered first, scattered after).
   GeluProjection act_;
   Linear out_;
   Communicator* tp_ = nullptr;

@@ -24,7 +24,10 @@ PlanCost estimate(const ParallelConfig& c, const StepShape& s, const DeviceProfi
   const double T = c.tp.factor, S = c.sp.factor, U = c.ulysses, R = c.ring();
   const double b = static_cast<double>(s.batch) / c.cfg.factor;
   const double N = static_cast<double>(s.image_tokens), M = static_cast<double>(s.prompt_tokens);
-  const double Nl = std::ceil(N / S), D = static_cast<double>(s.dim), d = static_cast<double>(s.head_dim);
+  // Image tokens shard over sp x tp, prompt tokens over tp (Megatron sequence parallelism);
+  // an sp rank's attention sees its tp group's Nl = T * Nt rows.
+  const double Nt = std::ceil(N / (S * T)), Nl = T * Nt, Mp = T * std::ceil(M / T);
+  const double D = static_cast<double>(s.dim), d = static_cast<double>(s.head_dim);
   const double heads_local = std::ceil(static_cast<double>(s.heads) / (T * U)) * U;  // padded
   const double pad = heads_local * T / static_cast<double>(s.heads);                // >= 1
   const double L = static_cast<double>(s.layers), e = s.bytes_per_activation;
@@ -35,16 +38,18 @@ PlanCost estimate(const ParallelConfig& c, const StepShape& s, const DeviceProfi
   const double attention = 4.0 * b * heads_local * (Nl + M) * (N + M) * d;
   p.compute_s = L * (linear + attention) / dev.flops;
 
-  // Bytes sent per step. tp sums the attention and feed-forward outputs of both streams
-  // (all_reduce: 2 (T-1)/T of the data; the last block has no prompt outputs, MMDiT-X blocks one
-  // more image attention) and gathers adaLN's f32 outputs (6D per stream, 9D for MMDiT-X, 2D in
-  // the last block's prompt norm and the final norm). The ring passes K and V blocks R-1 times
-  // per attention; Ulysses moves q, k, v and the output (U-1)/U each, and gathers the prompt
-  // heads of the joint attentions. Once per step the sp group gathers the output tokens and the
-  // cfg groups the two halves (f32).
+  // Bytes sent per step. tp all-gathers the rows before each attention and feed-forward and
+  // reduce-scatters their outputs, (T-1)/T of the data each (the last block gathers its prompt
+  // rows for K/V but has no prompt outputs; MMDiT-X blocks have one more image attention), and
+  // gathers adaLN's f32 outputs (6D per stream, 9D for MMDiT-X, 2D in the last block's prompt
+  // norm and the final norm). The ring passes K and V blocks R-1 times per attention; Ulysses
+  // moves q, k, v and the output (U-1)/U each, and gathers the prompt heads of the joint
+  // attentions. Once per step the tp then sp groups gather the output tokens and the cfg groups
+  // the two halves (f32).
   const double X = static_cast<double>(s.dual_layers), attentions = L + X;
   double tp_bytes = 0, sp_bytes = 0, cfg_bytes = 0;
-  tp_bytes += 2.0 * (T - 1) / T * b * D * e * ((2 * L + X) * Nl + 2 * (L - 1) * M);
+  tp_bytes += (T - 1) / T * b * D * e * (2 * (2 * L + X) * Nl + (4 * L - 3) * Mp);
+  tp_bytes += (T - 1) * b * Nt * static_cast<double>(s.out_per_token) * 4;
   tp_bytes += (T - 1) / T * b * D * 4 * (6 * L + 3 * X + 6 * (L - 1) + 2 + 2);
   sp_bytes += attentions * (R - 1) * 2.0 * b * heads_local * (U * Nl) * d * e / U;
   sp_bytes += attentions * 4.0 * (U - 1) / U * b * heads_local * Nl * d * e;

@@ -42,6 +42,44 @@ Tensor gather_tokens(Communicator& comm, const Tensor& local, int64_t tokens) {
   return out;
 }
 
+Tensor gather_rows(Communicator& comm, const Tensor& local) {
+  if (comm.size() == 1) return local;
+  const int64_t p = comm.size();
+  Shape stacked = local.shape();
+  stacked.insert(stacked.begin(), p);
+  Tensor all = Tensor::empty(stacked, local.dtype());  // [p, B, n, ...]
+  comm.all_gather(local, all);
+  std::vector<int64_t> order(stacked.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+  std::swap(order[0], order[1]);  // [B, p, n, ...]
+  Shape shape = local.shape();
+  shape[1] *= p;
+  return ops::permute(all, order).reshape(shape);
+}
+
+Tensor reduce_scatter_rows(Communicator& comm, const Tensor& partial) {
+  if (comm.size() == 1) return partial;
+  const int64_t p = comm.size(), rows = partial.size(1), n = shard_length(rows, p);
+  Tensor x = partial.dtype() == DType::F32 ? partial : partial.to(DType::F32);
+  if (n * p != rows) {  // pad with zero rows
+    Shape padded = x.shape();
+    padded[1] = n * p - rows;
+    x = ops::concat({x, Tensor::zeros(padded)}, 1);
+  }
+  Shape split = x.shape();  // [B, p, n, ...] -> [p, B, n, ...]: rank i's rows contiguous
+  split[1] = n;
+  split.insert(split.begin() + 1, p);
+  std::vector<int64_t> order(split.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+  std::swap(order[0], order[1]);
+  const Tensor send = ops::permute(x.reshape(split), order);
+  Shape out_shape = partial.shape();
+  out_shape[1] = n;
+  Tensor out = Tensor::empty(out_shape);
+  comm.reduce_scatter(send, out);
+  return out;
+}
+
 Tensor gather_batch(Communicator& comm, const Tensor& local) {
   Shape shape = local.shape();
   shape[0] *= comm.size();

@@ -34,7 +34,8 @@ JointTransformerBlock JointTransformerBlock::load(const LoadContext& ctx, const 
   return b;
 }
 
-void JointTransformerBlock::forward(Tensor& hidden, Tensor& context, const Tensor& temb, int64_t image_tokens) const {
+void JointTransformerBlock::forward(Tensor& hidden, Tensor& context, const Tensor& temb, int64_t image_tokens,
+                                    int64_t prompt_tokens) const {
   AdaLayerNormZero::Output n1;
   Tensor x2, gate_msa2;
   if (dual_) {
@@ -49,7 +50,7 @@ void JointTransformerBlock::forward(Tensor& hidden, Tensor& context, const Tenso
   const Tensor norm_context =
       context_pre_only_ ? norm1_context_last_.forward(context, temb) : (c1 = norm1_context_.forward(context, temb)).x;
 
-  const auto attended = attn_.forward(n1.x, &norm_context, image_tokens);
+  const auto attended = attn_.forward(n1.x, &norm_context, image_tokens, prompt_tokens);
   hidden = ops::gated_add(hidden, n1.gate_msa, attended.hidden);
   if (dual_) hidden = ops::gated_add(hidden, gate_msa2, attn2_->forward(x2, nullptr, image_tokens).hidden);
 

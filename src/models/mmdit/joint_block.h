@@ -20,9 +20,10 @@ class JointTransformerBlock {
   static JointTransformerBlock load(const LoadContext& ctx, const std::string& prefix, const MMDiTConfig& config,
                                     int64_t index);
   // Updates hidden [B, N, D] and context [B, M, D] in place of the inputs; after the last
-  // block the context is no longer meaningful. temb is [B, D]. In a parallel run hidden is this
-  // rank's token shard and image_tokens the true length over the sp group.
-  void forward(Tensor& hidden, Tensor& context, const Tensor& temb, int64_t image_tokens = -1) const;
+  // block the context is no longer meaningful. temb is [B, D]. In a parallel run hidden and
+  // context are this rank's rows, and image_tokens / prompt_tokens the true lengths.
+  void forward(Tensor& hidden, Tensor& context, const Tensor& temb, int64_t image_tokens = -1,
+               int64_t prompt_tokens = -1) const;
 
  private:
   bool context_pre_only_ = false;

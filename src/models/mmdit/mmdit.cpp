@@ -73,13 +73,16 @@ Tensor MMDiT::forward_parallel(const Tensor& latent, const Tensor& context, cons
   const std::vector<float> my_timesteps(timesteps.begin() + first, timesteps.begin() + first + b);
   const int64_t h = latent.size(2) / p, w = latent.size(3) / p, tokens = h * w;
 
-  const Tensor patches = pos_embed_.forward(latent.rows(first, first + b));  // [b, N, D]
-  Tensor hidden = shard_tokens(patches, g.sp->rank(), g.sp->size());     // [b, N/sp, D]
+  // Image tokens over sp x tp (the tp ranks of an sp shard hold consecutive slices of it),
+  // prompt tokens over tp: the residual streams are never replicated inside a tp group.
+  const int64_t sp = g.sp->size(), tp = g.tp->size(), M = context.size(1);
+  const Tensor patches = pos_embed_.forward(latent.rows(first, first + b));              // [b, N, D]
+  Tensor hidden = shard_tokens(patches, g.sp->rank() * tp + g.tp->rank(), sp * tp);     // [b, N/(sp tp), D]
   const Tensor temb = time_text_embed_.forward(my_timesteps, pooled.rows(first, first + b));
-  Tensor ctx = context_embedder_.forward(context.rows(first, first + b));
-  for (const auto& block : blocks_) block.forward(hidden, ctx, temb, tokens);
+  Tensor ctx = shard_tokens(context_embedder_.forward(context.rows(first, first + b)), g.tp->rank(), tp);
+  for (const auto& block : blocks_) block.forward(hidden, ctx, temb, tokens, M);
   const Tensor local = proj_out_.forward(norm_out_.forward(hidden, temb));
-  const Tensor out = gather_tokens(*g.sp, local, tokens);  // [b, N, p*p*C]
+  const Tensor out = gather_tokens(*g.sp, gather_rows(*g.tp, local), tokens);  // [b, N, p*p*C]
   const Tensor image =
       ops::permute(out.reshape({b, h, w, p, p, C}), {0, 5, 1, 3, 2, 4}).reshape({b, C, h * p, w * p});
   return gather_batch(*g.cfg, image);
