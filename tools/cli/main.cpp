@@ -50,7 +50,15 @@ void usage() {
       "                                  time the T5-XXL encoder\n"
       "  bench vae --random-weights [--size 1024] [--tiled] [--json]\n"
       "                                  time the SD3 VAE decoder\n"
-      "  version                         print the version\n",
+      "  bench make-pipeline --out DIR [--config sd3.5-large | --like PIPELINE] [--shard-gb 2]\n"
+      "                                  write a real-layout pipeline folder with random weights\n"
+      "  plan --mesh RxC [--config sd3.5-large] [--size 1024] [--profile cpu|h100|h100-cluster|wormhole]\n"
+      "                                  what --parallel auto would choose, with the cost of each config\n"
+      "  version                         print the version and the CUDA backend's state\n"
+      "\n"
+      "multi-rank (under mpirun) for generate, serve, eval transformer, eval t5, bench transformer:\n"
+      "  --mesh RxC [--parallel \"((cfg,axis),(sp,axis),(tp,axis))\"|auto] [--ulysses U]\n"
+      "  [--comm-timeout S] [--profile cpu|h100|h100-cluster|wormhole]\n",
       stdout);
 }
 
