@@ -17,16 +17,11 @@ import time
 import torch
 from diffusers import SD3Transformer2DModel
 
-PRESETS = {
-    "sd3.5-large": dict(num_layers=38, num_attention_heads=38, caption_projection_dim=2432, pos_embed_max_size=192,
-                        qk_norm="rms_norm", dual_attention_layers=()),
-    "sd3.5-medium": dict(num_layers=24, num_attention_heads=24, caption_projection_dim=1536, pos_embed_max_size=384,
-                         qk_norm="rms_norm", dual_attention_layers=tuple(range(13))),
-    "sd3-medium": dict(num_layers=24, num_attention_heads=24, caption_projection_dim=1536, pos_embed_max_size=192,
-                       qk_norm=None, dual_attention_layers=()),
-    "tiny": dict(num_layers=2, num_attention_heads=2, caption_projection_dim=128, pos_embed_max_size=32,
-                 qk_norm="rms_norm", dual_attention_layers=()),
-}
+from torch_cpu_sd35 import PRESETS as RELEASED
+
+# The released shapes, shared with the CPU peer; "tiny" checks this script in seconds.
+PRESETS = dict(RELEASED, tiny=dict(num_layers=2, num_attention_heads=2, caption_projection_dim=128,
+                                   pos_embed_max_size=32, qk_norm="rms_norm", dual_attention_layers=()))
 
 
 def mmdit_flops(cfg, image_tokens, prompt_tokens, batch, head_dim=64, joint_dim=4096, out_per_token=64):
