@@ -56,11 +56,9 @@ Tensor GatheredLinear::forward(const Tensor& x) const {
   Tensor local = local_.forward(x);
   if (!tp_) return local;
   if (local.dtype() != DType::F32) local = local.to(DType::F32);
-  const int64_t B = local.size(0), per_rank = local.size(1), T = tp_->size();
-  Tensor all = Tensor::empty({T, B, per_rank});
-  tp_->all_gather(local, all);
-  const Tensor full = ops::permute(all, {1, 0, 2}).reshape({B, T * per_rank});
-  return T * per_rank == out_features_ ? full : ops::split(full, {out_features_, T * per_rank - out_features_}, 1)[0];
+  const Tensor full = gather_rows(*tp_, local);  // [B, size * per_rank]
+  const int64_t padded = full.size(1);
+  return padded == out_features_ ? full : ops::split(full, {out_features_, padded - out_features_}, 1)[0];
 }
 
 }  // namespace paradit

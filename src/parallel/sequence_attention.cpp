@@ -107,7 +107,7 @@ SequenceAttentionOutput sequence_parallel_attention(ParallelGroups& groups, cons
   }
   if (U > 1) {
     result.image = gather_heads(ulysses, result.image);
-    if (joint) result.prompt = gather_dim1(ulysses, *result.prompt);
+    if (joint) result.prompt = gather_rows(ulysses, *result.prompt);
   }
   return result;
 }

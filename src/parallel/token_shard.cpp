@@ -88,17 +88,4 @@ Tensor gather_batch(Communicator& comm, const Tensor& local) {
   return out;
 }
 
-Tensor gather_dim1(Communicator& comm, const Tensor& local) {
-  Shape stacked = local.shape();
-  stacked.insert(stacked.begin(), comm.size());
-  Tensor all = Tensor::empty(stacked, local.dtype());  // [p, B, h, ...]
-  comm.all_gather(local, all);
-  std::vector<int64_t> order(stacked.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
-  std::swap(order[0], order[1]);  // [B, p, h, ...]
-  Shape shape = local.shape();
-  shape[1] *= comm.size();
-  return ops::permute(all, order).reshape(shape);
-}
-
 }  // namespace paradit

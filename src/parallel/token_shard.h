@@ -20,15 +20,14 @@ inline int64_t valid_tokens(int64_t total, int64_t start, int64_t length) {
 Tensor shard_tokens(const Tensor& x, int64_t index, int64_t parts);
 // The inverse: every rank's [B, Nl, ...] gathered over `comm` and trimmed to [B, tokens, ...].
 Tensor gather_tokens(Communicator& comm, const Tensor& local, int64_t tokens);
-// Megatron sequence parallelism inside a tp group: every rank's rows [B, n, ...] gathered in
-// rank order into [B, size * n, ...] (before a column-parallel linear), and the partial sums
+// Along dimension 1: every rank's [B, n, ...] gathered in rank order into [B, size * n, ...]
+// (Megatron sequence parallelism's rows before a column-parallel linear, Ulysses' heads, adaLN's
+// output slices), and the partial sums
 // [B, rows, ...] of a row-parallel linear added over the group and scattered back as each
 // rank's [B, ceil(rows / size), ...] (zero rows pad `rows` up to a multiple of the size).
 Tensor gather_rows(Communicator& comm, const Tensor& local);
 Tensor reduce_scatter_rows(Communicator& comm, const Tensor& partial);
 // Every rank's [b, ...] gathered over `comm` in rank order: [size * b, ...].
 Tensor gather_batch(Communicator& comm, const Tensor& local);
-// Every rank's [B, h, ...] gathered over `comm` along dim 1: [B, size * h, ...].
-Tensor gather_dim1(Communicator& comm, const Tensor& local);
 
 }  // namespace paradit
