@@ -1,25 +1,40 @@
 #!/usr/bin/env bash
 # Installs paradit's build dependencies from Debian packages (only those missing, so a second
-# run does nothing) and builds everything into build/. Safe to run again at any time.
+# run does nothing) and builds into build/. Safe to run again at any time.
 #
-#   scripts/setup.sh            # Release build in build/
+#   scripts/setup.sh            # what building and rendering need; builds the paradit command
+#   scripts/setup.sh --tests    # also the test-only packages; builds everything (tests, benchmarks)
 #   BUILD_DIR=out scripts/setup.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+tests=0
+for arg in "$@"; do
+  case "$arg" in
+    --tests) tests=1 ;;
+    *) echo "setup: unknown option $arg (use --tests)" >&2; exit 2 ;;
+  esac
+done
+
 packages=(
   build-essential cmake pkg-config
   libdnnl-dev          # oneDNN: CPU GEMM and convolution
+  ocl-icd-opencl-dev opencl-headers  # Debian's oneDNN CMake package asks for OpenCL
   nlohmann-json3-dev   # JSON: safetensors headers, configs
   libicu-dev           # Unicode normalisation and classes for the tokenizers
   zlib1g-dev           # the bundled (gzip) CLIP vocabulary
   libpng-dev           # PNG output
   libcpp-httplib-dev   # the HTTP server of paradit serve
   openmpi-bin libopenmpi-dev  # multi-rank runs: mpirun, and the MPI communicator
-  libgtest-dev         # the test suites
-  libopenblas-dev      # only the GEMM benchmark's comparison peer
-  chromium chromium-driver python3-selenium  # the web page's browser test
 )
+if [ "$tests" -eq 1 ]; then
+  packages+=(
+    libgtest-dev         # the test suites
+    python3              # the CLI and server test scripts
+    libopenblas-dev      # only the GEMM benchmark's comparison peer
+    chromium chromium-driver python3-selenium  # the web page's browser test
+  )
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -33,6 +48,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 build="${BUILD_DIR:-build}"
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DPARADIT_WERROR=ON >/dev/null
-cmake --build "$build" -j "$(nproc)"
+if [ "$tests" -eq 1 ]; then
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DPARADIT_WERROR=ON \
+    -DPARADIT_BUILD_TESTS=ON -DPARADIT_BUILD_BENCH=ON >/dev/null
+  cmake --build "$build" -j "$(nproc)"
+else
+  # A build folder configured with the tests keeps them; a fresh one builds only the command.
+  extra=()
+  [ -f "$build/CMakeCache.txt" ] || extra=(-DPARADIT_BUILD_TESTS=OFF -DPARADIT_BUILD_BENCH=OFF)
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DPARADIT_WERROR=ON "${extra[@]}" >/dev/null
+  cmake --build "$build" -j "$(nproc)" --target paradit_cli
+fi
 echo "setup: built $build/paradit"

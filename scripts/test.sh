@@ -3,7 +3,7 @@
 # exactly what .ci/run runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --tests
 build="${BUILD_DIR:-build}"
 cd "$build"
 ctest --output-on-failure -j "$(nproc)" --timeout 600

@@ -4,13 +4,16 @@
 #include <cstdlib>
 
 #include "core/error.h"
+#include "usage.h"
 
 namespace paradit::cli {
 
 Args::Args(int argc, char** argv, int first, const std::vector<std::string>& flags) {
+  for (int i = 1; i < first && i < argc; ++i) command_ += (command_.empty() ? "" : " ") + std::string(argv[i]);
   for (int i = first; i < argc; ++i) {
+    if (is_help_flag(argv[i])) throw HelpRequested{command_};
     std::string arg = argv[i];
-    PD_CHECK(arg.rfind("--", 0) == 0 && arg.size() > 2, "unexpected argument '", arg, "'");
+    PD_CHECK(arg.rfind("--", 0) == 0 && arg.size() > 2, "unexpected argument '", arg, "'", hint());
     arg = arg.substr(2);
     const auto eq = arg.find('=');
     if (eq != std::string::npos) {
@@ -18,13 +21,20 @@ Args::Args(int argc, char** argv, int first, const std::vector<std::string>& fla
     } else if (std::find(flags.begin(), flags.end(), arg) != flags.end()) {
       values_[arg] = "1";
     } else {
-      PD_CHECK(i + 1 < argc, "option --", arg, " needs a value");
-      values_[arg] = argv[++i];
+      if (i + 1 < argc) {
+        values_[arg] = argv[++i];
+      } else {  // reported after allow_only, so an unknown name is named as unknown
+        values_[arg] = "";
+        missing_value_ = arg;
+      }
     }
   }
 }
 
+std::string Args::hint() const { return " (see paradit " + command_ + " --help)"; }
+
 std::string Args::get(const std::string& name, const std::string& fallback) const {
+  PD_CHECK(missing_value_ != name, "option --", name, " needs a value", hint());
   auto it = values_.find(name);
   return it == values_.end() ? fallback : it->second;
 }
@@ -46,7 +56,8 @@ int Args::get_int(const std::string& name, int fallback) const {
 
 void Args::allow_only(const std::vector<std::string>& known) const {
   for (const auto& [name, value] : values_)
-    PD_CHECK(std::find(known.begin(), known.end(), name) != known.end(), "unknown option --", name);
+    PD_CHECK(std::find(known.begin(), known.end(), name) != known.end(), "unknown option --", name, hint());
+  PD_CHECK(missing_value_.empty(), "option --", missing_value_, " needs a value", hint());
 }
 
 }  // namespace paradit::cli

@@ -1,4 +1,5 @@
-// A small flag parser for the subcommands: --name value, --name=value and bare --flag.
+// A small flag parser for the subcommands: --name value, --name=value and bare --flag. --help or
+// -h where an option may stand throws HelpRequested (usage.h); errors point to --help.
 #pragma once
 
 #include <map>
@@ -17,8 +18,12 @@ class Args {
   int get_int(const std::string& name, int fallback) const;
   // Fails on any option not in `known`, so a typo is an error, not a silent default.
   void allow_only(const std::vector<std::string>& known) const;
+  const std::string& command() const { return command_; }  // "generate", "bench t5", ...
 
  private:
+  std::string hint() const;
+  std::string command_;
+  std::string missing_value_;  // the last option, when it has no value
   std::map<std::string, std::string> values_;
 };
 

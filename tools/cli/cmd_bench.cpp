@@ -205,11 +205,8 @@ int run_bench(int argc, char** argv) {
   if (what == "t5") return bench_t5(Args(argc, argv, 3, {"random-weights", "json"}));
   if (what == "vae") return bench_vae(Args(argc, argv, 3, {"random-weights", "json", "tiled"}));
   if (what == "make-pipeline") return run_make_pipeline(Args(argc, argv, 3, {}));
-  PD_CHECK(what == "transformer",
-           "usage: paradit bench transformer --config sd3.5-large|sd3.5-medium --random-weights --size S --batch B\n"
-           "       paradit bench t5 --random-weights [--batch 2] [--tokens 256]\n"
-           "       paradit bench vae --random-weights [--size 1024]\n"
-           "       paradit bench make-pipeline --out DIR [--config sd3.5-large]");
+  PD_CHECK(what == "transformer", "bench: unknown benchmark '", what,
+           "' (known: transformer, t5, vae, make-pipeline; see paradit bench --help)");
   return bench_transformer(Args(argc, argv, 3, {"random-weights", "json"}));
 }
 

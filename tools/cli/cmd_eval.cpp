@@ -73,12 +73,11 @@ int eval_transformer(const Args& args) {
 }  // namespace
 
 int run_eval(int argc, char** argv) {
-  PD_CHECK(argc >= 3, "usage: paradit eval transformer --model PATH --in IN --out OUT [--dtype f32|bf16]");
   const std::string component = argv[2];
   if (component == "clip-l" || component == "clip-g" || component == "t5" || component == "encode-prompt")
     return run_eval_text(component, argc, argv);
   PD_CHECK(component == "transformer", "eval: unknown component '", component,
-           "' (known: transformer, clip-l, clip-g, t5, encode-prompt)");
+           "' (known: transformer, clip-l, clip-g, t5, encode-prompt; see paradit eval --help)");
   return eval_transformer(Args(argc, argv, 3, {"timings"}));
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "commands.h"
+#include "usage.h"
 #include "core/error.h"
 #include "parallel/mpi_communicator.h"
 #ifdef PARADIT_HAVE_CUDA
@@ -15,52 +16,6 @@
 #include "parallel/setup.h"
 
 namespace {
-
-void usage() {
-  std::fputs(
-      "paradit: a C++ inference engine for Diffusion Transformers\n"
-      "\n"
-      "usage: paradit <command> [options]\n"
-      "\n"
-      "commands:\n"
-      "  generate --model PATH --prompt P [--negative-prompt N] [--width 1024 --height 1024]\n"
-      "       [--steps N] [--guidance G] [--shift S] [--seed S] [--rng torch] [--init-latents F]\n"
-      "       [--clip-l F --clip-g F --t5xxl F] [--vae DIR] [--no-t5] [--max-sequence-length 256]\n"
-      "       [-o|--output out.png] [--dtype auto|f32|bf16] [--threads N] [--vae-tiling] [--timings]\n"
-      "       [--trace FILE] [--quiet] [--device cpu]\n"
-      "                                  text to image\n"
-      "  serve --model PATH [--host 127.0.0.1] [--port 8080] [--max-queue 16] [--max-size 1024]\n"
-      "       [--timeout 30] [--no-t5] [--dtype auto|f32|bf16] [--threads N] [text-encoder options]\n"
-      "                                  HTTP server: OpenAI, AUTOMATIC1111 and job APIs, web page\n"
-      "  info --model PATH [--tensors]   validate a checkpoint and summarise it\n"
-      "  eval transformer --model PATH --in IN.safetensors --out OUT.safetensors\n"
-      "       [--dtype f32|bf16] [--device cpu] [--threads N]\n"
-      "                                  one MMDiT forward pass on tensors from a file\n"
-      "  eval clip-l|clip-g|t5 --model PATH --in IN.safetensors --out OUT.safetensors [--dtype f32|bf16]\n"
-      "                                  one text encoder on input_ids from a file\n"
-      "  eval encode-prompt --model PIPELINE [--clip-l F --clip-g F --t5xxl F] [--no-t5] --prompt P\n"
-      "       [--negative-prompt N] [--max-sequence-length 256] [--clip-skip N] --out OUT.safetensors\n"
-      "                                  SD3 prompt encoding, as diffusers' encode_prompt\n"
-      "  tokenize [--model PIPELINE] --text T [--max-sequence-length 256]\n"
-      "                                  the CLIP-L, CLIP-G and T5 ids as JSON\n"
-      "  bench transformer (--config sd3.5-large|sd3.5-medium|sd3-medium --random-weights | --model PATH)\n"
-      "       [--size 1024] [--batch 2] [--runs 3] [--warmup 1] [--dtype bf16|f32] [--threads N] [--json]\n"
-      "                                  time denoising steps and report TFLOP/s\n"
-      "  bench t5 --random-weights [--batch 2] [--tokens 256] [--dtype bf16|f32] [--json]\n"
-      "                                  time the T5-XXL encoder\n"
-      "  bench vae --random-weights [--size 1024] [--tiled] [--json]\n"
-      "                                  time the SD3 VAE decoder\n"
-      "  bench make-pipeline --out DIR [--config sd3.5-large | --like PIPELINE] [--shard-gb 2]\n"
-      "                                  write a real-layout pipeline folder with random weights\n"
-      "  plan --mesh RxC [--config sd3.5-large] [--size 1024] [--profile cpu|h100|h100-cluster|wormhole]\n"
-      "                                  what --parallel auto would choose, with the cost of each config\n"
-      "  version                         print the version and the CUDA backend's state\n"
-      "\n"
-      "multi-rank (under mpirun) for generate, serve, eval transformer, eval t5, bench transformer:\n"
-      "  --mesh RxC [--parallel \"((cfg,axis),(sp,axis),(tp,axis))\"|auto] [--ulysses U]\n"
-      "  [--comm-timeout S] [--profile cpu|h100|h100-cluster|wormhole]\n",
-      stdout);
-}
 
 // Under mpirun an error must end every rank. Before the groups exist the checks are the same on
 // every rank, so rank 0 reports and all exit 2 together. Afterwards an error may be one rank's
@@ -82,8 +37,19 @@ int report_error(const char* kind, const char* what, int code) {
   paradit::abort_mpi(code);
 }
 
+// "eval transformer", "bench t5": the key of a subcommand's usage text.
+std::string command_key(int argc, char** argv) {
+  std::string key = argv[1];
+  if ((key == "eval" || key == "bench") && argc >= 3 && argv[2][0] != '-') key += std::string(" ") + argv[2];
+  return key;
+}
+
 int run(int argc, char** argv) {
   const std::string command = argv[1];
+  if ((command == "eval" || command == "bench") && (argc < 3 || paradit::cli::is_help_flag(argv[2]))) {
+    std::fputs(paradit::cli::usage_for(command).c_str(), argc < 3 ? stderr : stdout);
+    return argc < 3 ? 2 : 0;
+  }
   if (command == "generate") return paradit::cli::run_generate(argc, argv);
   if (command == "info") return paradit::cli::run_info(argc, argv);
   if (command == "serve") return paradit::cli::run_serve(argc, argv);
@@ -92,6 +58,12 @@ int run(int argc, char** argv) {
   if (command == "tokenize") return paradit::cli::run_tokenize(argc, argv);
   if (command == "plan") return paradit::cli::run_plan(argc, argv);
   if (command == "version" || command == "--version") {
+    if (argc > 2) {
+      if (!paradit::cli::is_help_flag(argv[2]))
+        throw paradit::Error(std::string("unexpected argument '") + argv[2] + "' (see paradit version --help)");
+      std::fputs(paradit::cli::usage_for("version").c_str(), stdout);
+      return 0;
+    }
     std::printf("paradit %s\n", PARADIT_VERSION);
 #ifdef PARADIT_HAVE_CUDA
     const int gpus = paradit::cuda::device_count();
@@ -110,14 +82,18 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
-    usage();
+  if (argc < 2 || paradit::cli::is_help_flag(argv[1]) || !std::strcmp(argv[1], "help")) {
+    std::fputs(paradit::cli::kTopUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
   try {
     const int code = run(argc, argv);
     paradit::finalize_mpi();
     return code;
+  } catch (const paradit::cli::HelpRequested& h) {
+    std::fputs(paradit::cli::usage_for(h.command.empty() ? command_key(argc, argv) : h.command).c_str(), stdout);
+    paradit::finalize_mpi();
+    return 0;
   } catch (const std::runtime_error& e) {
     return report_error("error", e.what(), 2);
   } catch (const std::exception& e) {
