@@ -44,13 +44,13 @@ struct LoadOptions {
 struct Request {
   std::string prompt;
   std::string negative_prompt;
-  int width = 1024;
-  int height = 1024;
+  int width = 0;                  // 0: the model's native size (1024 for SD3.5; the folder's sample_size)
+  int height = 0;
   int steps = 0;                  // 0: the model's default (Large 28, Turbo 4, Medium 40)
   double guidance = -1;           // < 0: the model's default (3.5, 0, 4.5)
   double shift = 0;               // 0: the scheduler's (3.0)
   uint64_t seed = 0;              // torch.Generator('cpu').manual_seed(seed) latents
-  int max_sequence_length = 256;  // T5 tokens
+  int max_sequence_length = 0;    // T5 tokens; 0: the model's default (256 unless its folder says)
   std::string init_latents_file;  // a .safetensors with tensor "latents" instead of the seed
 };
 
@@ -101,6 +101,7 @@ class Pipeline {
   int default_steps() const;
   double default_guidance() const;
   int max_size() const;  // the largest width or height the model supports, in pixels
+  int default_size() const;  // the model's native width and height, in pixels
   std::string dtype() const;  // what "auto" resolved to: "f32" or "bf16"
   bool is_root() const;       // rank 0 of a multi-rank run (always true for one rank)
   std::string parallel_config() const;  // "mesh 2x4, parallel ((2,1),(2,0),(2,1)), 8 ranks"

@@ -86,7 +86,7 @@ std::string describe(const Request& r, const GenerateResult& g, const std::strin
   std::ostringstream out;
   out << r.prompt << "\nNegative prompt: " << r.negative_prompt << "\nSteps: " << g.steps
       << ", Sampler: flow-match Euler, CFG scale: " << g.guidance << ", Seed: " << r.seed
-      << ", Size: " << r.width << "x" << r.height << ", Model: " << model << ", Generator: paradit";
+      << ", Size: " << g.image.width << "x" << g.image.height << ", Model: " << model << ", Generator: paradit";
   return out.str();
 }
 
@@ -151,6 +151,8 @@ double Pipeline::default_guidance() const { return impl_->pipeline.defaults().gu
 std::string Pipeline::dtype() const { return impl_->dtype; }
 bool Pipeline::is_root() const { return impl_->groups->is_root(); }
 std::string Pipeline::parallel_config() const { return impl_->groups->describe(); }
+int Pipeline::default_size() const { return impl_->pipeline.defaults().width; }
+
 int Pipeline::max_size() const {
   const auto& t = impl_->pipeline.transformer_config();
   return static_cast<int>(t.pos_embed_max_size * t.patch_size * impl_->pipeline.vae_config().downscale());

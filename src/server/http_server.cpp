@@ -53,7 +53,7 @@ struct Server::Impl {
 
   Impl(const api::Pipeline& p, const ServerOptions& o) : pipeline(p), options(o) {
     limits.max_size = o.max_size > 0 ? std::min(o.max_size, p.max_size()) : p.max_size();
-    limits.default_size = std::min(1024, limits.max_size);
+    limits.default_size = std::min(p.default_size(), limits.max_size);
     queue = std::make_unique<JobQueue>(p, o.max_queue, metrics);
     routes();
   }

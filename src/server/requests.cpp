@@ -109,8 +109,10 @@ std::vector<api::Request> parse_openai(const json& body, const Limits& limits) {
 
 std::vector<api::Request> parse_a1111(const json& body, const Limits& limits) {
   api::Request r = common(body, limits, "cfg_scale");
-  r.width = static_cast<int>(get_int(body, "width", limits.size_multiple, limits.max_size, 512));
-  r.height = static_cast<int>(get_int(body, "height", limits.size_multiple, limits.max_size, 512));
+  // AUTOMATIC1111 defaults to 512, or the largest size when the model is smaller.
+  const int a1111_default = std::min(512, limits.max_size);
+  r.width = static_cast<int>(get_int(body, "width", limits.size_multiple, limits.max_size, a1111_default));
+  r.height = static_cast<int>(get_int(body, "height", limits.size_multiple, limits.max_size, a1111_default));
   check_side("width", r.width, limits);
   check_side("height", r.height, limits);
   return replicate(r, get_int(body, "batch_size", 1, limits.max_batch, 1));

@@ -73,13 +73,13 @@ int run_generate(int argc, char** argv) {
   api::Request r;
   r.prompt = args.require("prompt");
   r.negative_prompt = args.get("negative-prompt");
-  r.width = args.get_int("width", 1024);
-  r.height = args.get_int("height", 1024);
+  r.width = args.get_int("width", 0);  // 0: the model's native size
+  r.height = args.get_int("height", 0);
   r.steps = args.get_int("steps", 0);
   r.guidance = get_double(args, "guidance", -1);
   r.shift = get_double(args, "shift", 0);
   r.seed = get_seed(args);
-  r.max_sequence_length = args.get_int("max-sequence-length", 256);
+  r.max_sequence_length = args.get_int("max-sequence-length", 0);  // 0: the model's default
   r.init_latents_file = args.get("init-latents");
   const std::string output = args.get("output", "out.png");
   const bool quiet = args.has("quiet");

@@ -70,6 +70,8 @@ MMDiTConfig MMDiTConfig::from_json_file(const std::string& path) {
   get_int("caption_projection_dim", c.caption_projection_dim);
   get_int("pooled_projection_dim", c.pooled_projection_dim);
   get_int("pos_embed_max_size", c.pos_embed_max_size);
+  get_int("sample_size", c.sample_size);
+  PD_CHECK(c.sample_size > 0 && c.sample_size <= 4096, path, ": 'sample_size' must be in 1..4096");
   if (j.contains("dual_attention_layers") && j["dual_attention_layers"].is_array())
     for (const auto& v : j["dual_attention_layers"]) {
       PD_CHECK(v.is_number_integer(), path, ": dual_attention_layers must hold integers");

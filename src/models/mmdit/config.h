@@ -23,6 +23,7 @@ struct MMDiTConfig {
   int64_t caption_projection_dim = 0;
   int64_t pooled_projection_dim = 2048;
   int64_t pos_embed_max_size = 0;
+  int64_t sample_size = 128;  // the native latent size: diffusers' default image side is this x the VAE factor
   std::vector<int64_t> dual_attention_layers;  // blocks with the extra image-only attn2
   std::string qk_norm;                         // "" or "rms_norm"
 

@@ -4,8 +4,10 @@
 #include <cctype>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 #include "core/error.h"
+#include "io/json_file.h"
 #include "core/timer.h"
 #include "core/torch_rng.h"
 #include "models/mmdit/weights.h"
@@ -24,6 +26,24 @@ ModelDefaults model_defaults(const MMDiTConfig& c, const std::string& path) {
   if (c.num_layers == 24 && !c.dual_attention_layers.empty()) return {"sd3.5-medium", 40, 4.5};
   if (c.num_layers == 24 && c.qk_norm.empty()) return {"sd3-medium", 28, 7.0};
   return {"custom", 28, 7.0};
+}
+
+void apply_folder_defaults(const std::string& model_index_json, ModelDefaults& d) {
+  const auto index = read_json_file(model_index_json);
+  if (!index.contains("_paradit_defaults")) return;
+  const auto& j = index["_paradit_defaults"];
+  PD_CHECK(j.is_object(), model_index_json, ": '_paradit_defaults' must be an object");
+  auto number = [&](const char* key, double lo, double hi) -> std::optional<double> {
+    if (!j.contains(key)) return std::nullopt;
+    PD_CHECK(j[key].is_number(), model_index_json, ": _paradit_defaults.", key, " must be a number");
+    const double v = j[key].get<double>();
+    PD_CHECK(std::isfinite(v) && v >= lo && v <= hi, model_index_json, ": _paradit_defaults.", key, " must be in ",
+             lo, "..", hi);
+    return v;
+  };
+  if (auto v = number("num_inference_steps", 1, 1000)) d.steps = static_cast<int>(*v);
+  if (auto v = number("guidance_scale", 0, 100)) d.guidance = *v;
+  if (auto v = number("max_sequence_length", 1, 512)) d.max_sequence_length = static_cast<int>(*v);
 }
 
 Sd35Pipeline Sd35Pipeline::load(const PipelineOptions& o, Timings* timings) {
@@ -67,13 +87,30 @@ Sd35Pipeline Sd35Pipeline::load(const PipelineOptions& o, Timings* timings) {
       p.vae_ = std::make_shared<AutoencoderKL>(AutoencoderKL::load_folder(vae_dir));
     }
   }
+  const int64_t native = p.transformer_->config().sample_size * p.vae_->config().downscale();
+  p.defaults_.width = p.defaults_.height = static_cast<int>(
+      std::min(native, p.transformer_->config().pos_embed_max_size * p.transformer_->config().patch_size *
+                           p.vae_->config().downscale()));
+  const fs::path model_index = fs::path(o.model) / "model_index.json";
+  if (folder && fs::exists(model_index, ec)) apply_folder_defaults(model_index.string(), p.defaults_);
   const fs::path scheduler_json = fs::path(o.model) / "scheduler" / "scheduler_config.json";
   p.scheduler_ = fs::exists(scheduler_json, ec) ? FlowMatchEulerScheduler::from_json_file(scheduler_json.string())
                                                 : FlowMatchEulerScheduler(1000, 3.0);
   return p;
 }
 
-void Sd35Pipeline::validate(const GenerateRequest& r) const {
+GenerateRequest Sd35Pipeline::resolve(const GenerateRequest& request) const {
+  GenerateRequest r = request;
+  if (r.width == 0) r.width = defaults_.width;
+  if (r.height == 0) r.height = defaults_.height;
+  if (r.steps == 0) r.steps = defaults_.steps;
+  if (r.guidance < 0) r.guidance = defaults_.guidance;
+  if (r.max_sequence_length == 0) r.max_sequence_length = defaults_.max_sequence_length;
+  return r;
+}
+
+void Sd35Pipeline::validate(const GenerateRequest& request) const {
+  const GenerateRequest r = resolve(request);
   const auto& c = transformer_->config();
   const int64_t multiple = vae_->config().downscale() * c.patch_size;
   const int64_t largest = c.pos_embed_max_size * multiple;
@@ -83,7 +120,7 @@ void Sd35Pipeline::validate(const GenerateRequest& r) const {
            multiple);
   PD_CHECK(r.width <= largest && r.height <= largest, "width/height: ", r.width, "x", r.height,
            " exceeds this model's largest size of ", largest, "x", largest);
-  PD_CHECK(r.steps >= 0 && r.steps <= 1000, "steps: ", r.steps, " must be in 1..1000");
+  PD_CHECK(r.steps >= 1 && r.steps <= 1000, "steps: ", r.steps, " must be in 1..1000");
   PD_CHECK(r.guidance < 0 || (std::isfinite(r.guidance) && r.guidance <= 100), "guidance: ", r.guidance,
            " must be in 0..100");
   PD_CHECK(r.shift >= 0 && std::isfinite(r.shift), "shift: must be positive");
@@ -96,14 +133,15 @@ void Sd35Pipeline::validate(const GenerateRequest& r) const {
   }
 }
 
-GenerateResult Sd35Pipeline::generate(const GenerateRequest& r, const ProgressFn& progress,
+GenerateResult Sd35Pipeline::generate(const GenerateRequest& request, const ProgressFn& progress,
                                       const std::atomic<bool>* cancel, bool keep_step_latents) const {
-  validate(r);
+  validate(request);
+  const GenerateRequest r = resolve(request);
   GenerateResult out;
   Timings& timings = out.timings;
   Timer total_timer;
-  const int steps = r.steps > 0 ? r.steps : defaults_.steps;
-  const double guidance = r.guidance >= 0 ? r.guidance : defaults_.guidance;
+  const int steps = r.steps;
+  const double guidance = r.guidance;
   const bool cfg = guidance > 1.0;
   out.steps = steps;
   out.guidance = guidance;

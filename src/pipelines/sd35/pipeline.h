@@ -42,12 +42,12 @@ struct GenerateRequest {
   std::string prompt;
   std::string negative_prompt;
   std::string prompt_2, prompt_3;  // "" = prompt
-  int width = 1024, height = 1024;
+  int width = 0, height = 0;       // 0 = the model's native size
   int steps = 0;                   // 0 = the model's default
   double guidance = -1;            // < 0 = the model's default
   double shift = 0;                // 0 = the scheduler's
   uint64_t seed = 0;
-  int max_sequence_length = 256;
+  int max_sequence_length = 0;     // 0 = the model's default (256 unless the folder says)
   int clip_skip = 0;
   std::optional<Tensor> init_latents;  // [1, 16, h/8, w/8] instead of drawing them
 };
@@ -72,6 +72,8 @@ struct ModelDefaults {
   std::string name;  // "sd3.5-large", "sd3.5-large-turbo", "sd3.5-medium", "sd3-medium", "custom"
   int steps = 28;
   double guidance = 7.0;
+  int width = 1024, height = 1024;  // the transformer's sample_size x the VAE's factor
+  int max_sequence_length = 256;    // T5 tokens
 };
 
 class Sd35Pipeline {
@@ -88,6 +90,8 @@ class Sd35Pipeline {
   const VaeConfig& vae_config() const { return vae_->config(); }
   // Checks a request without running it (sizes, steps, guidance), with the field in the message.
   void validate(const GenerateRequest& request) const;
+  // The request with every "the model's default" field filled in.
+  GenerateRequest resolve(const GenerateRequest& request) const;
 
  private:
   PipelineOptions options_;
@@ -108,5 +112,9 @@ class CancelledError : public Error {
 // Defaults by model: Large 28 steps / 3.5, Large Turbo 4 / 0 (named "turbo"), Medium 40 / 4.5,
 // SD3 Medium 28 / 7.0 (diffusers' pipeline default), anything else 28 / 7.0.
 ModelDefaults model_defaults(const MMDiTConfig& config, const std::string& path);
+// A pipeline folder may state its own defaults in model_index.json (diffusers passes over keys
+// that start with "_"): "_paradit_defaults": {"num_inference_steps", "guidance_scale",
+// "max_sequence_length"}, each optional.
+void apply_folder_defaults(const std::string& model_index_json, ModelDefaults& defaults);
 
 }  // namespace paradit
