@@ -120,7 +120,10 @@ std::u32string collapse_whitespace(const std::u32string& s) {
 
 std::string assets_dir() {
   if (const char* env = std::getenv("PARADIT_ASSETS"); env && *env) return env;
-  return PARADIT_ASSETS_DIR;
+  // The source tree's assets in a build folder; the installed copy once installed elsewhere.
+  std::error_code ec;
+  if (fs::exists(fs::path(PARADIT_ASSETS_DIR) / "clip", ec)) return PARADIT_ASSETS_DIR;
+  return PARADIT_INSTALLED_ASSETS_DIR;
 }
 
 ClipTokenizer ClipTokenizer::from_folder(const std::string& dir) {
