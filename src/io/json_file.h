@@ -4,10 +4,18 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 namespace paradit {
 
-// The file's JSON; an object unless `any_type`.
+// The file's JSON; an object unless `any_type`. Nested deeper than kMaxJsonFileDepth fails
+// before parsing.
+constexpr int kMaxJsonFileDepth = 32;
 nlohmann::json read_json_file(const std::string& path, bool any_type = false);
+
+// False when `text` opens more than `max_depth` nested objects or arrays at any point (strings
+// are skipped): checked before parsing, so a hostile document of a million '[' costs one pass and
+// no recursion.
+bool json_depth_within(std::string_view text, int max_depth);
 
 }  // namespace paradit

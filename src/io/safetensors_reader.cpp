@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "io/json_file.h"
 #include "io/safetensors.h"
 
 namespace paradit {
@@ -11,28 +12,8 @@ namespace {
 using json = nlohmann::json;
 
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;  // the reference implementation's limit
-constexpr int kMaxJsonDepth = 3;                   // {"name": {"shape": [..]}}
-
-// Rejects JSON nested deeper than a valid header could be, before the parser sees it, so a
-// hostile header of a million '[' costs nothing.
-bool json_depth_ok(const char* p, size_t n) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < n; ++i) {
-    const char c = p[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > kMaxJsonDepth) return false;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return true;
-}
+// Deeper than a valid header could be ({"name": {"shape": [..]}}) fails before parsing.
+constexpr int kMaxJsonDepth = 3;
 
 uint64_t read_u64_le(const char* p) {
   uint64_t v = 0;
@@ -81,7 +62,7 @@ SafetensorsHeader parse_safetensors_header(const char* bytes, size_t size, const
            size, " bytes); the file is truncated or not safetensors");
   const char* text = bytes + 8;
   PD_CHECK(header_len >= 2 && text[0] == '{', label, ": header is not a JSON object");
-  PD_CHECK(json_depth_ok(text, header_len), label, ": header JSON is nested too deeply");
+  PD_CHECK(json_depth_within(std::string_view(text, header_len), kMaxJsonDepth), label, ": header JSON is nested too deeply");
   const json root = json::parse(text, text + header_len, nullptr, /*allow_exceptions=*/false);
   PD_CHECK(!root.is_discarded(), label, ": header is not valid JSON");
   PD_CHECK(root.is_object(), label, ": header is not a JSON object");

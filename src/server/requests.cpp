@@ -2,6 +2,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <utility>
+
+#include "io/json_file.h"
 
 namespace paradit::server {
 namespace {
@@ -44,6 +47,25 @@ double get_number(const json& body, const char* field, double lo, double hi, dou
   return d;
 }
 
+// "WxH": two runs of 1 to 5 decimal digits, nothing else (no sign, space or leading zero), so
+// nothing overflows on the way to the range check.
+std::pair<int, int> parse_size(const std::string& size) {
+  const auto x = size.find('x');
+  auto side = [&](size_t from, size_t to) {
+    const size_t n = to - from;
+    bool ok = n >= 1 && n <= 5 && size[from] != '0';
+    int v = 0;
+    for (size_t i = from; ok && i < to; ++i) {
+      ok = size[i] >= '0' && size[i] <= '9';
+      v = v * 10 + (size[i] - '0');
+    }
+    if (!ok) throw BadRequest("size", "'size' must look like \"1024x1024\"");
+    return v;
+  };
+  if (x == std::string::npos) throw BadRequest("size", "'size' must look like \"1024x1024\"");
+  return {side(0, x), side(x + 1, size.size())};
+}
+
 void check_side(const char* field, int64_t v, const Limits& limits) {
   if (v % limits.size_multiple != 0)
     throw BadRequest(field, std::string("'") + field + "' must be a multiple of " + std::to_string(limits.size_multiple));
@@ -78,7 +100,12 @@ std::vector<api::Request> replicate(api::Request r, int64_t n) {
 
 }  // namespace
 
+// No request field nests: a body deeper than this is refused before the parser sees it.
+constexpr int kMaxBodyDepth = 8;
+
 json parse_body(const std::string& body) {
+  if (!json_depth_within(body, kMaxBodyDepth))
+    throw BadRequest("body", "the body nests deeper than " + std::to_string(kMaxBodyDepth) + " levels");
   json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) throw BadRequest("body", "the body is not valid JSON");
   if (!j.is_object()) throw BadRequest("body", "the body must be a JSON object");
@@ -90,10 +117,7 @@ std::vector<api::Request> parse_openai(const json& body, const Limits& limits) {
   const std::string size = get_string(body, "size", limits, false);
   r.width = r.height = limits.default_size;
   if (!size.empty()) {
-    int w = 0, h = 0;
-    char tail = 0;
-    if (std::sscanf(size.c_str(), "%dx%d%c", &w, &h, &tail) != 2 || w <= 0 || h <= 0)
-      throw BadRequest("size", "'size' must look like \"1024x1024\"");
+    const auto [w, h] = parse_size(size);
     if (w > limits.max_size || h > limits.max_size)
       throw BadRequest("size", "'size' exceeds the largest size of " + std::to_string(limits.max_size));
     check_side("size", w, limits);

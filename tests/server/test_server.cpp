@@ -197,6 +197,19 @@ TEST_F(ServerTest, BadInputsGetClearErrors) {
       {"/v1/images/generations", R"({"prompt":"x","response_format":"url"})", 400, "response_format"},
       {"/sdapi/v1/txt2img", R"({"prompt":"x","batch_size":0})", 400, "batch_size"},
       {"/sdapi/v1/txt2img", R"({"prompt":"x","cfg_scale":1e309})", 400, "body"},
+      // Sizes that overflowed or were read leniently: all refused.
+      {"/v1/images/generations", R"({"prompt":"x","size":"4294967360x64"})", 400, "size"},
+      {"/v1/images/generations", R"({"prompt":"x","size":" 64x64"})", 400, "size"},
+      {"/v1/images/generations", R"({"prompt":"x","size":"+64x+64"})", 400, "size"},
+      {"/v1/images/generations", R"({"prompt":"x","size":"64x64 "})", 400, "size"},
+      {"/v1/images/generations", R"({"prompt":"x","size":"064x64"})", 400, "size"},
+      {"/v1/images/generations", R"({"prompt":"x","size":"64X64"})", 400, "size"},
+      {"/v1/images/generations", R"({"prompt":"x","size":"64x"})", 400, "size"},
+      {"/v1/images/generations", R"({"prompt":"x","size":"x64"})", 400, "size"},
+      // Nesting deep enough to overflow a recursive parser's stack is refused before parsing.
+      {"/v1/images/generations", R"({"prompt":"x","a":)" + std::string(200000, '[') + std::string(200000, ']') + "}",
+       400, "body"},
+      {"/sdapi/v1/txt2img", std::string(100000, '{'), 400, "body"},
   };
   for (const auto& c : cases) {
     int status = 0;
