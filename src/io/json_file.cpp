@@ -26,6 +26,10 @@ bool json_depth_within(std::string_view text, int max_depth) {
   return true;
 }
 
+void json_type_error(const std::string& path, const std::exception& e) {
+  throw Error(path + ": a value has the wrong JSON type or is missing (" + e.what() + ")");
+}
+
 nlohmann::json read_json_file(const std::string& path, bool any_type) {
   std::ifstream in(path, std::ios::binary);
   PD_CHECK(in.good(), path, ": cannot open");

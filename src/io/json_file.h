@@ -18,4 +18,9 @@ nlohmann::json read_json_file(const std::string& path, bool any_type = false);
 // no recursion.
 bool json_depth_within(std::string_view text, int max_depth);
 
+// A value of the wrong JSON type met while reading `path` (nlohmann's type_error or
+// out_of_range): rethrown as paradit::Error naming the file. Readers end in
+//   catch (const nlohmann::json::exception& e) { json_type_error(path, e); }
+[[noreturn]] void json_type_error(const std::string& path, const std::exception& e);
+
 }  // namespace paradit

@@ -126,7 +126,7 @@ std::string assets_dir() {
   return PARADIT_INSTALLED_ASSETS_DIR;
 }
 
-ClipTokenizer ClipTokenizer::from_folder(const std::string& dir) {
+ClipTokenizer ClipTokenizer::from_folder(const std::string& dir) try {
   ClipTokenizer t;
   const fs::path json_path = fs::path(dir) / "tokenizer.json";
   if (fs::exists(json_path)) {
@@ -158,6 +158,8 @@ ClipTokenizer ClipTokenizer::from_folder(const std::string& dir) {
   }
   t.finish(configured_pad(dir));
   return t;
+} catch (const nlohmann::json::exception& e) {
+  json_type_error(dir, e);
 }
 
 ClipTokenizer ClipTokenizer::bundled(const std::string& pad_token) {

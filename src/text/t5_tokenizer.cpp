@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "io/json_file.h"
 #include "text/sentencepiece_model.h"
 #include "text/unicode.h"
 
@@ -68,7 +69,7 @@ T5Tokenizer T5Tokenizer::from_folder(const std::string& dir) {
   return from_sentencepiece((fs::path(dir) / "spiece.model").string());
 }
 
-T5Tokenizer T5Tokenizer::from_tokenizer_json(const std::string& path) {
+T5Tokenizer T5Tokenizer::from_tokenizer_json(const std::string& path) try {
   const auto j = nlohmann::json::parse(read_file(path), nullptr, /*allow_exceptions=*/false);
   PD_CHECK(!j.is_discarded() && j.contains("model"), path, ": not valid tokenizer JSON");
   const auto& model = j["model"];
@@ -91,6 +92,8 @@ T5Tokenizer T5Tokenizer::from_tokenizer_json(const std::string& path) {
       t.pieces_[static_cast<size_t>(id)].first = content;
     }
   return t;
+} catch (const nlohmann::json::exception& e) {
+  json_type_error(path, e);
 }
 
 T5Tokenizer T5Tokenizer::from_sentencepiece(const std::string& path) {

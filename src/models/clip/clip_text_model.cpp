@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "io/json_file.h"
+#include "io/shape_inference.h"
 #include "ops/ops.h"
 
 namespace paradit {
@@ -14,6 +15,9 @@ void ClipTextConfig::validate() const {
   PD_CHECK(vocab_size > 0 && hidden_size > 0 && num_hidden_layers > 0 && num_attention_heads > 0 &&
                hidden_size % num_attention_heads == 0 && max_position_embeddings > 0 && intermediate_size > 0,
            "CLIP config: bad sizes");
+  PD_CHECK(vocab_size <= 10'000'000 && hidden_size <= 65536 && num_hidden_layers <= 1000 && num_attention_heads <= 1024 &&
+               max_position_embeddings <= 65536 && intermediate_size <= 262144,
+           "CLIP config: a size is out of range");
   PD_CHECK(hidden_act == "quick_gelu" || hidden_act == "gelu", "CLIP config: unsupported hidden_act '", hidden_act,
            "'");
 }
@@ -26,7 +30,7 @@ std::string ClipTextConfig::describe() const {
   return out.str();
 }
 
-ClipTextConfig ClipTextConfig::from_json_file(const std::string& path) {
+ClipTextConfig ClipTextConfig::from_json_file(const std::string& path) try {
   const auto j = read_json_file(path);
   const auto& t = j.contains("text_config") && j["text_config"].is_object() ? j["text_config"] : j;
   ClipTextConfig c;
@@ -45,28 +49,26 @@ ClipTextConfig ClipTextConfig::from_json_file(const std::string& path) {
   if (t.contains("layer_norm_eps") && t["layer_norm_eps"].is_number()) c.layer_norm_eps = t["layer_norm_eps"].get<float>();
   c.validate();
   return c;
+} catch (const nlohmann::json::exception& e) {
+  json_type_error(path, e);
 }
 
 ClipTextConfig ClipTextConfig::infer(const WeightSource& w) {
-  auto shape = [&](const std::string& name) {
-    PD_CHECK(w.has(name), "cannot infer the CLIP config: missing tensor '", name, "'");
-    return w.get(name).shape();
-  };
+  auto dim = [&](const std::string& name, int64_t d) { return inferred_dim(w, name, d, "CLIP"); };
   ClipTextConfig c;
-  const Shape tok = shape("text_model.embeddings.token_embedding.weight");
-  c.vocab_size = tok.at(0);
-  c.hidden_size = tok.at(1);
-  c.max_position_embeddings = shape("text_model.embeddings.position_embedding.weight").at(0);
-  c.intermediate_size = shape("text_model.encoder.layers.0.mlp.fc1.weight").at(0);
+  c.vocab_size = dim("text_model.embeddings.token_embedding.weight", 0);
+  c.hidden_size = dim("text_model.embeddings.token_embedding.weight", 1);
+  c.max_position_embeddings = dim("text_model.embeddings.position_embedding.weight", 0);
+  c.intermediate_size = dim("text_model.encoder.layers.0.mlp.fc1.weight", 0);
   static const std::regex layer_re(R"(text_model\.encoder\.layers\.(\d+)\..*)");
   std::smatch m;
   int64_t last = -1;
   for (const auto& name : w.names())
-    if (std::regex_match(name, m, layer_re)) last = std::max<int64_t>(last, std::stoll(m[1]));
+    if (std::regex_match(name, m, layer_re)) last = std::max<int64_t>(last, inferred_index(m[1], name));
   c.num_hidden_layers = last + 1;
   c.num_attention_heads = c.hidden_size / 64;
   c.hidden_act = c.hidden_size == 768 ? "quick_gelu" : "gelu";
-  if (w.has("text_projection.weight")) c.projection_dim = shape("text_projection.weight").at(0);
+  if (w.has("text_projection.weight")) c.projection_dim = dim("text_projection.weight", 0);
   c.validate();
   return c;
 }

@@ -8,15 +8,13 @@
 
 #include "core/error.h"
 #include "io/json_file.h"
+#include "io/shape_inference.h"
 
 namespace paradit {
 namespace {
 
 int64_t dim_of(const WeightSource& w, const std::string& name, int64_t d) {
-  PD_CHECK(w.has(name), "cannot infer the MMDiT config: missing tensor '", name, "'");
-  const Tensor t = w.get(name);
-  PD_CHECK(d < t.dim(), w.where(name), " has unexpected shape ", shape_str(t.shape()));
-  return t.size(d);
+  return inferred_dim(w, name, d, "MMDiT");
 }
 
 }  // namespace
@@ -28,6 +26,11 @@ bool MMDiTConfig::is_dual(int64_t block) const {
 void MMDiTConfig::validate() const {
   PD_CHECK(patch_size > 0 && in_channels > 0 && out_channels > 0, "MMDiT config: bad patch size or channels");
   PD_CHECK(num_layers > 0 && num_attention_heads > 0 && attention_head_dim > 0, "MMDiT config: bad depth or heads");
+  // Far above any released model, so nothing downstream multiplies its way into overflow.
+  PD_CHECK(num_layers <= 1000 && num_attention_heads <= 1024 && attention_head_dim <= 1024 && patch_size <= 16 &&
+               in_channels <= 1024 && out_channels <= 1024 && joint_attention_dim <= 65536 &&
+               pooled_projection_dim <= 65536 && pos_embed_max_size <= 4096,
+           "MMDiT config: a size is out of range");
   PD_CHECK(joint_attention_dim > 0 && pooled_projection_dim > 0 && pos_embed_max_size > 0,
            "MMDiT config: bad joint, pooled or pos_embed_max_size");
   PD_CHECK(caption_projection_dim == inner_dim(), "MMDiT config: caption_projection_dim ", caption_projection_dim,
@@ -51,7 +54,7 @@ std::string MMDiTConfig::describe() const {
   return out.str();
 }
 
-MMDiTConfig MMDiTConfig::from_json_file(const std::string& path) {
+MMDiTConfig MMDiTConfig::from_json_file(const std::string& path) try {
   const auto j = read_json_file(path);
   MMDiTConfig c;
   auto get_int = [&](const char* key, int64_t& field) {
@@ -80,6 +83,8 @@ MMDiTConfig MMDiTConfig::from_json_file(const std::string& path) {
   if (j.contains("qk_norm") && j["qk_norm"].is_string()) c.qk_norm = j["qk_norm"].get<std::string>();
   c.validate();
   return c;
+} catch (const nlohmann::json::exception& e) {
+  json_type_error(path, e);
 }
 
 MMDiTConfig MMDiTConfig::infer(const WeightSource& w) {
@@ -95,13 +100,16 @@ MMDiTConfig MMDiTConfig::infer(const WeightSource& w) {
   c.joint_attention_dim = dim_of(w, "context_embedder.weight", 1);
   c.caption_projection_dim = dim_of(w, "context_embedder.weight", 0);
   c.pooled_projection_dim = dim_of(w, "time_text_embed.text_embedder.linear_1.weight", 1);
-  c.out_channels = dim_of(w, "proj_out.weight", 0) / (c.patch_size * c.patch_size);
+  const int64_t out_rows = dim_of(w, "proj_out.weight", 0);
+  PD_CHECK(c.patch_size <= 16 && out_rows % (c.patch_size * c.patch_size) == 0, w.where("proj_out.weight"), ": ",
+           out_rows, " rows, not a multiple of patch_size^2 = ", c.patch_size * c.patch_size);
+  c.out_channels = out_rows / (c.patch_size * c.patch_size);
   static const std::regex block_re(R"(transformer_blocks\.(\d+)\.(.*))");
   std::smatch m;
   int64_t last = -1;
   for (const auto& name : w.names()) {
     if (!std::regex_match(name, m, block_re)) continue;
-    const int64_t b = std::stoll(m[1]);
+    const int64_t b = inferred_index(m[1], name);
     last = std::max(last, b);
     if (m[2] == "attn2.to_q.weight") c.dual_attention_layers.push_back(b);
   }

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "io/json_file.h"
+#include "io/shape_inference.h"
 #include "ops/ops.h"
 
 namespace paradit {
@@ -15,6 +16,10 @@ void T5Config::validate() const {
   PD_CHECK(vocab_size > 0 && d_model > 0 && d_kv > 0 && d_ff > 0 && num_layers > 0 && num_heads > 0 &&
                relative_attention_num_buckets > 1 && relative_attention_max_distance > 0,
            "T5 config: bad sizes");
+  PD_CHECK(vocab_size <= 10'000'000 && d_model <= 65536 && d_kv <= 4096 && d_ff <= 262144 && num_layers <= 1000 &&
+               num_heads <= 1024 && relative_attention_num_buckets <= 4096 &&
+               relative_attention_max_distance <= 1'000'000,
+           "T5 config: a size is out of range");
 }
 
 std::string T5Config::describe() const {
@@ -25,7 +30,7 @@ std::string T5Config::describe() const {
   return out.str();
 }
 
-T5Config T5Config::from_json_file(const std::string& path) {
+T5Config T5Config::from_json_file(const std::string& path) try {
   const auto j = read_json_file(path);
   T5Config c;
   auto get = [&](const char* key, int64_t& field) {
@@ -47,27 +52,28 @@ T5Config T5Config::from_json_file(const std::string& path) {
   PD_CHECK(c.gated, path, ": only gated-gelu T5 (v1.1, as SD3 uses) is supported");
   c.validate();
   return c;
+} catch (const nlohmann::json::exception& e) {
+  json_type_error(path, e);
 }
 
 T5Config T5Config::infer(const WeightSource& w) {
-  auto shape = [&](const std::string& name) {
-    PD_CHECK(w.has(name), "cannot infer the T5 config: missing tensor '", name, "'");
-    return w.get(name).shape();
-  };
+  auto dim = [&](const std::string& name, int64_t d) { return inferred_dim(w, name, d, "T5"); };
   T5Config c;
-  const Shape bias = shape("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight");
-  c.relative_attention_num_buckets = bias.at(0);
-  c.num_heads = bias.at(1);
-  const Shape q = shape("encoder.block.0.layer.0.SelfAttention.q.weight");
-  c.d_model = q.at(1);
-  c.d_kv = q.at(0) / c.num_heads;
-  c.d_ff = shape("encoder.block.0.layer.1.DenseReluDense.wi_0.weight").at(0);
-  c.vocab_size = w.has("shared.weight") ? shape("shared.weight").at(0) : shape("encoder.embed_tokens.weight").at(0);
+  const std::string bias = "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight";
+  c.relative_attention_num_buckets = dim(bias, 0);
+  c.num_heads = dim(bias, 1);
+  const std::string q = "encoder.block.0.layer.0.SelfAttention.q.weight";
+  c.d_model = dim(q, 1);
+  PD_CHECK(dim(q, 0) % c.num_heads == 0, w.where(q), ": ", dim(q, 0), " rows do not split into ", c.num_heads,
+           " heads");
+  c.d_kv = dim(q, 0) / c.num_heads;
+  c.d_ff = dim("encoder.block.0.layer.1.DenseReluDense.wi_0.weight", 0);
+  c.vocab_size = w.has("shared.weight") ? dim("shared.weight", 0) : dim("encoder.embed_tokens.weight", 0);
   static const std::regex block_re(R"(encoder\.block\.(\d+)\..*)");
   std::smatch m;
   int64_t last = -1;
   for (const auto& name : w.names())
-    if (std::regex_match(name, m, block_re)) last = std::max<int64_t>(last, std::stoll(m[1]));
+    if (std::regex_match(name, m, block_re)) last = std::max<int64_t>(last, inferred_index(m[1], name));
   c.num_layers = last + 1;
   c.validate();
   return c;

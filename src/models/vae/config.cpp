@@ -1,22 +1,29 @@
 #include "models/vae/config.h"
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "io/json_file.h"
+#include "io/shape_inference.h"
 
 namespace paradit {
 
 void VaeConfig::validate() const {
-  PD_CHECK(!block_out_channels.empty() && layers_per_block > 0 && latent_channels > 0 && norm_num_groups > 0,
+  // Bounded well above any released VAE, so a hostile config cannot ask for absurd sizes or shift
+  // the downscale factor out of range.
+  PD_CHECK(!block_out_channels.empty() && block_out_channels.size() <= 8 && layers_per_block > 0 &&
+               layers_per_block <= 16 && latent_channels > 0 && latent_channels <= 1024 && norm_num_groups > 0 &&
+               in_channels > 0 && in_channels <= 64 && out_channels > 0 && out_channels <= 64,
            "VAE config: bad sizes");
   for (int64_t c : block_out_channels)
-    PD_CHECK(c > 0 && c % norm_num_groups == 0, "VAE config: ", c, " channels do not split into ", norm_num_groups,
+    PD_CHECK(c > 0 && c <= 16384 && c % norm_num_groups == 0, "VAE config: ", c, " channels do not split into ", norm_num_groups,
              " groups");
-  PD_CHECK(scaling_factor != 0.f, "VAE config: scaling_factor must not be 0");
+  PD_CHECK(scaling_factor != 0.f && std::isfinite(scaling_factor) && std::isfinite(shift_factor),
+           "VAE config: scaling_factor must be finite and not 0, shift_factor finite");
 }
 
-VaeConfig VaeConfig::from_json_file(const std::string& path) {
+VaeConfig VaeConfig::from_json_file(const std::string& path) try {
   const auto j = read_json_file(path);
   VaeConfig c;
   auto get = [&](const char* key, int64_t& field) {
@@ -40,24 +47,23 @@ VaeConfig VaeConfig::from_json_file(const std::string& path) {
     PD_CHECK(t == "UpDecoderBlock2D", path, ": unsupported up block '", t, "'");
   c.validate();
   return c;
+} catch (const nlohmann::json::exception& e) {
+  json_type_error(path, e);
 }
 
 VaeConfig VaeConfig::infer(const WeightSource& w) {
-  auto shape = [&](const std::string& name) {
-    PD_CHECK(w.has(name), "cannot infer the VAE config: missing tensor '", name, "'");
-    return w.get(name).shape();
-  };
+  auto dim = [&](const std::string& name, int64_t d) { return inferred_dim(w, name, d, "VAE"); };
   VaeConfig c;
-  c.latent_channels = shape("decoder.conv_in.weight").at(1);
-  c.out_channels = shape("decoder.conv_out.weight").at(0);
+  c.latent_channels = dim("decoder.conv_in.weight", 1);
+  c.out_channels = dim("decoder.conv_out.weight", 0);
   c.block_out_channels.clear();
-  for (int i = 0; w.has("decoder.up_blocks." + std::to_string(i) + ".resnets.0.conv1.weight"); ++i)
+  for (int i = 0; i <= 8 && w.has("decoder.up_blocks." + std::to_string(i) + ".resnets.0.conv1.weight"); ++i)
     c.block_out_channels.insert(c.block_out_channels.begin(),
-                                shape("decoder.up_blocks." + std::to_string(i) + ".resnets.0.conv2.weight").at(0));
+                                dim("decoder.up_blocks." + std::to_string(i) + ".resnets.0.conv2.weight", 0));
   int64_t resnets = 0;
-  while (w.has("decoder.up_blocks.0.resnets." + std::to_string(resnets) + ".conv1.weight")) ++resnets;
+  while (resnets <= 16 && w.has("decoder.up_blocks.0.resnets." + std::to_string(resnets) + ".conv1.weight")) ++resnets;
   c.layers_per_block = resnets - 1;
-  if (w.has("encoder.conv_in.weight")) c.in_channels = shape("encoder.conv_in.weight").at(1);
+  if (w.has("encoder.conv_in.weight")) c.in_channels = dim("encoder.conv_in.weight", 1);
   c.mid_block_add_attention = w.has("decoder.mid_block.attentions.0.to_q.weight");
   if (c.latent_channels != 16) {  // not SD3's VAE: no known scaling; leave latents as they are
     c.scaling_factor = 1.f;

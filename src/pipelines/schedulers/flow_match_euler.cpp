@@ -14,13 +14,15 @@ FlowMatchEulerScheduler::FlowMatchEulerScheduler(int num_train_timesteps, double
   PD_CHECK(shift > 0 && std::isfinite(shift), "scheduler: shift must be a positive number");
 }
 
-FlowMatchEulerScheduler FlowMatchEulerScheduler::from_json_file(const std::string& path) {
+FlowMatchEulerScheduler FlowMatchEulerScheduler::from_json_file(const std::string& path) try {
   const auto j = read_json_file(path);
   for (const char* flag : {"use_dynamic_shifting", "invert_sigmas", "use_karras_sigmas", "use_exponential_sigmas",
                            "use_beta_sigmas", "stochastic_sampling"})
     PD_CHECK(!j.value(flag, false), path, ": '", flag, "' is not supported (SD3 does not use it)");
   PD_CHECK(!j.contains("shift_terminal") || j["shift_terminal"].is_null(), path, ": 'shift_terminal' is not supported");
   return FlowMatchEulerScheduler(j.value("num_train_timesteps", 1000), j.value("shift", 1.0));
+} catch (const nlohmann::json::exception& e) {
+  json_type_error(path, e);
 }
 
 FlowMatchSchedule FlowMatchEulerScheduler::schedule(int steps) const {
