@@ -39,6 +39,7 @@ Mesh parse_mesh(const std::string& text) {
   m.cols = read_int(s, pos, what);
   PD_CHECK(pos == s.size(), what, ": unexpected '", s.substr(pos), "'");
   PD_CHECK(m.rows >= 1 && m.cols >= 1, what, ": both sizes must be at least 1");
+  PD_CHECK(static_cast<int64_t>(m.rows) * m.cols <= 65536, what, ": more than 65536 ranks");
   return m;
 }
 

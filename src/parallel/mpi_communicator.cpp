@@ -2,6 +2,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -219,11 +220,30 @@ void set_comm_timeout(double seconds) {
 
 double comm_timeout() { return g_timeout; }
 
-int mpi_world_rank() { return g_initialised ? world_rank() : 0; }
+// Before MPI is initialised (an option error found while parsing), the launcher's environment
+// still tells each process its place, so only rank 0 reports.
+namespace {
+int launcher_env(const char* const* vars, int fallback) {
+  for (const char* const* v = vars; *v; ++v)
+    if (const char* s = std::getenv(*v); s && *s) {
+      char* end = nullptr;
+      const long n = std::strtol(s, &end, 10);
+      if (*end == '\0' && n >= 0 && n < (1 << 20)) return static_cast<int>(n);
+    }
+  return fallback;
+}
+}  // namespace
+
+int mpi_world_rank() {
+  static const char* const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", nullptr};
+  return g_initialised ? world_rank() : launcher_env(vars, 0);
+}
 
 int mpi_world_size() {
+  static const char* const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", nullptr};
   int n = 1;
   if (g_initialised) MPI_Comm_size(MPI_COMM_WORLD, &n);
+  else n = std::max(1, launcher_env(vars, 1));
   return n;
 }
 

@@ -16,5 +16,21 @@ check "unknown profile" 2 "unknown device profile 'tpu'" "$bin" eval transformer
 check "bad comm timeout" 2 "comm-timeout needs a positive number" "$bin" eval transformer \
   --model "$models/sd35_large_like" --in "$models/sd35_large_like_eval_in.safetensors" --out /dev/null --mesh 1x1 \
   --comm-timeout -3
+for bad in inf nan -inf 1e300 0; do
+  check "comm timeout '$bad' is refused (the hang guard stays on)" 2 "comm-timeout needs a positive number" "$bin" \
+    eval transformer --model "$models/sd35_large_like" --in "$models/sd35_large_like_eval_in.safetensors" \
+    --out /dev/null --mesh 1x1 --comm-timeout "$bad"
+done
+check "an empty --parallel is an error" 2 "parallel is empty" "$bin" generate --model "$2/tiny-sd35" --prompt x \
+  --mesh 1x1 --parallel ""
+check "a mesh too large to count" 2 "more than 65536 ranks" "$bin" plan --mesh 99999x99999
+# Under mpirun an option error is printed by rank 0 alone, then every rank exits 2.
+if command -v mpirun >/dev/null; then
+  for opt in "--comm-timeout inf" "--no-such-option 1" "--parallel="; do
+    # shellcheck disable=SC2086
+    check "option error under mpirun printed once: $opt" 0 "^1$" sh -c "mpirun --allow-run-as-root --oversubscribe \
+      -np 2 '$bin' generate --model '$2/tiny-sd35' --prompt x --mesh 1x2 $opt 2>&1 | grep -c 'paradit: error'"
+  done
+fi
 check "version reports the CUDA backend" 0 "CUDA backend: \(built\|not built\)" "$bin" version
 summary

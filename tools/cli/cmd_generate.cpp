@@ -65,7 +65,7 @@ int run_generate(int argc, char** argv) {
   // largest stage instead of the sum).
   load.release_after_use = true;
   load.mesh = args.get("mesh");
-  load.parallel = args.get("parallel", "auto");
+  load.parallel = parallel_option(args);
   load.ulysses = args.get_int("ulysses", 1);
   load.parallel_profile = args.get("profile", "cpu");
   set_comm_timeout_option(args);

@@ -33,7 +33,7 @@ int run_serve(int argc, char** argv) {
 
   api::LoadOptions load = load_options(args);
   load.mesh = args.get("mesh");
-  load.parallel = args.get("parallel", "auto");
+  load.parallel = parallel_option(args);
   load.ulysses = args.get_int("ulysses", 1);
   load.parallel_profile = args.get("profile", "cpu");
   set_comm_timeout_option(args);

@@ -1,5 +1,6 @@
 #include "parallel_options.h"
 
+#include <cmath>
 #include <cstdlib>
 
 #include "core/error.h"
@@ -12,15 +13,23 @@ void set_comm_timeout_option(const Args& args) {
   const std::string v = args.get("comm-timeout");
   char* end = nullptr;
   const double s = std::strtod(v.c_str(), &end);
-  PD_CHECK(!v.empty() && *end == '\0' && s > 0, "--comm-timeout needs a positive number of seconds, got '", v, "'");
+  // Finite and at most a week: 'inf' or 'nan' would turn the hang guard off.
+  PD_CHECK(!v.empty() && *end == '\0' && std::isfinite(s) && s > 0 && s <= 7 * 86400,
+           "--comm-timeout needs a positive number of seconds (at most 604800), got '", v, "'");
   set_comm_timeout(s);
+}
+
+std::string parallel_option(const Args& args) {
+  PD_CHECK(!args.has("parallel") || !args.get("parallel").empty(),
+           "--parallel is empty: give a tuple \"((cfg,axis),(sp,axis),(tp,axis))\" or auto");
+  return args.get("parallel", "auto");
 }
 
 std::unique_ptr<ParallelGroups> parallel_groups(const Args& args, const StepShape& shape) {
   set_comm_timeout_option(args);
   ParallelOptions o;
   o.mesh = args.get("mesh");
-  o.parallel = args.get("parallel", "auto");
+  o.parallel = parallel_option(args);
   o.ulysses = args.get_int("ulysses", 1);
   o.profile = args.get("profile", "cpu");
   auto groups = setup_parallel(o, shape);

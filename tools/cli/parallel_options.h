@@ -15,6 +15,7 @@ namespace paradit::cli {
 inline const std::vector<std::string> kParallelOptions = {"mesh", "parallel", "ulysses", "comm-timeout", "profile"};
 
 void set_comm_timeout_option(const Args& args);  // --comm-timeout SECONDS
+std::string parallel_option(const Args& args);    // --parallel, "auto" when absent; "" is an error
 std::unique_ptr<ParallelGroups> parallel_groups(const Args& args, const StepShape& shape);
 
 }  // namespace paradit::cli
