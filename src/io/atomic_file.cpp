@@ -44,28 +44,17 @@ void install_cleanup_handlers() {
   });
 }
 
-class TempRegistration {
- public:
-  explicit TempRegistration(const std::string& path) {
-    install_cleanup_handlers();
-    std::lock_guard<std::mutex> lock(g_slots_mutex);
-    for (int i = 0; i < kSlots && path.size() < sizeof(g_temp[0]); ++i)
-      if (!g_used[i].load()) {
-        std::memcpy(g_temp[i], path.c_str(), path.size() + 1);
-        g_used[i].store(true);
-        slot_ = i;
-        return;
-      }
-  }
-  ~TempRegistration() {
-    if (slot_ >= 0) g_used[slot_].store(false);
-  }
-  TempRegistration(const TempRegistration&) = delete;
-  TempRegistration& operator=(const TempRegistration&) = delete;
-
- private:
-  int slot_ = -1;
-};
+int register_temp(const std::string& path) {
+  install_cleanup_handlers();
+  std::lock_guard<std::mutex> lock(g_slots_mutex);
+  for (int i = 0; i < kSlots && path.size() < sizeof(g_temp[0]); ++i)
+    if (!g_used[i].load()) {
+      std::memcpy(g_temp[i], path.c_str(), path.size() + 1);
+      g_used[i].store(true);
+      return i;
+    }
+  return -1;
+}
 
 bool write_all(int fd, const void* data, size_t size) {
   const char* p = static_cast<const char*>(data);
@@ -77,19 +66,6 @@ bool write_all(int fd, const void* data, size_t size) {
     size -= static_cast<size_t>(n);
   }
   return true;
-}
-
-// A device or FIFO: written in place, never replaced. A FIFO with no reader is refused rather
-// than waited on.
-void write_in_place(const std::string& path, const std::string& shown, const void* data, size_t size, bool fifo) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | (fifo ? O_NONBLOCK : 0));
-  if (fd < 0 && fifo && errno == ENXIO) fail(shown, ": a FIFO with no reader; refusing to wait for one");
-  PD_CHECK(fd >= 0, shown, ": cannot open: ", std::strerror(errno));
-  if (fifo) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-  const bool ok = write_all(fd, data, size);
-  const int err = errno;
-  ::close(fd);
-  PD_CHECK(ok, shown, ": cannot write: ", std::strerror(err));
 }
 
 // Where the bytes go: a symlink is followed (to its target, even a dangling one), so the link
@@ -107,37 +83,62 @@ std::string resolve_links(const std::string& path) {
 
 }  // namespace
 
-void write_file_atomic(const std::string& path, const void* data, size_t size) {
-  const std::string target = resolve_links(path);
+AtomicFileWriter::AtomicFileWriter(const std::string& path) : path_(path), target_(resolve_links(path)) {
   struct stat st {};
-  const bool exists = ::stat(target.c_str(), &st) == 0;
+  const bool exists = ::stat(target_.c_str(), &st) == 0;
   if (exists && S_ISDIR(st.st_mode)) fail(path, ": is a directory");
-  if (exists && !S_ISREG(st.st_mode)) return write_in_place(target, path, data, size, S_ISFIFO(st.st_mode));
-
-  const fs::path t(target);
-  const std::string tmp =
-      (t.parent_path() / ("." + t.filename().string() + ".tmp." + std::to_string(::getpid()))).string();
-  TempRegistration registration(tmp);
+  if (exists && !S_ISREG(st.st_mode)) {  // a device or FIFO: in place, never replaced
+    const bool fifo = S_ISFIFO(st.st_mode);
+    fd_ = ::open(target_.c_str(), O_WRONLY | O_CLOEXEC | (fifo ? O_NONBLOCK : 0));
+    if (fd_ < 0 && fifo && errno == ENXIO) fail(path, ": a FIFO with no reader; refusing to wait for one");
+    PD_CHECK(fd_ >= 0, path, ": cannot open: ", std::strerror(errno));
+    if (fifo) ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
+    return;
+  }
+  const fs::path t(target_);
+  temp_ = (t.parent_path() / ("." + t.filename().string() + ".tmp." + std::to_string(::getpid()))).string();
+  slot_ = register_temp(temp_);
   const mode_t mode = exists ? (st.st_mode & 07777) : 0666;  // 0666 less the umask, as fopen makes it
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  PD_CHECK(fd >= 0, path, ": cannot create a file beside it: ", std::strerror(errno));
-  bool ok = write_all(fd, data, size);
-  if (ok && exists) {
-    ok = ::fchmod(fd, mode) == 0;  // the existing file's mode, whatever the umask
-    if (ok && (st.st_uid != ::geteuid() || st.st_gid != ::getegid()))
-      (void)!::fchown(fd, st.st_uid, st.st_gid);  // kept where allowed (root); otherwise ours
+  fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd_ < 0) {
+    const int err = errno;
+    if (slot_ >= 0) g_used[slot_].store(false);
+    fail(path, ": cannot create a file beside it: ", std::strerror(err));
   }
-  ok = ok && ::fsync(fd) == 0;
+  if (exists) {
+    PD_CHECK(::fchmod(fd_, mode) == 0, path, ": cannot set the mode: ", std::strerror(errno));
+    if (st.st_uid != ::geteuid() || st.st_gid != ::getegid())
+      (void)!::fchown(fd_, st.st_uid, st.st_gid);  // kept where allowed (root); otherwise ours
+  }
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!temp_.empty() && !committed_) ::unlink(temp_.c_str());
+  if (slot_ >= 0) g_used[slot_].store(false);
+}
+
+void AtomicFileWriter::write(const void* data, size_t size) {
+  PD_CHECK(fd_ >= 0 && !committed_, path_, ": already closed");
+  PD_CHECK(write_all(fd_, data, size), path_, ": cannot write: ", std::strerror(errno));
+}
+
+void AtomicFileWriter::commit() {
+  PD_CHECK(fd_ >= 0 && !committed_, path_, ": already closed");
+  const bool synced = temp_.empty() || ::fsync(fd_) == 0;
   int err = errno;
-  ok = ::close(fd) == 0 && ok;
-  if (ok && ::rename(tmp.c_str(), target.c_str()) != 0) {
-    ok = false;
-    err = errno;
-  }
-  if (!ok) {
-    ::unlink(tmp.c_str());
-    fail(path, ": cannot write: ", std::strerror(err));
-  }
+  const bool closed = ::close(fd_) == 0;
+  if (synced && !closed) err = errno;
+  fd_ = -1;
+  PD_CHECK(synced && closed, path_, ": cannot write: ", std::strerror(err));
+  if (!temp_.empty()) PD_CHECK(::rename(temp_.c_str(), target_.c_str()) == 0, path_, ": cannot write: ", std::strerror(errno));
+  committed_ = true;
+}
+
+void write_file_atomic(const std::string& path, const void* data, size_t size) {
+  AtomicFileWriter w(path);
+  w.write(data, size);
+  w.commit();
 }
 
 }  // namespace paradit

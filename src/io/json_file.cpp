@@ -4,6 +4,7 @@
 #include <iterator>
 
 #include "core/error.h"
+#include "io/mapped_file.h"
 
 namespace paradit {
 
@@ -31,9 +32,7 @@ void json_type_error(const std::string& path, const std::exception& e) {
 }
 
 nlohmann::json read_json_file(const std::string& path, bool any_type) {
-  std::ifstream in(path, std::ios::binary);
-  PD_CHECK(in.good(), path, ": cannot open");
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = read_regular_file(path);
   PD_CHECK(json_depth_within(text, kMaxJsonFileDepth), path, ": JSON nested deeper than ", kMaxJsonFileDepth,
            " levels");
   auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);

@@ -8,6 +8,13 @@
 
 namespace paradit {
 
+// Opens `path` for reading without blocking (a FIFO or device given as a model file would block
+// a plain open) and fails unless it is a regular file. Returns the descriptor and its size.
+int open_regular_file(const std::string& path, size_t* size);
+
+// The whole of a regular file (configs, tokenizer files), at most `limit` bytes.
+std::string read_regular_file(const std::string& path, size_t limit = size_t{1} << 30);
+
 class MappedFile {
  public:
   // Maps `path`; throws paradit::Error naming the file when it cannot be opened or mapped.

@@ -1,5 +1,6 @@
 #include "text/clip_tokenizer.h"
 
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "io/mapped_file.h"
 #include "io/json_file.h"
 #include "text/unicode.h"
 
@@ -33,15 +35,11 @@ const std::vector<char32_t>& byte_encoder() {
   return table;
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  PD_CHECK(in.good(), path, ": cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string read_text(const std::string& path) { return read_regular_file(path); }
 
 std::string read_gzip(const std::string& path) {
+  size_t size = 0;
+  ::close(open_regular_file(path, &size));  // a FIFO would block gzopen
   gzFile f = gzopen(path.c_str(), "rb");
   PD_CHECK(f != nullptr, path, ": cannot open");
   std::string out;

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "io/mapped_file.h"
 #include "io/json_file.h"
 #include "text/sentencepiece_model.h"
 #include "text/unicode.h"
@@ -18,13 +19,7 @@ namespace {
 
 const std::string kMeta = "\xe2\x96\x81";  // U+2581 LOWER ONE EIGHTH BLOCK, sentencepiece's space
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  PD_CHECK(in.good(), path, ": cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string read_file(const std::string& path) { return read_regular_file(path); }
 
 std::string base64_decode(const std::string& in) {
   std::string out;

@@ -21,4 +21,21 @@ check "info names a T5 encoder" 0 "model: T5 encoder" "$bin" info --model "$fixt
 check "info finds the VAE in a single file" 0 "model: VAE (original layout) under 'first_stage_model.'" \
   "$bin" info --model "$fixtures/models/tiny_sd35_single_file.safetensors"
 check "unknown command" 2 "unknown command" "$bin" frobnicate
+# Paths that are not regular files are refused at once, never blocked on (a FIFO's open waits
+# for a writer).
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+mkfifo "$work/model.safetensors"
+check "a FIFO as the model is refused" 2 "model.safetensors: not a regular file" \
+  timeout 10 "$bin" info --model "$work/model.safetensors"
+cp -r "$fixtures/tiny-sd35" "$work/pipe"
+rm "$work/pipe/vae/config.json" && mkfifo "$work/pipe/vae/config.json"
+check "a FIFO as a config is refused" 2 "config.json: not a regular file" \
+  timeout 10 "$bin" generate --model "$work/pipe" --prompt x --width 64 --height 64 --steps 1 -o "$work/x.png"
+rm "$work/pipe/vae/config.json" && mkfifo "$work/pipe/vae/config.json" && rm -rf "$work/pipe/tokenizer_2" && mkdir "$work/pipe/tokenizer_2"
+mkfifo "$work/pipe/tokenizer_2/vocab.json" && cp "$fixtures/tiny-sd35/tokenizer_2/merges.txt" "$work/pipe/tokenizer_2/"
+check "a FIFO as a tokenizer file is refused" 2 "not a regular file" \
+  timeout 10 "$bin" tokenize --model "$work/pipe" --text x
+check "a directory as the output is refused" 2 "is a directory" \
+  timeout 60 "$bin" generate --model "$fixtures/tiny-sd35" --prompt x --width 64 --height 64 --steps 1 -o "$work"
 summary

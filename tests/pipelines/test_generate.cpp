@@ -37,14 +37,15 @@ GenerateRequest reference_request(const test::Fixture& f) {
   return r;
 }
 
-void expect_matches_diffusers(DType dtype, double min_pcc, int max_levels) {
-  test::Fixture f("pipeline/generate_io");
+void expect_matches_diffusers(DType dtype, double min_pcc, int max_levels,
+                              const std::string& fixture = "pipeline/generate_io", const std::string& model = kPipeline) {
+  test::Fixture f(fixture);
   PipelineOptions o;
-  o.model = kPipeline;
+  o.model = model;
   o.dtype = dtype;
   const auto pipe = Sd35Pipeline::load(o);
   const auto result = pipe.generate(reference_request(f), {}, nullptr, true);
-  ASSERT_EQ(result.step_latents.size(), 4u);
+  ASSERT_EQ(static_cast<int>(result.step_latents.size()), f.config()["num_inference_steps"].get<int>());
   for (size_t i = 0; i < result.step_latents.size(); ++i)
     EXPECT_TRUE(test::close_enough("latents after step " + std::to_string(i), result.step_latents[i],
                                    f.f32("out.latents_" + std::to_string(i)), min_pcc, 1.0));
@@ -67,6 +68,12 @@ TEST(Generate, MatchesDiffusersF32) { expect_matches_diffusers(DType::F32, 0.999
 
 // The bf16-GEMM path: the same run, with every linear layer's product in bf16.
 TEST(Generate, Bf16PathStaysCloseToDiffusers) { expect_matches_diffusers(DType::BF16, 0.999, 6); }
+
+// The bundled trained model (models/tiny-shapes: 4 latent channels, a 3-level VAE with 8 groups,
+// T5 at 32 tokens) against diffusers at its defaults, 20 steps.
+TEST(Generate, TrainedTinyShapesMatchesDiffusers) {
+  expect_matches_diffusers(DType::F32, 0.9999, 2, "pipeline/tiny_shapes_io", std::string(PARADIT_SOURCE_DIR) + "/models/tiny-shapes");
+}
 
 TEST(Generate, InitialLatentsAreTorchRandn) {
   test::Fixture f("pipeline/generate_io");
