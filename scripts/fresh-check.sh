@@ -38,6 +38,9 @@ deb $mirror bookworm-updates main
 deb ${mirror%/debian}/debian-security bookworm-security main
 EOF
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# Every installed Debian has these (debootstrap leaves them to the installer); the browser test's
+# driver is reached as "localhost".
+printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
 # git itself is not part of the check: the clone is made here and copied in.
 git clone -q --no-local "$repo" "$root/root/paradit"
 rm -rf "$root/root/paradit/.git"

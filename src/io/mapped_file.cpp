@@ -18,7 +18,7 @@ int open_regular_file(const std::string& path, size_t* size) {
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    fail(path, S_ISDIR(st.st_mode) ? ": is a directory" : ": not a regular file");
+    fail(path, ": not a regular file");
   }
   *size = static_cast<size_t>(st.st_size);
   return fd;
