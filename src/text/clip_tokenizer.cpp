@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <queue>
 #include <sstream>
 
 #include "core/error.h"
@@ -218,63 +219,90 @@ void ClipTokenizer::bpe_word(const std::string& word, std::vector<int32_t>& out)
       return;
     }
   }
-  std::vector<std::string> symbols;
+  // Byte-level BPE in O(n log n): a heap of adjacent pairs by merge rank, ties by position, so
+  // equal pairs merge left to right exactly as the reference loop (which merges every occurrence
+  // of the best pair per pass, in O(n^2)) does. A pair whose symbols changed since it was pushed
+  // is skipped when popped.
+  std::vector<std::string> sym;
   for (unsigned char b : word) {
     std::string s;
     append_utf8(s, byte_encoder()[b]);
-    symbols.push_back(s);
+    sym.push_back(std::move(s));
   }
-  symbols.back() += "</w>";
-  while (symbols.size() > 1) {
-    int best_rank = INT_MAX;
-    size_t best = 0;
-    for (size_t i = 0; i + 1 < symbols.size(); ++i) {
-      auto it = merge_rank_.find(symbols[i] + " " + symbols[i + 1]);
-      if (it != merge_rank_.end() && it->second < best_rank) {
-        best_rank = it->second;
-        best = i;
-      }
-    }
-    if (best_rank == INT_MAX) break;
-    // Merge every occurrence of the best pair, left to right.
-    const std::string first = symbols[best], second = symbols[best + 1];
-    std::vector<std::string> merged;
-    for (size_t i = 0; i < symbols.size();) {
-      if (i + 1 < symbols.size() && symbols[i] == first && symbols[i + 1] == second) {
-        merged.push_back(first + second);
-        i += 2;
-      } else {
-        merged.push_back(symbols[i++]);
-      }
-    }
-    symbols.swap(merged);
+  sym.back() += "</w>";
+  const int n = static_cast<int>(sym.size());
+  std::vector<int> next(static_cast<size_t>(n)), prev(static_cast<size_t>(n));
+  std::vector<bool> alive(static_cast<size_t>(n), true);
+  for (int i = 0; i < n; ++i) {
+    next[static_cast<size_t>(i)] = i + 1 < n ? i + 1 : -1;
+    prev[static_cast<size_t>(i)] = i - 1;
   }
+  using Entry = std::pair<int, int>;  // (rank, left symbol's position)
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap;
+  auto rank_of = [&](int left) {
+    const int right = next[static_cast<size_t>(left)];
+    if (right < 0) return INT_MAX;
+    auto it = merge_rank_.find(sym[static_cast<size_t>(left)] + " " + sym[static_cast<size_t>(right)]);
+    return it == merge_rank_.end() ? INT_MAX : it->second;
+  };
+  auto push = [&](int left) {
+    if (left < 0) return;
+    const int r = rank_of(left);
+    if (r != INT_MAX) heap.push({r, left});
+  };
+  for (int i = 0; i + 1 < n; ++i) push(i);
+  while (!heap.empty()) {
+    const auto [rank, left] = heap.top();
+    heap.pop();
+    if (!alive[static_cast<size_t>(left)] || rank_of(left) != rank) continue;  // stale
+    const int right = next[static_cast<size_t>(left)];
+    sym[static_cast<size_t>(left)] += sym[static_cast<size_t>(right)];
+    alive[static_cast<size_t>(right)] = false;
+    next[static_cast<size_t>(left)] = next[static_cast<size_t>(right)];
+    if (next[static_cast<size_t>(left)] >= 0) prev[static_cast<size_t>(next[static_cast<size_t>(left)])] = left;
+    push(prev[static_cast<size_t>(left)]);
+    push(left);
+  }
+  std::vector<std::string> symbols;
+  for (int i = 0; i >= 0 && i < n; i = next[static_cast<size_t>(i)]) symbols.push_back(std::move(sym[static_cast<size_t>(i)]));
   std::vector<int32_t> ids;
   for (const auto& s : symbols) {
     auto it = vocab_.find(s);
     ids.push_back(it == vocab_.end() ? eos_ : it->second);  // unk_token is <|endoftext|>
   }
   out.insert(out.end(), ids.begin(), ids.end());
+  if (word.size() > kMaxCachedWordBytes) return;
   std::lock_guard<std::mutex> lock(cache_->mutex);
+  if (cache_->words.size() >= kMaxCachedWords) cache_->words.clear();
   cache_->words.emplace(word, std::move(ids));
 }
 
-std::vector<int32_t> ClipTokenizer::tokenize(const std::string& text) const {
+size_t ClipTokenizer::cached_words() const {
+  std::lock_guard<std::mutex> lock(cache_->mutex);
+  return cache_->words.size();
+}
+
+std::vector<int32_t> ClipTokenizer::tokenize(const std::string& text, size_t limit) const {
   std::vector<int32_t> ids;
   for (const Segment& seg : specials_.split(text)) {
+    if (ids.size() >= limit) break;
     if (seg.id >= 0) {
       ids.push_back(seg.id);
       continue;
     }
     const std::u32string normalized = utf8_to_u32(lowercase(u32_to_utf8(collapse_whitespace(utf8_to_u32(nfc(seg.text))))));
-    for (const auto& word : pre_tokenize(normalized)) bpe_word(u32_to_utf8(word), ids);
+    for (const auto& word : pre_tokenize(normalized)) {
+      if (ids.size() >= limit) break;
+      bpe_word(u32_to_utf8(word), ids);
+    }
   }
+  if (ids.size() > limit) ids.resize(limit);
   return ids;
 }
 
 std::vector<int32_t> ClipTokenizer::encode(const std::string& text, int max_length) const {
   PD_CHECK(max_length >= 2, "CLIP tokenizer: max_length must be at least 2");
-  std::vector<int32_t> body = tokenize(text);
+  std::vector<int32_t> body = tokenize(text, static_cast<size_t>(max_length - 2));
   if (body.size() > static_cast<size_t>(max_length - 2)) body.resize(static_cast<size_t>(max_length - 2));
   std::vector<int32_t> ids;
   ids.reserve(static_cast<size_t>(max_length));

@@ -4,6 +4,7 @@
 // with the tokenizer's own pad token.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -26,9 +27,14 @@ class ClipTokenizer {
 
   // BOS + tokens + EOS, truncated to max_length (EOS kept) and padded to it.
   std::vector<int32_t> encode(const std::string& text, int max_length = 77) const;
-  // The BPE ids of the text alone, without BOS/EOS, truncation or padding.
-  std::vector<int32_t> tokenize(const std::string& text) const;
+  // The BPE ids of the text alone, without BOS/EOS or padding; at most `limit` of them (the
+  // words after the limit are not tokenized at all).
+  std::vector<int32_t> tokenize(const std::string& text, size_t limit = SIZE_MAX) const;
 
+  // Words already split are cached, bounded so that a stream of distinct prompts cannot grow it:
+  // at kMaxCachedWords it starts again, and words longer than kMaxCachedWordBytes are not kept.
+  static constexpr size_t kMaxCachedWords = 20000, kMaxCachedWordBytes = 64;
+  size_t cached_words() const;
   int32_t bos_id() const { return bos_; }
   int32_t eos_id() const { return eos_; }
   int32_t pad_id() const { return pad_; }

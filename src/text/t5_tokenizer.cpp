@@ -116,6 +116,7 @@ void T5Tokenizer::finish() {
   for (size_t i = 0; i < pieces_.size(); ++i) {
     piece_id_.emplace(pieces_[i].first, static_cast<int32_t>(i));
     max_piece_bytes_ = std::max(max_piece_bytes_, pieces_[i].first.size());
+    for (size_t len = 1; len <= pieces_[i].first.size(); ++len) prefixes_.emplace(pieces_[i].first.substr(0, len));
     min_score = std::min(min_score, pieces_[i].second);
   }
   unk_score_ = min_score - 10.f;
@@ -168,7 +169,9 @@ void T5Tokenizer::segment(const std::string& piece, std::vector<int32_t>& out) c
     const size_t char_len = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xe ? 3 : 4;
     bool single = false;
     for (size_t len = 1; len <= max_piece_bytes_ && start + len <= n; ++len) {
-      auto it = piece_id_.find(piece.substr(start, len));
+      const std::string_view candidate = std::string_view(piece).substr(start, len);
+      if (!prefixes_.count(candidate)) break;
+      auto it = piece_id_.find(candidate);
       if (it == piece_id_.end()) continue;
       const float score = best[start].score + pieces_[static_cast<size_t>(it->second)].second;
       Node& target = best[start + len];
@@ -188,21 +191,26 @@ void T5Tokenizer::segment(const std::string& piece, std::vector<int32_t>& out) c
     if (!(id == unk_ && !out.empty() && out.back() == unk_)) out.push_back(id);  // fuse runs of <unk>
 }
 
-std::vector<int32_t> T5Tokenizer::tokenize(const std::string& text) const {
+std::vector<int32_t> T5Tokenizer::tokenize(const std::string& text, size_t limit) const {
   std::vector<int32_t> ids;
   for (const Segment& seg : specials_.split(text)) {
+    if (ids.size() >= limit) break;
     if (seg.id >= 0) {
       ids.push_back(seg.id);
       continue;
     }
-    for (const std::string& piece : pre_tokenize(seg.text)) segment(piece, ids);
+    for (const std::string& piece : pre_tokenize(seg.text)) {
+      if (ids.size() >= limit) break;
+      segment(piece, ids);
+    }
   }
+  if (ids.size() > limit) ids.resize(limit);
   return ids;
 }
 
 std::vector<int32_t> T5Tokenizer::encode(const std::string& text, int max_length) const {
   PD_CHECK(max_length >= 1, "T5 tokenizer: max_length must be at least 1");
-  std::vector<int32_t> ids = tokenize(text);
+  std::vector<int32_t> ids = tokenize(text, static_cast<size_t>(max_length - 1));
   if (ids.size() > static_cast<size_t>(max_length - 1)) ids.resize(static_cast<size_t>(max_length - 1));
   ids.push_back(eos_);
   ids.resize(static_cast<size_t>(max_length), pad_);

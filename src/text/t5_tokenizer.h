@@ -5,9 +5,12 @@
 // </s>, truncation and padding to max_sequence_length.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "text/precompiled_charsmap.h"
@@ -24,7 +27,8 @@ class T5Tokenizer {
 
   // tokens + </s>, truncated to max_length (</s> kept) and padded with <pad>.
   std::vector<int32_t> encode(const std::string& text, int max_length = 256) const;
-  std::vector<int32_t> tokenize(const std::string& text) const;  // no </s>, no padding
+  // No </s>, no padding; at most `limit` ids (words after the limit are not segmented).
+  std::vector<int32_t> tokenize(const std::string& text, size_t limit = SIZE_MAX) const;
 
   int32_t pad_id() const { return pad_; }
   int32_t eos_id() const { return eos_; }
@@ -37,7 +41,15 @@ class T5Tokenizer {
   void segment(const std::string& piece, std::vector<int32_t>& out) const;
 
   std::vector<std::pair<std::string, float>> pieces_;
-  std::unordered_map<std::string, int32_t> piece_id_;
+  // Looked up by string_view, so the Viterbi lattice allocates nothing per candidate piece.
+  struct ViewHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, int32_t, ViewHash, std::equal_to<>> piece_id_;
+  // Every prefix of every piece: the lattice stops extending a candidate once it is no prefix,
+  // so a long word costs a few lookups per byte rather than max_piece_bytes_.
+  std::unordered_set<std::string, ViewHash, std::equal_to<>> prefixes_;
   size_t max_piece_bytes_ = 0;
   float unk_score_ = -10.f;
   PrecompiledCharsmap charsmap_;

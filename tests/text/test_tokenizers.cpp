@@ -2,7 +2,10 @@
 // CJK, emoji, punctuation runs, numbers, whitespace of every kind, truncation, the empty prompt).
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
 #include <fstream>
+#include <random>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -87,4 +90,61 @@ TEST(Tokenizers, BadFilesAreErrors) {
 }
 
 }  // namespace
+}  // namespace paradit
+
+// Tokenization is linear in the prompt: a 1 MB prompt (many words, one word of 1 MB, random
+// characters) tokenizes in well under a second per tokenizer, and four times the text costs
+// about four times the time (quadratic would be sixteen). BPE on one 64 KB word took 29 s before.
+namespace paradit {
+namespace {
+
+std::string big_prompt(const std::string& kind, size_t bytes) {
+  std::mt19937 rng(7);
+  std::string s;
+  const char* words[] = {"red", "fox", "in", "the", "snow", "golden", "hour", "café", "naïve", "🐱"};
+  const std::string chars = "abcdefghij klmnop!?.,";
+  while (s.size() < bytes) {
+    if (kind == "words") s += std::string(words[rng() % 10]) + " ";
+    else if (kind == "word") s += 'a';
+    else s += chars[rng() % chars.size()];
+  }
+  return s;
+}
+
+template <class F>
+double seconds(F&& f) {
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+TEST(Tokenizers, LongPromptsTokenizeInLinearTime) {
+  const auto clip = text::ClipTokenizer::from_folder(kPipeline + "tokenizer_2");
+  const auto t5 = text::T5Tokenizer::from_folder(kPipeline + "tokenizer_3");
+  for (const std::string kind : {"words", "word", "mixed"}) {
+    const std::string quarter = big_prompt(kind, 256 << 10), full = big_prompt(kind, 1 << 20);
+    for (const std::string which : {"clip", "t5"}) {
+      auto run = [&](const std::string& text) {
+        return seconds([&] { which == "clip" ? (void)clip.encode(text) : (void)t5.encode(text, 256); });
+      };
+      const double small = std::min(run(quarter), run(quarter)), large = std::min(run(full), run(full));
+      std::printf("  %-4s %-5s 256 KB %.3f s, 1 MB %.3f s\n", which.c_str(), kind.c_str(), small, large);
+      EXPECT_LT(large, 1.0) << which << " " << kind;
+      EXPECT_LT(large, 8 * small + 0.05) << which << " " << kind << ": worse than linear";
+    }
+  }
+}
+
+TEST(Tokenizers, WordCacheStaysBounded) {
+  // 50,000 distinct words through one tokenizer: the cache starts again instead of growing.
+  const auto clip = text::ClipTokenizer::from_folder(kPipeline + "tokenizer");
+  std::string text;
+  for (int i = 0; i < 50000; ++i) text += "w" + std::to_string(i) + "x ";
+  (void)clip.tokenize(text);
+  EXPECT_LE(clip.cached_words(), text::ClipTokenizer::kMaxCachedWords);
+  EXPECT_GT(clip.cached_words(), 0u);
+}
+
 }  // namespace paradit

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "core/error.h"
+#include "io/mapped_file.h"
 #include "usage.h"
 
 namespace paradit::cli {
@@ -52,6 +53,14 @@ int Args::get_int(const std::string& name, int fallback) const {
   PD_CHECK(!v.empty() && *end == '\0' && n >= -1000000 && n <= 1000000, "option --", name,
            " needs an integer, got '", v, "'");
   return static_cast<int>(n);
+}
+
+std::string Args::text_or_file(const std::string& name, bool required) const {
+  const bool inline_text = has(name), file = has(name + "-file");
+  PD_CHECK(!(inline_text && file), "give --", name, " or --", name, "-file, not both", hint());
+  if (file) return read_regular_file(get(name + "-file"), size_t{64} << 20);
+  PD_CHECK(inline_text || !required, "missing required option --", name, " (or --", name, "-file)", hint());
+  return get(name);
 }
 
 void Args::allow_only(const std::vector<std::string>& known) const {

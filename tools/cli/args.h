@@ -16,6 +16,9 @@ class Args {
   std::string get(const std::string& name, const std::string& fallback = "") const;
   std::string require(const std::string& name) const;
   int get_int(const std::string& name, int fallback) const;
+  // --NAME TEXT or --NAME-file FILE (for text too long for a command line); exactly one of them
+  // when `required`.
+  std::string text_or_file(const std::string& name, bool required) const;
   // Fails on any option not in `known`, so a typo is an error, not a silent default.
   void allow_only(const std::vector<std::string>& known) const;
   const std::string& command() const { return command_; }  // "generate", "bench t5", ...

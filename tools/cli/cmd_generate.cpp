@@ -52,7 +52,7 @@ int run_generate(int argc, char** argv) {
   for (auto& a : rewritten)
     if (std::string(a) == "-o") a = long_output.data();
   const Args args(argc, rewritten.data(), 2, {"no-t5", "timings", "quiet", "vae-tiling"});
-  std::vector<std::string> known = {"prompt", "negative-prompt", "width",  "height", "steps",  "guidance", "shift",
+  std::vector<std::string> known = {"prompt", "prompt-file", "negative-prompt", "width",  "height", "steps",  "guidance", "shift",
                                     "seed",   "rng",             "init-latents", "max-sequence-length", "output",
                                     "timings", "trace",          "quiet"};
   known.insert(known.end(), kPipelineOptions.begin(), kPipelineOptions.end());
@@ -71,7 +71,7 @@ int run_generate(int argc, char** argv) {
   set_comm_timeout_option(args);
 
   api::Request r;
-  r.prompt = args.require("prompt");
+  r.prompt = args.text_or_file("prompt", true);
   r.negative_prompt = args.get("negative-prompt");
   r.width = args.get_int("width", 0);  // 0: the model's native size
   r.height = args.get_int("height", 0);

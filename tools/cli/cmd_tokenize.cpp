@@ -14,8 +14,8 @@ namespace fs = std::filesystem;
 
 int run_tokenize(int argc, char** argv) {
   const Args args(argc, argv, 2, {});
-  args.allow_only({"model", "text", "max-sequence-length"});
-  const std::string text = args.require("text");
+  args.allow_only({"model", "text", "text-file", "max-sequence-length"});
+  const std::string text = args.text_or_file("text", true);
   const std::string model = args.get("model");
   std::error_code ec;
   auto folder = [&](const char* name) {

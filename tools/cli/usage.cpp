@@ -23,7 +23,7 @@ const Entry kEntries[] = {
      "\n"
      "Text to image. Options left out take the model's defaults (size, steps, guidance).\n"
      "  --model PATH               diffusers pipeline folder, or an original single file\n"
-     "  --prompt P                 what to draw\n"
+     "  --prompt P                 what to draw (--prompt-file F: read it from a file)\n"
      "  --negative-prompt N        what to steer away from (with guidance > 1)\n"
      "  --width W --height H       image size, multiples of the model's patch (default: the model's own)\n"
      "  --steps N --guidance G     denoising steps and classifier-free guidance scale\n"
@@ -83,7 +83,7 @@ const Entry kEntries[] = {
      "and the negative pair.\n",
      false},
     {"tokenize",
-     "usage: paradit tokenize [--model PIPELINE] --text T [--max-sequence-length 256]\n"
+     "usage: paradit tokenize [--model PIPELINE] (--text T | --text-file F) [--max-sequence-length 256]\n"
      "\n"
      "The CLIP-L, CLIP-G (and, with a pipeline, T5) ids as JSON.\n",
      false},
