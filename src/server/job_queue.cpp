@@ -20,6 +20,16 @@ JobQueue::JobQueue(const api::Pipeline& pipeline, size_t max_queue, Metrics& met
   worker_ = std::thread([this] { work(); });
 }
 
+std::string JobQueue::new_id() {
+  static const char hex[] = "0123456789abcdef";
+  std::string id = "job-";
+  for (int i = 0; i < 4; ++i) {
+    const uint32_t v = entropy_();
+    for (int k = 0; k < 8; ++k) id += hex[(v >> (4 * k)) & 15];
+  }
+  return id;
+}
+
 JobQueue::~JobQueue() {
   shutdown(true);
   if (worker_.joinable()) worker_.join();
@@ -34,7 +44,7 @@ std::vector<std::shared_ptr<Job>> JobQueue::submit(const std::vector<api::Reques
   std::vector<std::shared_ptr<Job>> out;
   for (const auto& r : requests) {
     auto job = std::make_shared<Job>();
-    job->id = "job-" + std::to_string(next_id_++);
+    job->id = new_id();
     job->request = r;
     job->total = r.steps;
     jobs_[job->id] = job;

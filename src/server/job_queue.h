@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -70,7 +71,8 @@ class JobQueue {
   std::map<std::string, std::shared_ptr<Job>> jobs_;
   std::deque<std::string> finished_;
   bool stopping_ = false;
-  uint64_t next_id_ = 1;
+  std::string new_id();  // under mutex_
+  std::random_device entropy_;  // job ids: 128 random bits, so no client can guess another's
   std::thread worker_;
 };
 

@@ -4,6 +4,7 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <regex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -228,6 +229,20 @@ TEST_F(ServerTest, BadInputsGetClearErrors) {
   EXPECT_EQ(status, 202) << ok.dump();
   EXPECT_EQ(wait_job(ok["id"])["state"], "done");
   EXPECT_EQ(get("/healthz", &status)["status"], "ok");
+}
+
+TEST_F(ServerTest, JobIdsAreUnguessable) {
+  start();
+  int status = 0;
+  const std::string a = post("/v1/jobs", R"({"prompt":"x","width":32,"height":32,"steps":1})", &status)["id"];
+  const std::string b = post("/v1/jobs", R"({"prompt":"x","width":32,"height":32,"steps":1})", &status)["id"];
+  const std::regex form("job-[0-9a-f]{32}");
+  EXPECT_TRUE(std::regex_match(a, form)) << a;
+  EXPECT_TRUE(std::regex_match(b, form)) << b;
+  EXPECT_NE(a, b);
+  EXPECT_EQ(get("/v1/jobs/job-1", &status)["error"]["field"], "id");  // no sequential ids to walk
+  wait_job(a);
+  wait_job(b);
 }
 
 TEST_F(ServerTest, ClientThatDisconnectsDoesNotStopTheServer) {
