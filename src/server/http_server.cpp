@@ -2,6 +2,11 @@
 
 #include <httplib.h>
 
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -40,7 +45,66 @@ void send_error(httplib::Response& res, int status, const std::string& message, 
   send_json(res, status, {{"error", err}});
 }
 
+// The host part of "host:port", "[v6]:port" or "host".
+std::string host_part(const std::string& h) {
+  if (!h.empty() && h[0] == '[') {
+    const auto close = h.find(']');
+    return close == std::string::npos ? h : h.substr(1, close - 1);
+  }
+  const auto colon = h.find(':');
+  return h.find(':', colon + 1) != std::string::npos ? h : h.substr(0, colon);  // a bare IPv6 stays whole
+}
+
+// The "host:port" of an Origin "scheme://host:port".
+std::string origin_authority(const std::string& origin) {
+  const auto scheme = origin.find("://");
+  return scheme == std::string::npos ? "" : origin.substr(scheme + 3);
+}
+
+bool equal_in_constant_time(const std::string& a, const std::string& b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i % (b.empty() ? 1 : b.size())]);
+  return diff == 0 && !b.empty();
+}
+
 }  // namespace
+
+bool is_loopback_host(const std::string& host) {
+  std::string h = host_part(host);
+  for (auto& ch : h) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (h == "localhost" || h == "::1" || h.ends_with(".localhost")) return true;
+  int a = 0, b = 0, c = 0, d = 0;
+  char tail = 0;
+  return std::sscanf(h.c_str(), "%d.%d.%d.%d%c", &a, &b, &c, &d, &tail) == 4 && a == 127 && b >= 0 && b < 256 &&
+         c >= 0 && c < 256 && d >= 0 && d < 256;
+}
+
+int Guard::check(const std::string& path, const std::string& host_header, const std::string& origin,
+                 const std::string& authorization, std::string* why) const {
+  // DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends Host: evil.example.
+  if (loopback && !host_header.empty() && !is_loopback_host(host_header)) {
+    *why = "Host '" + host_header + "' is not a loopback name; this server only answers to localhost";
+    return 403;
+  }
+  // Browsers send Origin on cross-site requests (curl and API clients send none).
+  if (!origin.empty() && origin_authority(origin) != host_header &&
+      std::find(cors_origins.begin(), cors_origins.end(), origin) == cors_origins.end()) {
+    *why = "Origin '" + origin + "' is not this server's; allow it with --cors-origin";
+    return 403;
+  }
+  if (!api_key.empty() && path != "/healthz" && path != "/" &&
+      !equal_in_constant_time(authorization, "Bearer " + api_key)) {
+    *why = "this server needs 'Authorization: Bearer <key>' (see --api-key)";
+    return 401;
+  }
+  return 0;
+}
+
+// The start of the request this worker thread is handling (httplib runs each on one thread).
+std::chrono::steady_clock::time_point& request_start() {
+  thread_local std::chrono::steady_clock::time_point t;
+  return t;
+}
 
 struct Server::Impl {
   const api::Pipeline& pipeline;
@@ -55,8 +119,13 @@ struct Server::Impl {
     limits.max_size = o.max_size > 0 ? std::min(o.max_size, p.max_size()) : p.max_size();
     limits.default_size = std::min(p.default_size(), limits.max_size);
     queue = std::make_unique<JobQueue>(p, o.max_queue, metrics);
+    guard.loopback = is_loopback_host(o.host);
+    guard.api_key = o.api_key;
+    guard.cors_origins = o.cors_origins;
     routes();
   }
+
+  Guard guard;
 
   // Fills in the model's default step count so progress has a total from the start.
   std::vector<api::Request> with_defaults(std::vector<api::Request> rs) const {
@@ -130,6 +199,7 @@ struct Server::Impl {
                                         {"object", "model"},
                                         {"owned_by", "paradit"},
                                         {"max_size", limits.max_size},
+                                        {"default_size", limits.default_size},
                                         {"default_steps", pipeline.default_steps()},
                                         {"default_guidance", pipeline.default_guidance()}}})}});
     });
@@ -186,6 +256,43 @@ struct Server::Impl {
       if (!queue->cancel(req.matches[1])) return send_error(res, 409, "the job is already over", "id");
       send_json(res, 200, job_json(*queue->find(req.matches[1])));
     });
+    http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      request_start() = std::chrono::steady_clock::now();
+      const std::string origin = req.get_header_value("Origin");
+      std::string why;
+      const int status = guard.check(req.path, req.get_header_value("Host"), origin,
+                                     req.get_header_value("Authorization"), &why);
+      if (status != 0) {
+        if (status == 401) res.set_header("WWW-Authenticate", "Bearer");
+        send_error(res, status, why, status == 401 ? "authorization" : "origin");
+        metrics.request(status);
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (!origin.empty() && origin_authority(origin) != req.get_header_value("Host")) {  // an allowed other origin
+        res.set_header("Access-Control-Allow-Origin", origin);
+        res.set_header("Vary", "Origin");
+        if (req.method == "OPTIONS") {
+          res.set_header("Access-Control-Allow-Methods", "GET, POST, DELETE");
+          res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type");
+          res.status = 204;
+          return httplib::Server::HandlerResponse::Handled;
+        }
+      }
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+    if (options.access_log) {
+      http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+        const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - request_start());
+        const std::time_t now = std::time(nullptr);
+        std::tm tm{};
+        gmtime_r(&now, &tm);
+        char when[32];
+        std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        std::fprintf(options.access_log, "%s %s %s %d %.1f ms\n", when, req.method.c_str(), req.path.c_str(), res.status,
+                     ms.count());
+        std::fflush(options.access_log);
+      });
+    }
     http.set_payload_max_length(options.max_body_bytes);
     http.set_read_timeout(options.timeout_s, 0);
     http.set_write_timeout(options.timeout_s, 0);

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <memory>
+#include <cstdio>
 #include <string>
+#include <vector>
 
 #include "paradit/paradit.h"
 
@@ -20,7 +22,24 @@ struct ServerOptions {
   int timeout_s = 30;          // read and write timeouts
   int max_size = 0;            // largest image side; 0: the model's limit
   std::string model_name = "paradit";
+  // Every route but /healthz and the page itself needs "Authorization: Bearer api_key" when set.
+  std::string api_key;
+  // Origins (scheme://host[:port]) allowed besides the server's own; any other Origin is refused.
+  std::vector<std::string> cors_origins;
+  // One line per request (time, method, path, status, milliseconds; never bodies), or null.
+  std::FILE* access_log = nullptr;
 };
+
+// The request guard, apart from the server so it can be tested alone. Returns 0 when the request
+// may proceed, else the status to answer (401, 403) with `why`.
+struct Guard {
+  bool loopback = true;  // the server listens on a loopback address only
+  std::string api_key;
+  std::vector<std::string> cors_origins;
+  int check(const std::string& path, const std::string& host_header, const std::string& origin,
+            const std::string& authorization, std::string* why) const;
+};
+bool is_loopback_host(const std::string& host);  // "localhost", "127.x.y.z", "::1" (brackets and port allowed)
 
 class Server {
  public:

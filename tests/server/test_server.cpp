@@ -26,10 +26,12 @@ class ServerTest : public ::testing::Test {
   }
   static void TearDownTestSuite() { delete pipeline_; }
 
-  void start(size_t max_queue = 8) {
+  void start(size_t max_queue = 8, const std::string& api_key = "", std::vector<std::string> cors = {}) {
     server::ServerOptions o;
     o.port = 0;
     o.max_queue = max_queue;
+    o.api_key = api_key;
+    o.cors_origins = std::move(cors);
     server_ = std::make_unique<server::Server>(*pipeline_, o);
     port_ = server_->bind();
     thread_ = std::thread([this] { server_->run(); });
@@ -243,6 +245,57 @@ TEST_F(ServerTest, JobIdsAreUnguessable) {
   EXPECT_EQ(get("/v1/jobs/job-1", &status)["error"]["field"], "id");  // no sequential ids to walk
   wait_job(a);
   wait_job(b);
+}
+
+TEST(ServerGuard, LoopbackHostsOriginsAndKeys) {
+  for (const char* h : {"localhost", "localhost:8080", "127.0.0.1", "127.0.0.1:80", "127.1.2.3:9", "[::1]:8080", "::1",
+                        "LOCALHOST", "app.localhost:1"})
+    EXPECT_TRUE(server::is_loopback_host(h)) << h;
+  for (const char* h : {"evil.example", "evil.example:8080", "127.0.0.1.evil.example", "10.0.0.1", "128.0.0.1",
+                        "[::2]:80", "localhost.evil.example", "127.0.0.256"})
+    EXPECT_FALSE(server::is_loopback_host(h)) << h;
+  server::Guard g;
+  g.api_key = "s3cret";
+  g.cors_origins = {"https://app.example"};
+  std::string why;
+  EXPECT_EQ(g.check("/healthz", "127.0.0.1:8080", "", "", &why), 0);
+  EXPECT_EQ(g.check("/v1/models", "127.0.0.1:8080", "", "", &why), 401);
+  EXPECT_EQ(g.check("/v1/models", "127.0.0.1:8080", "", "Bearer wrong", &why), 401);
+  EXPECT_EQ(g.check("/v1/models", "127.0.0.1:8080", "", "Bearer s3cret", &why), 0);
+  EXPECT_EQ(g.check("/v1/models", "evil.example:8080", "", "Bearer s3cret", &why), 403);
+  EXPECT_NE(why.find("loopback"), std::string::npos) << why;
+  EXPECT_EQ(g.check("/v1/jobs", "127.0.0.1:8080", "http://evil.example", "Bearer s3cret", &why), 403);
+  EXPECT_EQ(g.check("/v1/jobs", "127.0.0.1:8080", "http://127.0.0.1:8080", "Bearer s3cret", &why), 0);
+  EXPECT_EQ(g.check("/v1/jobs", "127.0.0.1:8080", "https://app.example", "Bearer s3cret", &why), 0);
+  g.loopback = false;  // listening on a public address: any Host, still the key
+  EXPECT_EQ(g.check("/v1/models", "paradit.example.org", "", "Bearer s3cret", &why), 0);
+  EXPECT_EQ(g.check("/v1/models", "paradit.example.org", "", "", &why), 401);
+}
+
+TEST_F(ServerTest, ApiKeyHostAndOriginOverHttp) {
+  start(8, "s3cret", {"https://app.example"});
+  auto get_with = [&](const std::string& path, const httplib::Headers& h) {
+    auto res = client_->Get(path.c_str(), h);
+    return res ? res->status : -1;
+  };
+  EXPECT_EQ(get_with("/healthz", {}), 200);
+  EXPECT_EQ(get_with("/", {}), 200);  // the page itself asks for the key
+  EXPECT_EQ(get_with("/v1/models", {}), 401);
+  EXPECT_EQ(get_with("/metrics", {{"Authorization", "Bearer nope"}}), 401);
+  EXPECT_EQ(get_with("/v1/models", {{"Authorization", "Bearer s3cret"}}), 200);
+  EXPECT_EQ(get_with("/v1/models", {{"Authorization", "Bearer s3cret"}, {"Host", "evil.example"}}), 403);
+  // A cross-origin text/plain POST from any web page (no preflight) is refused.
+  auto post = client_->Post("/v1/jobs", {{"Origin", "http://evil.example"}, {"Authorization", "Bearer s3cret"}},
+                            R"({"prompt":"x"})", "text/plain");
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->status, 403);
+  auto allowed = client_->Get("/v1/models", {{"Origin", "https://app.example"}, {"Authorization", "Bearer s3cret"}});
+  ASSERT_TRUE(allowed);
+  EXPECT_EQ(allowed->status, 200);
+  EXPECT_EQ(allowed->get_header_value("Access-Control-Allow-Origin"), "https://app.example");
+  auto unauthorised = client_->Get("/v1/models");
+  ASSERT_TRUE(unauthorised);
+  EXPECT_EQ(unauthorised->get_header_value("WWW-Authenticate"), "Bearer");
 }
 
 TEST_F(ServerTest, ClientThatDisconnectsDoesNotStopTheServer) {

@@ -5,6 +5,10 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <memory>
+#include <cstring>
+#include <cstdlib>
+#include <cerrno>
 #include <thread>
 
 #include "args.h"
@@ -19,7 +23,8 @@ namespace paradit::cli {
 
 int run_serve(int argc, char** argv) {
   const Args args(argc, argv, 2, {"no-t5", "vae-tiling"});
-  std::vector<std::string> known = {"host", "port", "max-queue", "max-size", "timeout"};
+  std::vector<std::string> known = {"host", "port", "max-queue", "max-size", "timeout", "api-key", "cors-origin",
+                                    "access-log"};
   known.insert(known.end(), kPipelineOptions.begin(), kPipelineOptions.end());
   known.insert(known.end(), kParallelOptions.begin(), kParallelOptions.end());
   args.allow_only(known);
@@ -53,6 +58,32 @@ int run_serve(int argc, char** argv) {
   o.model_name = pipeline->model_name();
   o.max_size = args.get_int("max-size", 0);
   PD_CHECK(o.max_size >= 0, "--max-size must not be negative");
+  o.api_key = args.get("api-key");
+  if (o.api_key.empty())
+    if (const char* env = std::getenv("PARADIT_API_KEY")) o.api_key = env;
+  for (size_t start = 0, comma; start < args.get("cors-origin").size(); start = comma + 1) {
+    const std::string list = args.get("cors-origin");
+    comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    const std::string origin = list.substr(start, comma - start);
+    PD_CHECK(origin.rfind("http://", 0) == 0 || origin.rfind("https://", 0) == 0, "--cors-origin: '", origin,
+             "' must look like https://host[:port]");
+    o.cors_origins.push_back(origin);
+  }
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> log(nullptr, std::fclose);
+  if (args.has("access-log")) {
+    const std::string path = args.get("access-log");
+    if (path == "-") {
+      o.access_log = stderr;
+    } else {
+      log.reset(std::fopen(path.c_str(), "a"));
+      PD_CHECK(log != nullptr, path, ": cannot open the access log: ", std::strerror(errno));
+      o.access_log = log.get();
+    }
+  }
+  if (!server::is_loopback_host(o.host) && o.api_key.empty())
+    std::fprintf(stderr, "paradit serve: warning: listening on %s without --api-key: anyone who can reach it can "
+                 "generate and read images (put a TLS proxy in front; see the README)\n", o.host.c_str());
   server::Server server(*pipeline, o);
   const int port = server.bind();
   std::thread waiter([&] {

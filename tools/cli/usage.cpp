@@ -46,6 +46,9 @@ const Entry kEntries[] = {
      "  --max-queue 16             queued requests before 429\n"
      "  --max-size N               largest width or height accepted\n"
      "  --timeout 30               socket read/write timeout (seconds)\n"
+     "  --api-key KEY              every API route needs Authorization: Bearer KEY (or $PARADIT_API_KEY)\n"
+     "  --cors-origin URL[,URL]    browser origins allowed besides the server's own\n"
+     "  --access-log FILE|-        one line per request: time, method, path, status, duration\n"
      "  --clip-l F --clip-g F --t5xxl F --vae DIR --no-t5 --vae-tiling\n"
      "  --dtype auto|f32|bf16 --threads N --device cpu\n",
      true},
