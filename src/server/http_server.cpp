@@ -67,6 +67,8 @@ bool equal_in_constant_time(const std::string& a, const std::string& b) {
   return diff == 0 && !b.empty();
 }
 
+struct JobCancelled {};
+
 }  // namespace
 
 bool is_loopback_host(const std::string& host) {
@@ -118,7 +120,7 @@ struct Server::Impl {
   Impl(const api::Pipeline& p, const ServerOptions& o) : pipeline(p), options(o) {
     limits.max_size = o.max_size > 0 ? std::min(o.max_size, p.max_size()) : p.max_size();
     limits.default_size = std::min(p.default_size(), limits.max_size);
-    queue = std::make_unique<JobQueue>(p, o.max_queue, metrics);
+    queue = std::make_unique<JobQueue>(p, o.max_queue, metrics, 64, o.keep_jobs_s);
     guard.loopback = is_loopback_host(o.host);
     guard.api_key = o.api_key;
     guard.cors_origins = o.cors_origins;
@@ -143,6 +145,9 @@ struct Server::Impl {
       f();
     } catch (const BadRequest& e) {
       send_error(res, 400, e.what(), e.field());
+    } catch (const JobCancelled&) {
+      send_error(res, 409, "the request was cancelled before its image was made (server stopping, or DELETE /v1/jobs)",
+                 "cancelled");
     } catch (const QueueFull&) {
       res.set_header("Retry-After", "5");
       send_error(res, 429, "the queue is full; retry later");
@@ -154,6 +159,14 @@ struct Server::Impl {
       send_error(res, 500, std::string("internal error: ") + e.what());
     }
     metrics.request(res.status);
+  }
+
+  // 410 for a job that finished and was dropped after its keeping time, 404 for one never seen.
+  void no_such_job(httplib::Response& res, const std::string& id) {
+    if (queue->expired(id))
+      return send_error(res, 410, "the job finished more than " + std::to_string(static_cast<long>(options.keep_jobs_s)) +
+                                      " s ago and was dropped", "id");
+    send_error(res, 404, "no such job", "id");
   }
 
   json job_json(const Job& job) const {
@@ -176,8 +189,9 @@ struct Server::Impl {
       int s, t;
       double e;
       std::string error;
-      if (queue->snapshot(*j, &s, &t, &e, &error) != Job::State::Done)
-        throw std::runtime_error(error.empty() ? "generation was cancelled" : error);
+      const Job::State state = queue->snapshot(*j, &s, &t, &e, &error);
+      if (state == Job::State::Cancelled) throw JobCancelled();
+      if (state != Job::State::Done) throw std::runtime_error(error);
     }
     return jobs;
   }
@@ -238,12 +252,12 @@ struct Server::Impl {
     });
     http.Get(R"(/v1/jobs/([A-Za-z0-9-]+))", [this](const httplib::Request& req, httplib::Response& res) {
       const auto job = queue->find(req.matches[1]);
-      if (!job) return send_error(res, 404, "no such job", "id");
+      if (!job) return no_such_job(res, req.matches[1]);
       send_json(res, 200, job_json(*job));
     });
     http.Get(R"(/v1/jobs/([A-Za-z0-9-]+)/image)", [this](const httplib::Request& req, httplib::Response& res) {
       const auto job = queue->find(req.matches[1]);
-      if (!job) return send_error(res, 404, "no such job", "id");
+      if (!job) return no_such_job(res, req.matches[1]);
       int s, t;
       double e;
       std::string error;
@@ -252,7 +266,7 @@ struct Server::Impl {
       res.set_content(reinterpret_cast<const char*>(job->png.data()), job->png.size(), "image/png");
     });
     http.Delete(R"(/v1/jobs/([A-Za-z0-9-]+))", [this](const httplib::Request& req, httplib::Response& res) {
-      if (!queue->find(req.matches[1])) return send_error(res, 404, "no such job", "id");
+      if (!queue->find(req.matches[1])) return no_such_job(res, req.matches[1]);
       if (!queue->cancel(req.matches[1])) return send_error(res, 409, "the job is already over", "id");
       send_json(res, 200, job_json(*queue->find(req.matches[1])));
     });

@@ -28,6 +28,7 @@ struct ServerOptions {
   std::vector<std::string> cors_origins;
   // One line per request (time, method, path, status, milliseconds; never bodies), or null.
   std::FILE* access_log = nullptr;
+  double keep_jobs_s = 600;  // a finished job's status and image stay readable this long, then 410
 };
 
 // The request guard, apart from the server so it can be tested alone. Returns 0 when the request

@@ -15,8 +15,10 @@ const char* state_name(Job::State s) {
   return "unknown";
 }
 
-JobQueue::JobQueue(const api::Pipeline& pipeline, size_t max_queue, Metrics& metrics, size_t keep_finished)
-    : pipeline_(pipeline), metrics_(metrics), max_queue_(max_queue), keep_finished_(keep_finished) {
+JobQueue::JobQueue(const api::Pipeline& pipeline, size_t max_queue, Metrics& metrics, size_t keep_finished,
+                   double keep_seconds)
+    : pipeline_(pipeline), metrics_(metrics), max_queue_(max_queue), keep_finished_(keep_finished),
+      keep_seconds_(keep_seconds) {
   worker_ = std::thread([this] { work(); });
 }
 
@@ -55,8 +57,36 @@ std::vector<std::shared_ptr<Job>> JobQueue::submit(const std::vector<api::Reques
   return out;
 }
 
-std::shared_ptr<Job> JobQueue::find(const std::string& id) const {
+void JobQueue::finished_locked(const std::string& id) {
+  finished_.emplace_back(id, std::chrono::steady_clock::now());
+  expire_locked();
+}
+
+void JobQueue::expire_locked() {
+  const auto now = std::chrono::steady_clock::now();
+  while (!finished_.empty() &&
+         (finished_.size() > keep_finished_ ||
+          std::chrono::duration<double>(now - finished_.front().second).count() > keep_seconds_)) {
+    const std::string id = finished_.front().first;
+    finished_.pop_front();
+    jobs_.erase(id);
+    if (expired_.insert(id).second) expired_order_.push_back(id);
+    if (expired_order_.size() > 10000) {  // remembering ids is bounded too
+      expired_.erase(expired_order_.front());
+      expired_order_.pop_front();
+    }
+  }
+}
+
+bool JobQueue::expired(const std::string& id) {
   std::lock_guard<std::mutex> lock(mutex_);
+  expire_locked();
+  return expired_.count(id) != 0;
+}
+
+std::shared_ptr<Job> JobQueue::find(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  expire_locked();
   auto it = jobs_.find(id);
   return it == jobs_.end() ? nullptr : it->second;
 }
@@ -70,7 +100,7 @@ bool JobQueue::cancel(const std::string& id) {
     queue_.erase(std::remove(queue_.begin(), queue_.end(), it->second), queue_.end());
     job.state = Job::State::Cancelled;
     metrics_.job_cancelled();
-    finished_.push_back(job.id);
+    finished_locked(job.id);
     changed_.notify_all();
     return true;
   }
@@ -107,7 +137,7 @@ void JobQueue::shutdown(bool cancel_running) {
   stopping_ = true;
   for (auto& job : queue_) {
     job->state = Job::State::Cancelled;
-    finished_.push_back(job->id);
+    finished_locked(job->id);
   }
   queue_.clear();
   if (cancel_running)
@@ -166,11 +196,7 @@ void JobQueue::work() {
     job->png = std::move(png);
     job->parameters = std::move(parameters);
     job->error = std::move(error);
-    finished_.push_back(job->id);
-    while (finished_.size() > keep_finished_) {  // bound the memory of finished jobs
-      jobs_.erase(finished_.front());
-      finished_.pop_front();
-    }
+    finished_locked(job->id);  // bounds the memory of finished jobs
     changed_.notify_all();
   }
 }

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <set>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -42,12 +43,16 @@ class QueueFull : public std::runtime_error {
 
 class JobQueue {
  public:
-  JobQueue(const api::Pipeline& pipeline, size_t max_queue, Metrics& metrics, size_t keep_finished = 64);
+  // Finished jobs stay readable for `keep_seconds` (at most `keep_finished` of them); after that
+  // their ids answer as expired (410) rather than unknown.
+  JobQueue(const api::Pipeline& pipeline, size_t max_queue, Metrics& metrics, size_t keep_finished = 64,
+           double keep_seconds = 600);
   ~JobQueue();
 
   // Queues all or none of `requests`; throws QueueFull when they don't fit.
   std::vector<std::shared_ptr<Job>> submit(const std::vector<api::Request>& requests);
-  std::shared_ptr<Job> find(const std::string& id) const;
+  std::shared_ptr<Job> find(const std::string& id);
+  bool expired(const std::string& id);  // finished, kept for its time, then dropped
   // Cancels a queued job at once, a running one at its next step; false if unknown or over.
   bool cancel(const std::string& id);
   // Blocks until the job is over (done, failed or cancelled).
@@ -64,12 +69,17 @@ class JobQueue {
   void work();
   const api::Pipeline& pipeline_;
   Metrics& metrics_;
+  void finished_locked(const std::string& id);  // records a job's end; drops what is too old
+  void expire_locked();
   const size_t max_queue_, keep_finished_;
+  const double keep_seconds_;
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;
   std::deque<std::shared_ptr<Job>> queue_;
   std::map<std::string, std::shared_ptr<Job>> jobs_;
-  std::deque<std::string> finished_;
+  std::deque<std::pair<std::string, std::chrono::steady_clock::time_point>> finished_;
+  std::set<std::string> expired_;     // the ids dropped most recently (bounded by expired_order_)
+  std::deque<std::string> expired_order_;
   bool stopping_ = false;
   std::string new_id();  // under mutex_
   std::random_device entropy_;  // job ids: 128 random bits, so no client can guess another's

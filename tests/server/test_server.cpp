@@ -26,8 +26,10 @@ class ServerTest : public ::testing::Test {
   }
   static void TearDownTestSuite() { delete pipeline_; }
 
-  void start(size_t max_queue = 8, const std::string& api_key = "", std::vector<std::string> cors = {}) {
+  void start(size_t max_queue = 8, const std::string& api_key = "", std::vector<std::string> cors = {},
+             double keep_jobs_s = 600) {
     server::ServerOptions o;
+    o.keep_jobs_s = keep_jobs_s;
     o.port = 0;
     o.max_queue = max_queue;
     o.api_key = api_key;
@@ -296,6 +298,46 @@ TEST_F(ServerTest, ApiKeyHostAndOriginOverHttp) {
   auto unauthorised = client_->Get("/v1/models");
   ASSERT_TRUE(unauthorised);
   EXPECT_EQ(unauthorised->get_header_value("WWW-Authenticate"), "Bearer");
+}
+
+TEST_F(ServerTest, FinishedJobsExpireWith410) {
+  start(8, "", {}, 0.5);
+  int status = 0;
+  const std::string id = post("/v1/jobs", R"({"prompt":"x","width":32,"height":32,"steps":1})", &status)["id"];
+  EXPECT_EQ(wait_job(id)["state"], "done");
+  get("/v1/jobs/" + id, &status);
+  EXPECT_EQ(status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  const json gone = get("/v1/jobs/" + id, &status);
+  EXPECT_EQ(status, 410) << gone.dump();
+  get("/v1/jobs/" + id + "/image", &status);
+  EXPECT_EQ(status, 410);
+  get("/v1/jobs/job-00000000000000000000000000000000", &status);
+  EXPECT_EQ(status, 404);  // never existed
+}
+
+TEST_F(ServerTest, CancelledSynchronousRequestGets409) {
+  start();
+  int status = 0;
+  // A long job holds the worker; the synchronous request waits behind it and is cancelled when
+  // the server stops.
+  post("/v1/jobs", R"({"prompt":"x","width":256,"height":256,"steps":40})", &status);
+  int sync_status = 0;
+  json sync_body;
+  std::thread sync([&] {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(60, 0);
+    auto res = c.Post("/v1/images/generations", R"({"prompt":"x","size":"32x32","steps":1})", "application/json");
+    if (res) {
+      sync_status = res->status;
+      sync_body = json::parse(res->body, nullptr, false);
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  server_->stop(true);
+  sync.join();
+  EXPECT_EQ(sync_status, 409);
+  EXPECT_EQ(sync_body["error"].value("field", ""), "cancelled") << sync_body.dump();
 }
 
 TEST_F(ServerTest, ClientThatDisconnectsDoesNotStopTheServer) {

@@ -24,7 +24,7 @@ namespace paradit::cli {
 int run_serve(int argc, char** argv) {
   const Args args(argc, argv, 2, {"no-t5", "vae-tiling"});
   std::vector<std::string> known = {"host", "port", "max-queue", "max-size", "timeout", "api-key", "cors-origin",
-                                    "access-log"};
+                                    "access-log", "keep-jobs"};
   known.insert(known.end(), kPipelineOptions.begin(), kPipelineOptions.end());
   known.insert(known.end(), kParallelOptions.begin(), kParallelOptions.end());
   args.allow_only(known);
@@ -58,6 +58,9 @@ int run_serve(int argc, char** argv) {
   o.model_name = pipeline->model_name();
   o.max_size = args.get_int("max-size", 0);
   PD_CHECK(o.max_size >= 0, "--max-size must not be negative");
+  const int keep = args.get_int("keep-jobs", 600);
+  PD_CHECK(keep >= 1 && keep <= 7 * 86400, "--keep-jobs must be in 1..604800 seconds");
+  o.keep_jobs_s = keep;
   o.api_key = args.get("api-key");
   if (o.api_key.empty())
     if (const char* env = std::getenv("PARADIT_API_KEY")) o.api_key = env;

@@ -49,6 +49,7 @@ const Entry kEntries[] = {
      "  --api-key KEY              every API route needs Authorization: Bearer KEY (or $PARADIT_API_KEY)\n"
      "  --cors-origin URL[,URL]    browser origins allowed besides the server's own\n"
      "  --access-log FILE|-        one line per request: time, method, path, status, duration\n"
+     "  --keep-jobs 600            seconds a finished job's status and image stay readable (then 410)\n"
      "  --clip-l F --clip-g F --t5xxl F --vae DIR --no-t5 --vae-tiling\n"
      "  --dtype auto|f32|bf16 --threads N --device cpu\n",
      true},
