@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <memory>
 #include <cstring>
@@ -89,19 +90,28 @@ int run_serve(int argc, char** argv) {
                  "generate and read images (put a TLS proxy in front; see the README)\n", o.host.c_str());
   server::Server server(*pipeline, o);
   const int port = server.bind();
+  // The first SIGTERM/SIGINT stops taking work and lets the running job finish; a second one
+  // cancels that job at its next step.
+  std::atomic<bool> over{false};
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&signals, &sig);
-    std::fprintf(stderr, "paradit serve: signal %d, finishing the current job\n", sig);
+    if (over) return;
+    std::fprintf(stderr, "paradit serve: signal %d, finishing the current job (signal again to cancel it)\n", sig);
     server.stop(false);
+    sigwait(&signals, &sig);
+    if (over) return;
+    std::fprintf(stderr, "paradit serve: signal %d again, cancelling the running job\n", sig);
+    server.stop(true);
   });
   std::fprintf(stderr, "paradit serve: %s on http://%s:%d/%s, pid %d\n", pipeline->model_name().c_str(),
                o.host.c_str(), port, load.mesh.empty() ? "" : (" (" + pipeline->parallel_config() + ")").c_str(),
                static_cast<int>(::getpid()));
   server.run();
-  pthread_kill(waiter.native_handle(), SIGTERM);  // wake the waiter if we stopped for another reason
+  const uint64_t done = server.drain();  // the running job completes (or is cancelled) before we exit
+  over = true;
+  pthread_kill(waiter.native_handle(), SIGTERM);  // wake the waiter wherever it waits
   waiter.join();
-  const uint64_t done = server.drain();  // the running job completes before we exit
   pipeline->release();
   std::fprintf(stderr, "paradit serve: %llu jobs done, exiting\n", static_cast<unsigned long long>(done));
   return 0;
