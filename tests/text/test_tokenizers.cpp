@@ -93,8 +93,10 @@ TEST(Tokenizers, BadFilesAreErrors) {
 }  // namespace paradit
 
 // Tokenization is linear in the prompt: a 1 MB prompt (many words, one word of 1 MB, random
-// characters) tokenizes in well under a second per tokenizer, and four times the text costs
-// about four times the time (quadratic would be sixteen). BPE on one 64 KB word took 29 s before.
+// characters) tokenizes in under a second per tokenizer on a quiet machine (0.01 to 0.43 s
+// measured; the bound is 1.5 s because the suite runs tests side by side), and sixteen times the
+// text costs about sixteen times the time (quadratic would be 256). BPE on one 64 KB word took
+// 29 s before.
 namespace paradit {
 namespace {
 
@@ -124,15 +126,15 @@ TEST(Tokenizers, LongPromptsTokenizeInLinearTime) {
   const auto clip = text::ClipTokenizer::from_folder(kPipeline + "tokenizer_2");
   const auto t5 = text::T5Tokenizer::from_folder(kPipeline + "tokenizer_3");
   for (const std::string kind : {"words", "word", "mixed"}) {
-    const std::string quarter = big_prompt(kind, 256 << 10), full = big_prompt(kind, 1 << 20);
+    const std::string small_text = big_prompt(kind, 64 << 10), full = big_prompt(kind, 1 << 20);
     for (const std::string which : {"clip", "t5"}) {
       auto run = [&](const std::string& text) {
         return seconds([&] { which == "clip" ? (void)clip.encode(text) : (void)t5.encode(text, 256); });
       };
-      const double small = std::min(run(quarter), run(quarter)), large = std::min(run(full), run(full));
-      std::printf("  %-4s %-5s 256 KB %.3f s, 1 MB %.3f s\n", which.c_str(), kind.c_str(), small, large);
-      EXPECT_LT(large, 1.0) << which << " " << kind;
-      EXPECT_LT(large, 8 * small + 0.05) << which << " " << kind << ": worse than linear";
+      const double small = std::min(run(small_text), run(small_text)), large = std::min(run(full), run(full));
+      std::printf("  %-4s %-5s 64 KB %.3f s, 1 MB %.3f s\n", which.c_str(), kind.c_str(), small, large);
+      EXPECT_LT(large, 1.5) << which << " " << kind;
+      EXPECT_LT(large, 48 * small + 0.05) << which << " " << kind << ": worse than linear";
     }
   }
 }
