@@ -307,6 +307,10 @@ struct Server::Impl {
         std::fflush(options.access_log);
       });
     }
+    // One request per connection: the HTTP library would read a pipelined second request's
+    // bytes as lost, so every response says "Connection: close" and the connection ends, as HTTP
+    // allows. (An image takes seconds; reconnecting costs nothing next to it.)
+    http.set_keep_alive_max_count(1);
     http.set_payload_max_length(options.max_body_bytes);
     http.set_read_timeout(options.timeout_s, 0);
     http.set_write_timeout(options.timeout_s, 0);

@@ -3,6 +3,11 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <regex>
 #include <nlohmann/json.hpp>
@@ -338,6 +343,32 @@ TEST_F(ServerTest, CancelledSynchronousRequestGets409) {
   sync.join();
   EXPECT_EQ(sync_status, 409);
   EXPECT_EQ(sync_body["error"].value("field", ""), "cancelled") << sync_body.dump();
+}
+
+// Two requests written back to back on one connection: the first is answered, says
+// "Connection: close", and the connection ends; nothing is dropped silently.
+TEST_F(ServerTest, PipelinedRequestsCloseAfterTheFirstResponse) {
+  start();
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port_));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string two = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  ASSERT_EQ(::send(fd, two.data(), two.size(), 0), static_cast<ssize_t>(two.size()));
+  std::string got;
+  char buf[4096];
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) got.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  EXPECT_EQ(got.rfind("HTTP/1.1 200", 0), 0u) << got;
+  EXPECT_NE(got.find("Connection: close"), std::string::npos) << got;
+  EXPECT_NE(got.find("\"status\":\"ok\""), std::string::npos) << got;
+  int status = 0;
+  EXPECT_EQ(get("/healthz", &status)["status"], "ok");
 }
 
 TEST_F(ServerTest, ClientThatDisconnectsDoesNotStopTheServer) {
