@@ -34,4 +34,15 @@ check "make-pipeline indexes" 0 "weight_map" cat "$tmp/rand/transformer/diffusio
 check "a random pipeline renders" 0 "wrote .*r.png (64x64)" "$bin" generate --model "$tmp/rand" --prompt x --width 64 --height 64 --steps 1 -o "$tmp/r.png"
 check "make-pipeline needs tokenizers" 2 "has no tokenizer" "$bin" bench make-pipeline --like "$model" --out "$tmp/r2" --tokenizers "$tmp"
 check "library example" 0 "256x256, 4 steps" "$example" "$model" "a fox" "$tmp/example.png"
+# The bundled trained model with nothing but a prompt: its own size, steps and guidance.
+shapes="$(dirname "$0")/../../models/tiny-shapes"
+check "the trained model's defaults" 0 "model custom, 20 steps, guidance 4.00" \
+  "$bin" generate --model "$shapes" --prompt "a red circle on a blue background" -o "$tmp/s.png" --timings
+check "the trained model's native size" 0 "wrote .*s.png (64x64)" \
+  "$bin" generate --model "$shapes" --prompt "a red circle on a blue background" -o "$tmp/s.png"
+check "a prompt from a file" 0 "wrote .*f.png (64x64)" sh -c "printf 'a red circle on a blue background' > '$tmp/p.txt' && \
+  '$bin' generate --model '$shapes' --prompt-file '$tmp/p.txt' -o '$tmp/f.png'"
+check "the file's prompt is the prompt" 0 "" cmp "$tmp/s.png" "$tmp/f.png"
+check "--prompt and --prompt-file together" 2 "not both" "$bin" generate --model "$shapes" --prompt x \
+  --prompt-file "$tmp/p.txt" -o "$tmp/x.png"
 summary

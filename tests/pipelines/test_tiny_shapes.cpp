@@ -110,6 +110,37 @@ void expect_follows_prompts(DType dtype) {
   std::printf("%d/%zu prompts pass the colour check\n", passed, kPrompts.size());
 }
 
+// All 168 combinations, seeded as tools/train_tiny/train.py's check through diffusers (seed 1000
+// + the combination's index), so the two rates can be compared. The documented rate
+// (docs/tiny-shapes.md) is the floor.
+constexpr int kMinimumOf168 = 164;
+
+void expect_all_combinations(DType dtype) {
+  const auto pipe = load(dtype);
+  const char* shapes[] = {"circle", "square", "triangle"};
+  int index = 0, passed = 0;
+  std::string failed;
+  for (const auto& fg : kColours)
+    for (const char* shape : shapes)
+      for (const auto& bg : kColours) {
+        if (&fg == &bg) continue;
+        const Prompt p{fg.name, shape, bg.name, false};
+        GenerateRequest r;
+        r.prompt = p.text();
+        r.seed = static_cast<uint64_t>(1000 + index++);
+        const Check c = colour_check(pipe.generate(r).image, p.fg, p.bg);
+        passed += c.ok;
+        if (!c.ok) failed += "  " + p.text() + ": " + c.found + "\n";
+      }
+  std::printf("%s: %d/%d combinations pass the colour check\n%s", dtype_name(dtype), passed, index, failed.c_str());
+  EXPECT_EQ(index, 168);
+  EXPECT_GE(passed, kMinimumOf168);
+}
+
+TEST(TinyShapes, AllCombinationsF32) { expect_all_combinations(DType::F32); }
+
+TEST(TinyShapes, AllCombinationsBf16) { expect_all_combinations(DType::BF16); }
+
 TEST(TinyShapes, UsesTheFolderDefaults) {
   const auto pipe = load(DType::F32);
   EXPECT_EQ(pipe.defaults().width, 64);

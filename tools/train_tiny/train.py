@@ -246,7 +246,8 @@ def model_card(out, results, args, seconds):
         "and the MMDiT are trained. Colours, shapes and the held-out combinations: `tools/train_tiny/shapes.py`.",
         "",
         f"Training: {args.vae_steps} VAE steps (batch {args.vae_batch}), {args.steps} MMDiT steps (batch {args.batch}),"
-        f" {args.images} drawn images, {seconds / 60:.1f} minutes on {torch.get_num_threads()} threads.",
+        f" {args.images} drawn images, {seconds / 60:.1f} minutes on {torch.get_num_threads()} threads"
+        + (" (the VAE taken from an earlier run of the same settings)." if args.vae_from else "."),
         "",
         "Colour check through diffusers (seed 1000 + combination index, all 168 combinations):",
         f"- trained combinations: {sum(train_ok)}/{len(train_ok)}",
@@ -266,7 +267,7 @@ def main():
     ap.add_argument("--vae-steps", type=int, default=1500)
     ap.add_argument("--vae-batch", type=int, default=32)
     ap.add_argument("--vae-lr", type=float, default=2e-3)
-    ap.add_argument("--steps", type=int, default=2500)
+    ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--batch", type=int, default=48)
     ap.add_argument("--lr", type=float, default=6e-4)
     ap.add_argument("--ema", type=float, default=0.998)
@@ -274,6 +275,9 @@ def main():
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--eval-only", action="store_true", help="only rerun the colour check on --out")
+    ap.add_argument("--vae-from", help="take the VAE of an earlier run with the same --images, --vae-steps, "
+                                       "--vae-batch and --vae-lr instead of training it again (the script is "
+                                       "deterministic, so it would come out the same)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
@@ -286,7 +290,7 @@ def main():
         os.makedirs(out)
         clip_l, clip_g, t5 = text_encoders()
         tok_l, tok_g, tok_t5 = tokenizers(out)
-        vae = make_vae()
+        vae = make_vae() if not args.vae_from else AutoencoderKL.from_pretrained(os.path.join(args.vae_from, "vae"))
         transformer = make_transformer(args)
         scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=3.0)
         pipe = StableDiffusion3Pipeline(transformer=transformer, scheduler=scheduler, vae=vae,
@@ -299,8 +303,9 @@ def main():
         images, picks = draw_dataset(train, args.images, seed=8)
         pixels = to_pixels(images)
         log(f"drew {len(images)} images of {len(train)} combinations ({len(shapes.held_out())} held out)")
-        train_vae(vae, pixels, args)
-        round_bf16_(vae)
+        if not args.vae_from:
+            train_vae(vae, pixels, args)
+            round_bf16_(vae)
         z = encode_latents(vae, pixels)
         shift, scale = z.mean().item(), 1.0 / z.std().item()
         vae.register_to_config(shift_factor=round(shift, 4), scaling_factor=round(scale, 4))
