@@ -61,10 +61,12 @@ std::string origin_authority(const std::string& origin) {
   return scheme == std::string::npos ? "" : origin.substr(scheme + 3);
 }
 
-bool equal_in_constant_time(const std::string& a, const std::string& b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i % (b.empty() ? 1 : b.size())]);
-  return diff == 0 && !b.empty();
+// The time depends on the expected value's length only, not on where a guess first differs.
+bool equal_in_constant_time(const std::string& given, const std::string& expected) {
+  unsigned char diff = given.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < expected.size(); ++i)
+    diff |= static_cast<unsigned char>((i < given.size() ? given[i] : 0) ^ expected[i]);
+  return diff == 0;
 }
 
 struct JobCancelled {};
