@@ -7,9 +7,11 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "server/connection_gate.h"
 #include "server/job_queue.h"
 #include "server/requests.h"
 #include "server/web_page.h"
@@ -116,10 +118,20 @@ struct Server::Impl {
   Metrics metrics;
   Limits limits;
   std::unique_ptr<JobQueue> queue;
-  httplib::Server http;
+  GatedServer http;
   int port = -1;
 
-  Impl(const api::Pipeline& p, const ServerOptions& o) : pipeline(p), options(o) {
+  static GateLimits gate_limits(const ServerOptions& o) {
+    GateLimits g;
+    g.max_connections = o.max_connections;
+    g.head_timeout_s = o.header_timeout_s;
+    g.body_timeout_s = o.timeout_s;
+    g.write_timeout_s = o.timeout_s;
+    g.max_body_bytes = o.max_body_bytes;
+    return g;
+  }
+
+  Impl(const api::Pipeline& p, const ServerOptions& o) : pipeline(p), options(o), http(gate_limits(o)) {
     limits.max_size = o.max_size > 0 ? std::min(o.max_size, p.max_size()) : p.max_size();
     limits.default_size = std::min(p.default_size(), limits.max_size);
     queue = std::make_unique<JobQueue>(p, o.max_queue, metrics, 64, o.keep_jobs_s);
@@ -130,6 +142,20 @@ struct Server::Impl {
   }
 
   Guard guard;
+
+  // One access-log line: time, method, path, status, milliseconds (and why the gate refused).
+  void log_line(const std::string& method, const std::string& path, int status, double ms, const std::string& why) {
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char when[32];
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    std::lock_guard<std::mutex> lock(log_mutex);
+    std::fprintf(options.access_log, "%s %s %s %d %.1f ms%s%s\n", when, method.c_str(), path.c_str(), status, ms,
+                 why.empty() ? "" : " ", why.c_str());
+    std::fflush(options.access_log);
+  }
+  std::mutex log_mutex;
 
   // Fills in the model's default step count so progress has a total from the start.
   std::vector<api::Request> with_defaults(std::vector<api::Request> rs) const {
@@ -296,17 +322,14 @@ struct Server::Impl {
       }
       return httplib::Server::HandlerResponse::Unhandled;
     });
+    http.on_refused = [this](int status, const std::string& why) {
+      metrics.request(status);
+      if (options.access_log) log_line("-", "-", status, 0, why);
+    };
     if (options.access_log) {
       http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
         const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - request_start());
-        const std::time_t now = std::time(nullptr);
-        std::tm tm{};
-        gmtime_r(&now, &tm);
-        char when[32];
-        std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        std::fprintf(options.access_log, "%s %s %s %d %.1f ms\n", when, req.method.c_str(), req.path.c_str(), res.status,
-                     ms.count());
-        std::fflush(options.access_log);
+        log_line(req.method, req.path, res.status, ms.count(), "");
       });
     }
     // One request per connection: the HTTP library would read a pipelined second request's
@@ -314,7 +337,6 @@ struct Server::Impl {
     // allows. (An image takes seconds; reconnecting costs nothing next to it.)
     http.set_keep_alive_max_count(1);
     http.set_payload_max_length(options.max_body_bytes);
-    http.set_read_timeout(options.timeout_s, 0);
     http.set_write_timeout(options.timeout_s, 0);
     http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
       if (res.body.empty()) {
@@ -347,6 +369,7 @@ uint64_t Server::drain() {
 }
 
 void Server::stop(bool cancel_running) {
+  impl_->http.stop_reading();
   impl_->queue->shutdown(cancel_running);
   impl_->http.stop();
 }

@@ -1,7 +1,8 @@
 // `paradit serve`: the HTTP front of the job queue. OpenAI-compatible
 // POST /v1/images/generations and GET /v1/models, AUTOMATIC1111-compatible
 // POST /sdapi/v1/txt2img, native async jobs (/v1/jobs...), /healthz, /metrics and the web page
-// at /. Bodies are capped (413), reads and writes time out, a full queue answers 429 with
+// at /. Bodies are capped (413), a request must arrive within deadlines, open connections are
+// capped (connection_gate.h), a full queue answers 429 with
 // Retry-After, and every invalid field answers 400 with a JSON error naming it.
 #pragma once
 
@@ -19,7 +20,9 @@ struct ServerOptions {
   int port = 8080;             // 0: any free port (see Server::port)
   size_t max_queue = 16;
   size_t max_body_bytes = 1 << 20;
-  int timeout_s = 30;          // read and write timeouts
+  int timeout_s = 30;          // the body's deadline and each write's timeout
+  int header_timeout_s = 10;   // from accepting a connection to the end of its request head
+  size_t max_connections = 512;  // more open at once are answered 503 and closed
   int max_size = 0;            // largest image side; 0: the model's limit
   std::string model_name = "paradit";
   // Every route but /healthz and the page itself needs "Authorization: Bearer api_key" when set.

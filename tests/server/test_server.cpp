@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "paradit/paradit.h"
+#include "server/connection_gate.h"
 #include "server/http_server.h"
 
 namespace paradit {
@@ -277,6 +278,39 @@ TEST(ServerGuard, LoopbackHostsOriginsAndKeys) {
   g.loopback = false;  // listening on a public address: any Host, still the key
   EXPECT_EQ(g.check("/v1/models", "paradit.example.org", "", "Bearer s3cret", &why), 0);
   EXPECT_EQ(g.check("/v1/models", "paradit.example.org", "", "", &why), 401);
+}
+
+TEST(ConnectionGate, HeadChecks) {
+  using server::HeadCheck;
+  server::GateLimits l;
+  l.max_header_count = 3;
+  l.max_head_bytes = 200;
+  l.max_body_bytes = 100;
+  EXPECT_EQ(server::check_head("", l).kind, HeadCheck::NeedMore);
+  EXPECT_EQ(server::check_head("GET / HTTP/1.1\r\nHost: x\r\n", l).kind, HeadCheck::NeedMore);
+  auto c = server::check_head("GET / HTTP/1.1\r\nHost: x\r\n\r\nextra", l);
+  EXPECT_EQ(c.kind, HeadCheck::Complete);
+  EXPECT_EQ(c.head_bytes, 27u);
+  EXPECT_EQ(c.body_bytes, 0u);
+  c = server::check_head("GET / HTTP/1.1\nHost: x\n\n", l);  // bare LF
+  EXPECT_EQ(c.kind, HeadCheck::Complete);
+  EXPECT_EQ(c.head_bytes, 24u);
+  c = server::check_head("POST / HTTP/1.1\r\ncontent-LENGTH: 42\r\n\r\n", l);
+  EXPECT_EQ(c.kind, HeadCheck::Complete);
+  EXPECT_EQ(c.body_bytes, 42u);
+  auto refused = [&](const std::string& head, int status) {
+    const auto r = server::check_head(head, l);
+    EXPECT_EQ(r.kind, HeadCheck::Refuse) << head;
+    EXPECT_EQ(r.status, status) << head;
+    EXPECT_FALSE(r.reason.empty());
+  };
+  refused("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", 431);
+  refused("GET / HTTP/1.1\r\nA: " + std::string(300, 'a'), 431);  // no end yet, already too long
+  refused("POST / HTTP/1.1\r\nContent-Length: 101\r\n\r\n", 413);
+  refused("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", 400);
+  refused("POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n", 400);
+  refused("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400);
+  refused("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 411);
 }
 
 TEST_F(ServerTest, ApiKeyHostAndOriginOverHttp) {

@@ -25,7 +25,7 @@ namespace paradit::cli {
 int run_serve(int argc, char** argv) {
   const Args args(argc, argv, 2, {"no-t5", "vae-tiling"});
   std::vector<std::string> known = {"host", "port", "max-queue", "max-size", "timeout", "api-key", "cors-origin",
-                                    "access-log", "keep-jobs"};
+                                    "access-log", "keep-jobs", "header-timeout", "max-connections"};
   known.insert(known.end(), kPipelineOptions.begin(), kPipelineOptions.end());
   known.insert(known.end(), kParallelOptions.begin(), kParallelOptions.end());
   args.allow_only(known);
@@ -56,6 +56,12 @@ int run_serve(int argc, char** argv) {
   PD_CHECK(max_queue >= 1 && max_queue <= 10000, "--max-queue must be in 1..10000");
   o.max_queue = static_cast<size_t>(max_queue);
   o.timeout_s = args.get_int("timeout", 30);
+  PD_CHECK(o.timeout_s >= 1 && o.timeout_s <= 3600, "--timeout must be in 1..3600 seconds");
+  o.header_timeout_s = args.get_int("header-timeout", 10);
+  PD_CHECK(o.header_timeout_s >= 1 && o.header_timeout_s <= 3600, "--header-timeout must be in 1..3600 seconds");
+  const int max_connections = args.get_int("max-connections", 512);
+  PD_CHECK(max_connections >= 1 && max_connections <= 100000, "--max-connections must be in 1..100000");
+  o.max_connections = static_cast<size_t>(max_connections);
   o.model_name = pipeline->model_name();
   o.max_size = args.get_int("max-size", 0);
   PD_CHECK(o.max_size >= 0, "--max-size must not be negative");
