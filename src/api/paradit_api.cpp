@@ -7,6 +7,7 @@
 #include "io/atomic_file.h"
 #include "io/png.h"
 #include "paradit/paradit.h"
+#include "core/cpu_features.h"
 #include "pipelines/sd35/pipeline.h"
 #include "models/mmdit/weights.h"
 #include "parallel/setup.h"
@@ -15,10 +16,7 @@
 namespace paradit::api {
 
 // AVX512-BF16 or AMX-BF16: bf16 products at twice the f32 rate or more (docs/perf.md).
-static bool cpu_has_native_bf16() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16");
-}
+static bool cpu_has_native_bf16() { return cpu_features().avx512_bf16 || cpu_features().amx_bf16; }
 
 struct Pipeline::Impl {
   std::unique_ptr<ParallelGroups> groups;  // before the pipeline, whose transformer uses it

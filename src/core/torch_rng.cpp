@@ -6,6 +6,8 @@
 #include <cstring>
 #include <string>
 
+#include "core/cpu_features.h"
+
 // This file must not contract a*b+c into FMAs: PyTorch's kernels round every step.
 #pragma GCC optimize("fp-contract=off")
 
@@ -113,8 +115,7 @@ NormalKernel torch_normal_kernel() {
   // "default" kernel uses libm.
   if (const char* cap = std::getenv("ATEN_CPU_CAPABILITY"); cap && *cap && std::string(cap) == "default")
     return NormalKernel::Scalar;
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return NormalKernel::Avx2;
+  if (cpu_features().avx2 && cpu_features().fma) return NormalKernel::Avx2;
   return NormalKernel::Scalar;
 }
 
