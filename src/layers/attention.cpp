@@ -87,9 +87,11 @@ Attention::Output Attention::forward(const Tensor& hidden, const Tensor* context
     v = ops::concat({v, to_heads(add_v_->forward(*context), std::nullopt)}, 2);
   }
   const float scale = 1.f / std::sqrt(static_cast<float>(config_.head_dim));
-  // The bf16 attention kernel exists (ops::attention on bf16 inputs) but measured slower than
-  // the f32 one on this AVX512-BF16 CPU (docs/perf.md), so the layer keeps f32 here.
-  const Tensor attended = ops::attention(q, k, v, scale, config_.causal);
+  // Where the projections run in bf16 and the CPU multiplies bf16 natively, so do the
+  // attention products (softmax and accumulation stay f32); the f32 path stays exact.
+  const bool bf16_products =
+      to_q_.compute_dtype() == DType::BF16 && ops::fast_bf16_attention(config_.head_dim);
+  const Tensor attended = ops::attention(q, k, v, scale, config_.causal, nullptr, bf16_products);
   const Tensor merged = ops::permute(attended, {0, 2, 1, 3}).reshape({B, N + M, config_.heads * config_.head_dim});
   Output out;
   if (!context) {

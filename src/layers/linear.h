@@ -21,6 +21,7 @@ class Linear {
   Tensor forward(const Tensor& x) const;
   int64_t in_features() const { return weight_.size(1); }
   int64_t out_features() const { return weight_.size(0); }
+  DType compute_dtype() const { return weight_.dtype(); }  // the dtype its products run in
 
  private:
   Tensor weight_;

@@ -141,11 +141,20 @@ void check_attention(const Tensor& q, const Tensor& k, const Tensor& v, float sc
 }
 }  // namespace
 
-Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, const Tensor* bias) {
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, const Tensor* bias,
+                 bool bf16_products) {
   check_attention(q, k, v, scale, bias);
   Tensor out = Tensor::empty(q.shape());  // f32 for either input type
-  cpu::attention(q, k, v, scale, causal, bias, out);
+  if (bf16_products && q.dtype() == DType::F32 && cpu::bf16_attention_supports(q.size(3)))
+    cpu::attention_bf16(q, k, v, scale, causal, bias, out, cpu::best_bf16_attention_kernel());
+  else
+    cpu::attention(q, k, v, scale, causal, bias, out);
   return out;
+}
+
+bool fast_bf16_attention(int64_t head_dim) {
+  return cpu::best_bf16_attention_kernel() == cpu::Bf16AttentionKernel::Avx512Bf16 &&
+         cpu::bf16_attention_supports(head_dim);
 }
 
 Tensor attention_lse(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& lse) {

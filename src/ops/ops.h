@@ -42,8 +42,12 @@ Tensor softmax(const Tensor& x);  // over the last dimension
 // online softmax: memory is O(block^2) per thread, never O(Nq * Nk). `causal` masks keys
 // j > i. `bias` (T5's relative positions) is [H, Nq, Nk], shared by the batch. q, k, v are
 // all f32 or all bf16 (the fast path: bf16 products, f32 softmax); the output is f32.
+// `bf16_products` runs f32 inputs through the bf16 kernel too (rounded once, while packing).
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal = false,
-                 const Tensor* bias = nullptr);
+                 const Tensor* bias = nullptr, bool bf16_products = false);
+// Whether the bf16 kernel runs natively here (AVX512-BF16) for this head size, so that
+// bf16_products is worth asking for.
+bool fast_bf16_attention(int64_t head_dim);
 // The same over f32 inputs, also returning each query row's log-sum-exp of its scaled scores
 // ([B, H, Nq]), so that results over separate key blocks can be merged exactly.
 Tensor attention_lse(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& lse);

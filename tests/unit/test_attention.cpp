@@ -6,6 +6,8 @@
 #include <cmath>
 #include <random>
 
+#include "backend/cpu/cpu_ops.h"
+#include "core/cpu_features.h"
 #include "core/error.h"
 #include "ops/ops.h"
 #include "support/compare.h"
@@ -124,6 +126,64 @@ std::vector<double> reference_row(const Tensor& q, const Tensor& k, const Tensor
     for (int64_t c = 0; c < d; ++c)
       out[static_cast<size_t>(c)] += s[static_cast<size_t>(j)] / sum * v.data<float>()[(head * n + j) * d + c];
   return out;
+}
+
+// The bf16 kernels (backend/cpu/attention_bf16.cpp) against the f32 kernel on the same
+// bf16-rounded inputs, so that only the probabilities' rounding and the summation order differ:
+// odd sizes (query rows past a tile, keys past a pair and a chunk), causal masks, a bias with
+// masked keys, a fully masked row, a head of 128, f32 and bf16 inputs.
+TEST(Attention, Bf16KernelsMatchTheF32Kernel) {
+  struct Case {
+    Shape q, k;
+    bool causal, bias;
+  };
+  const Case cases[] = {{{2, 3, 77, 64}, {2, 3, 77, 64}, true, false},  {{1, 2, 130, 64}, {1, 2, 45, 64}, false, true},
+                        {{1, 1, 300, 128}, {1, 1, 300, 128}, false, false}, {{1, 2, 1, 64}, {1, 2, 33, 64}, false, false},
+                        {{2, 2, 65, 64}, {2, 2, 517, 64}, false, true},    {{1, 1, 260, 64}, {1, 1, 260, 64}, true, true}};
+  std::vector<cpu::Bf16AttentionKernel> kernels = {cpu::Bf16AttentionKernel::Portable};
+  if (cpu_features().avx512_bf16) {
+    kernels.push_back(cpu::Bf16AttentionKernel::Avx512Bf16);
+  } else {
+    std::printf("  [bf16 attention] no AVX512-BF16 on this CPU (%s): the portable kernel only\n",
+                cpu_features().summary().c_str());
+  }
+  uint32_t seed = 10;
+  for (const Case& c : cases) {
+    const Tensor q = random_tensor(c.q, seed++).to(DType::BF16), k = random_tensor(c.k, seed++).to(DType::BF16),
+                 v = random_tensor(c.k, seed++).to(DType::BF16);
+    Tensor bias;
+    if (c.bias) {
+      bias = random_tensor({c.q[1], c.q[2], c.k[2]}, seed++);
+      for (int64_t i = 0; i < bias.numel(); i += 7) bias.data<float>()[i] = -INFINITY;  // masked keys
+      for (int64_t j = 0; j < c.k[2]; ++j) bias.data<float>()[j] = -INFINITY;          // a fully masked row
+    }
+    const float scale = 1.f / std::sqrt(static_cast<float>(c.q[3]));
+    const Tensor* b = c.bias ? &bias : nullptr;
+    Tensor expected = Tensor::empty(c.q);
+    cpu::attention(q.to(DType::F32), k.to(DType::F32), v.to(DType::F32), scale, c.causal, b, expected);
+    const std::string name = "bf16 attention " + shape_str(c.q) + " x " + std::to_string(c.k[2]) + " keys" +
+                             (c.causal ? " causal" : "") + (c.bias ? " bias" : "");
+    std::vector<Tensor> results;
+    for (const auto kernel : kernels)
+      for (const DType input : {DType::BF16, DType::F32}) {
+        Tensor out = Tensor::empty(c.q);
+        cpu::attention_bf16(q.to(input), k.to(input), v.to(input), scale, c.causal, b, out, kernel);
+        EXPECT_TRUE(test::close_enough(name + (kernel == cpu::Bf16AttentionKernel::Portable ? " portable" : " avx512") +
+                                           (input == DType::F32 ? " (f32 in)" : ""),
+                                       out, expected, 0.9999, 1e-2));
+        if (c.bias) {  // the fully masked row is zeros, as in the f32 kernel
+          for (int64_t x = 0; x < c.q[3]; ++x) ASSERT_EQ(out.data<float>()[x], 0.f);
+        }
+        results.push_back(out);
+      }
+    for (const Tensor& r : results)  // every kernel and input type computes the same products
+      EXPECT_TRUE(test::close_enough(name + " kernels agree", r, results[0], 0.999999, 1e-5));
+  }
+  // The op: f32 inputs with bf16 products.
+  const Tensor q = random_tensor({1, 2, 100, 64}, 1), k = random_tensor({1, 2, 90, 64}, 2),
+               v = random_tensor({1, 2, 90, 64}, 3);
+  EXPECT_TRUE(test::close_enough("ops::attention bf16 products", ops::attention(q, k, v, 0.125f, false, nullptr, true),
+                                 ops::attention(q, k, v, 0.125f), 0.9999, 1e-2));
 }
 
 long peak_rss_kb() {

@@ -46,7 +46,10 @@ void attend_block(const float* q, const float* k, const float* v, const float* b
 #pragma omp simd reduction(max : block_max)
       for (int64_t j = 0; j < bk; ++j) block_max = fast_max(block_max, row[j]);
       const float new_max = fast_max(s.row_max[i], block_max);
-      if (new_max == -INFINITY) continue;  // every key so far masked for this row
+      if (new_max == -INFINITY) {  // every key so far masked for this row: it adds nothing
+        std::fill(row, row + bk, 0.f);
+        continue;
+      }
       const float correction = s.row_max[i] == -INFINITY ? 0.f : fast_exp(s.row_max[i] - new_max);
       float sum = 0.f;
 #pragma omp simd reduction(+ : sum)
@@ -71,63 +74,15 @@ void attend_block(const float* q, const float* k, const float* v, const float* b
   }
 }
 
-// bf16 inputs: a block of query rows against all keys at once (64 x Nk scores, never N x N),
-// both products through oneDNN's bf16 matmul with f32 results, the softmax in f32, and the
-// probabilities rounded to bf16 for the second product (as PyTorch's bf16 SDPA does).
-void attention_bf16(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, const Tensor* bias,
-                    Tensor& out) {
-  const int64_t heads = q.size(0) * q.size(1), per_batch = q.size(1), nq = q.size(2), nk = k.size(2), d = q.size(3);
-  const int64_t q_blocks = (nq + kQueryBlock - 1) / kQueryBlock;
-  const auto* Q = q.data<uint16_t>();
-  const auto* K = k.data<uint16_t>();
-  const auto* V = v.data<uint16_t>();
-#pragma omp parallel
-  {
-    std::vector<float> scores(static_cast<size_t>(kQueryBlock * nk)), acc(static_cast<size_t>(kQueryBlock * d));
-    std::vector<uint16_t> probs(static_cast<size_t>(kQueryBlock * nk));
-    std::vector<float> sums(kQueryBlock);
-#pragma omp for collapse(2) schedule(dynamic)
-    for (int64_t h = 0; h < heads; ++h) {
-      for (int64_t b = 0; b < q_blocks; ++b) {
-        const int64_t q0 = b * kQueryBlock, rows = std::min(kQueryBlock, nq - q0);
-        matmul_raw(Q + (h * nq + q0) * d, DType::BF16, rows, d, K + h * nk * d, DType::BF16, nk, true, scores.data());
-        const float* head_bias = bias ? bias->data<float>() + (h % per_batch) * nq * nk : nullptr;
-        for (int64_t i = 0; i < rows; ++i) {
-          float* row = scores.data() + i * nk;
-          const int64_t limit = causal ? std::min(nk, q0 + i + 1) : nk;
-          float m = -INFINITY;
-#pragma omp simd reduction(max : m)
-          for (int64_t j = 0; j < limit; ++j) {
-            row[j] = row[j] * scale + (head_bias ? head_bias[(q0 + i) * nk + j] : 0.f);
-            m = fast_max(m, row[j]);
-          }
-          float sum = 0.f;
-          uint16_t* p = probs.data() + i * nk;
-#pragma omp simd reduction(+ : sum)
-          for (int64_t j = 0; j < limit; ++j) {
-            const uint16_t e = f32_to_bf16(fast_exp(row[j] - m));
-            p[j] = e;
-            sum += bf16_to_f32(e);
-          }
-          for (int64_t j = limit; j < nk; ++j) p[j] = 0;
-          sums[static_cast<size_t>(i)] = sum;
-        }
-        matmul_raw(probs.data(), DType::BF16, rows, nk, V + h * nk * d, DType::BF16, d, false, acc.data());
-        for (int64_t i = 0; i < rows; ++i) {
-          const float inv = 1.f / sums[static_cast<size_t>(i)];
-          float* o = out.data<float>() + (h * nq + q0 + i) * d;
-          for (int64_t c = 0; c < d; ++c) o[c] = acc[static_cast<size_t>(i * d + c)] * inv;
-        }
-      }
-    }
-  }
-}
-
 }  // namespace
 
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, const Tensor* bias,
                Tensor& out, Tensor* lse) {
-  if (q.dtype() == DType::BF16) return attention_bf16(q, k, v, scale, causal, bias, out);
+  if (q.dtype() == DType::BF16) {
+    if (bf16_attention_supports(q.size(3)))
+      return attention_bf16(q, k, v, scale, causal, bias, out, best_bf16_attention_kernel());
+    return attention(q.to(DType::F32), k.to(DType::F32), v.to(DType::F32), scale, causal, bias, out, lse);
+  }
   const int64_t heads = q.size(0) * q.size(1), per_batch = q.size(1), nq = q.size(2), nk = k.size(2), d = q.size(3);
   const int64_t q_blocks = (nq + kQueryBlock - 1) / kQueryBlock;
 #pragma omp parallel

@@ -28,6 +28,14 @@ void softmax(const Tensor& x, Tensor& y);
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, const Tensor* bias,
                Tensor& out, Tensor* lse = nullptr);
 void attention_merge(Tensor& out_a, Tensor& lse_a, const Tensor& out_b, const Tensor& lse_b);
+// Attention with bf16 products and an f32 softmax (attention_bf16.cpp) on f32 or bf16 inputs;
+// the head size must pass bf16_attention_supports. The AVX512-BF16 kernel needs that ISA
+// (best_bf16_attention_kernel says whether this CPU has it); the portable one runs anywhere.
+enum class Bf16AttentionKernel { Avx512Bf16, Portable };
+Bf16AttentionKernel best_bf16_attention_kernel();
+bool bf16_attention_supports(int64_t head_dim);
+void attention_bf16(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, const Tensor* bias,
+                    Tensor& out, Bf16AttentionKernel kernel);
 
 void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, int64_t stride, const int64_t pads[4], Tensor& y);
 void upsample_nearest2x(const Tensor& x, Tensor& y);

@@ -1,0 +1,297 @@
+// Flash attention with bf16 products on the CPU. Each head's keys and values are packed once
+// into the pair-interleaved layouts that VDPBF16PS multiplies (two bf16 products summed into
+// each f32 lane); each task then owns 64 query rows of one head and walks the keys 256 at a
+// time with an online softmax in f32:
+//   scores  S[r, 16 keys]  += (q[r, 2p], q[r, 2p+1]) . K-pack[block][p]   (8 rows x 32 keys a tile)
+//   output  O[r, 16 dims]  += (P[r, 2m], P[r, 2m+1]) . V-pack[m][dims]    (4 rows x 64 dims a tile)
+// The probabilities are rounded to bf16 for the second product and their row sums taken from
+// the rounded values, so that the normalisation matches what was multiplied (as PyTorch's bf16
+// SDPA does). With AVX512-BF16 the tiles run on it; elsewhere a portable loop computes the same
+// products from the same packs (bf16 widened to f32, f32 FMAs), so every machine can test it.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "backend/cpu/cpu_ops.h"
+#include "backend/cpu/fast_math.h"
+#include "core/cpu_features.h"
+#include "core/dtype.h"
+
+namespace paradit::cpu {
+namespace {
+
+constexpr int64_t kQueryBlock = 64;
+constexpr int64_t kKeyChunk = 256;  // a multiple of 32
+constexpr int64_t kQkRows = 8, kPvRows = 4, kPvDims = 64;
+
+// Round to nearest even, inline so the loops vectorise (f32_to_bf16 also maps NaN to torch's NaN;
+// attention inputs here are finite, and the probabilities lie in [0, 1]).
+inline uint16_t round_bf16(float x) {
+  const uint32_t u = std::bit_cast<uint32_t>(x);
+  return static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+inline float widen_bf16(uint16_t b) { return std::bit_cast<float>(static_cast<uint32_t>(b) << 16); }
+uint16_t load_bf16(const float* p, int64_t i) { return round_bf16(p[i]); }
+
+// exp(x) for x <= 0 to about 4e-5 relative (a degree-4 Taylor series on |r| <= ln2/2), plenty
+// for a value that is rounded to bf16 (8 bits) next; half the work of fast_exp. Below -87.3
+// it returns the smallest normal float rather than 0 (the caller zeroes -inf itself).
+inline float exp_nonpositive_bf16(float x) {
+  x = x < -87.3f ? -87.3f : x;
+  const float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
+  const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
+  float p = 1.f / 24.f;
+  p = p * r + 1.f / 6.f;
+  p = p * r + 0.5f;
+  p = p * r + 1.f;
+  p = p * r + 1.f;
+  return p * std::bit_cast<float>(static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23);
+}
+uint16_t load_bf16(const uint16_t* p, int64_t i) { return p[i]; }
+
+// One head's keys as [nk_pad / 16][d / 2][16 keys][2 dims] and values as
+// [nk_pad / 2][d / 16][16 dims][2 keys]; the padding is zeros.
+template <typename T>
+void pack_head(const T* k, const T* v, int64_t nk, int64_t nk_pad, int64_t d, uint16_t* kp, uint16_t* vp) {
+  std::fill(kp, kp + nk_pad * d, uint16_t{0});
+  std::fill(vp, vp + nk_pad * d, uint16_t{0});
+  for (int64_t j = 0; j < nk; ++j) {
+    uint16_t* kb = kp + (j / 16) * 16 * d + (j % 16) * 2;
+    for (int64_t p = 0; p < d / 2; ++p) {
+      kb[p * 32] = load_bf16(k, j * d + 2 * p);
+      kb[p * 32 + 1] = load_bf16(k, j * d + 2 * p + 1);
+    }
+    uint16_t* vb = vp + (j / 2) * 2 * d + (j % 2);
+    for (int64_t c0 = 0; c0 < d; c0 += 16)
+#pragma omp simd
+      for (int64_t c = 0; c < 16; ++c) vb[c0 * 2 + c * 2] = load_bf16(v, j * d + c0 + c);
+  }
+}
+
+int32_t pair_at(const uint16_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// ---- the AVX512-BF16 tiles ----
+#define PD_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+// s[r][0..32) = q[r] . keys [32 of them, two packed blocks] for r < kQkRows.
+PD_BF16_TARGET void qk_tile_avx512(const uint16_t* q, int64_t d, const uint16_t* kp, float* s, int64_t lds) {
+  __m512 acc[kQkRows][2];
+  for (auto& a : acc) a[0] = a[1] = _mm512_setzero_ps();
+  const uint16_t* k0 = kp;
+  const uint16_t* k1 = kp + 16 * d;
+  for (int64_t p = 0; p < d / 2; ++p) {
+    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(k0 + p * 32);
+    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(k1 + p * 32);
+    for (int64_t r = 0; r < kQkRows; ++r) {
+      const __m512bh a = (__m512bh)_mm512_set1_epi32(pair_at(q + r * d + 2 * p));
+      acc[r][0] = _mm512_dpbf16_ps(acc[r][0], a, b0);
+      acc[r][1] = _mm512_dpbf16_ps(acc[r][1], a, b1);
+    }
+  }
+  for (int64_t r = 0; r < kQkRows; ++r) {
+    _mm512_storeu_ps(s + r * lds, acc[r][0]);
+    _mm512_storeu_ps(s + r * lds + 16, acc[r][1]);
+  }
+}
+
+// o[r][c0..c0+64) += sum over key pairs m < pairs of P[r][2m..2m+1] . V-pack[m][c0..c0+64).
+PD_BF16_TARGET void pv_tile_avx512(const uint16_t* p, int64_t ldp, const uint16_t* vp, int64_t d, int64_t pairs,
+                                   int64_t c0, float* o, int64_t ldo) {
+  __m512 acc[kPvRows][4];
+  for (int64_t r = 0; r < kPvRows; ++r)
+    for (int64_t c = 0; c < 4; ++c) acc[r][c] = _mm512_loadu_ps(o + r * ldo + c0 + c * 16);
+  for (int64_t m = 0; m < pairs; ++m) {
+    const uint16_t* vm = vp + m * 2 * d + (c0 / 16) * 32;
+    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(vm);
+    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(vm + 32);
+    const __m512bh b2 = (__m512bh)_mm512_loadu_si512(vm + 64);
+    const __m512bh b3 = (__m512bh)_mm512_loadu_si512(vm + 96);
+    for (int64_t r = 0; r < kPvRows; ++r) {
+      const __m512bh a = (__m512bh)_mm512_set1_epi32(pair_at(p + r * ldp + 2 * m));
+      acc[r][0] = _mm512_dpbf16_ps(acc[r][0], a, b0);
+      acc[r][1] = _mm512_dpbf16_ps(acc[r][1], a, b1);
+      acc[r][2] = _mm512_dpbf16_ps(acc[r][2], a, b2);
+      acc[r][3] = _mm512_dpbf16_ps(acc[r][3], a, b3);
+    }
+  }
+  for (int64_t r = 0; r < kPvRows; ++r)
+    for (int64_t c = 0; c < 4; ++c) _mm512_storeu_ps(o + r * ldo + c0 + c * 16, acc[r][c]);
+}
+
+// ---- the same products, portably ----
+void qk_tile_portable(const uint16_t* q, int64_t d, const uint16_t* kp, float* s, int64_t lds) {
+  for (int64_t r = 0; r < kQkRows; ++r)
+    for (int64_t j = 0; j < 32; ++j) {
+      const uint16_t* kb = kp + (j / 16) * 16 * d + (j % 16) * 2;
+      float acc = 0.f;
+      for (int64_t p = 0; p < d / 2; ++p)
+        acc += bf16_to_f32(q[r * d + 2 * p]) * bf16_to_f32(kb[p * 32]) +
+               bf16_to_f32(q[r * d + 2 * p + 1]) * bf16_to_f32(kb[p * 32 + 1]);
+      s[r * lds + j] = acc;
+    }
+}
+
+void pv_tile_portable(const uint16_t* p, int64_t ldp, const uint16_t* vp, int64_t d, int64_t pairs, int64_t c0,
+                      float* o, int64_t ldo) {
+  for (int64_t r = 0; r < kPvRows; ++r)
+    for (int64_t m = 0; m < pairs; ++m) {
+      const float p0 = bf16_to_f32(p[r * ldp + 2 * m]), p1 = bf16_to_f32(p[r * ldp + 2 * m + 1]);
+      const uint16_t* vm = vp + m * 2 * d;
+      for (int64_t c = c0; c < c0 + kPvDims; ++c) {
+        const uint16_t* pair = vm + (c / 16) * 32 + (c % 16) * 2;
+        o[r * ldo + c] += p0 * bf16_to_f32(pair[0]) + p1 * bf16_to_f32(pair[1]);
+      }
+    }
+}
+
+struct Tiles {
+  void (*qk)(const uint16_t*, int64_t, const uint16_t*, float*, int64_t);
+  void (*pv)(const uint16_t*, int64_t, const uint16_t*, int64_t, int64_t, int64_t, float*, int64_t);
+};
+
+Tiles tiles_for(Bf16AttentionKernel kernel) {
+  if (kernel == Bf16AttentionKernel::Portable) return {qk_tile_portable, pv_tile_portable};
+  return {qk_tile_avx512, pv_tile_avx512};
+}
+
+struct Scratch {
+  std::vector<uint16_t> q, p;
+  std::vector<float> s, o, row_max, row_sum;
+  explicit Scratch(int64_t d)
+      : q(static_cast<size_t>(kQueryBlock * d)), p(static_cast<size_t>(kQueryBlock * kKeyChunk)),
+        s(static_cast<size_t>(kQueryBlock * kKeyChunk)), o(static_cast<size_t>(kQueryBlock * d)),
+        row_max(kQueryBlock), row_sum(kQueryBlock) {}
+};
+
+// Rows [q0, q0 + rows) of one head. q: the head's [nq, d] input; bias: its [nq, nk] or null.
+template <typename T>
+void attend_rows(const Tiles& t, const T* q, const uint16_t* kp, const uint16_t* vp, const float* bias, float* out,
+                 int64_t q0, int64_t rows, int64_t nk, int64_t d, float scale, bool causal, Scratch& s) {
+  // The block's queries in bf16; rows past `rows` stay zero so whole tiles can run.
+  std::fill(s.q.begin(), s.q.end(), uint16_t{0});
+  for (int64_t i = 0; i < rows; ++i)
+#pragma omp simd
+    for (int64_t c = 0; c < d; ++c) s.q[static_cast<size_t>(i * d + c)] = load_bf16(q, (q0 + i) * d + c);
+  std::fill(s.o.begin(), s.o.end(), 0.f);
+  std::fill(s.row_max.begin(), s.row_max.end(), -INFINITY);
+  std::fill(s.row_sum.begin(), s.row_sum.end(), 0.f);
+  const int64_t qk_tiles = (rows + kQkRows - 1) / kQkRows, pv_tiles = (rows + kPvRows - 1) / kPvRows;
+  const int64_t key_end = causal ? std::min(nk, q0 + rows) : nk;
+  for (int64_t c0 = 0; c0 < key_end; c0 += kKeyChunk) {
+    const int64_t valid = std::min(kKeyChunk, key_end - c0);
+    const int64_t key_pairs32 = (valid + 31) / 32;
+    for (int64_t rt = 0; rt < qk_tiles; ++rt)
+      for (int64_t kb = 0; kb < key_pairs32; ++kb)
+        t.qk(s.q.data() + rt * kQkRows * d, d, kp + (c0 + kb * 32) * d, s.s.data() + rt * kQkRows * kKeyChunk + kb * 32,
+             kKeyChunk);
+    // The online softmax, in f32; probabilities go to bf16 for the second product.
+    const int64_t padded = (valid + 1) / 2 * 2;
+    for (int64_t i = 0; i < pv_tiles * kPvRows; ++i) {
+      uint16_t* p = s.p.data() + i * kKeyChunk;
+      if (i >= rows) {
+        std::fill(p, p + padded, uint16_t{0});
+        continue;
+      }
+      float* row = s.s.data() + i * kKeyChunk;
+      const float* b = bias ? bias + (q0 + i) * nk + c0 : nullptr;
+      const int64_t limit = causal ? std::min(valid, q0 + i + 1 - c0) : valid;  // keys this row may see
+      float block_max = -INFINITY;
+      if (b) {
+#pragma omp simd reduction(max : block_max)
+        for (int64_t j = 0; j < limit; ++j) {
+          row[j] = row[j] * scale + b[j];
+          block_max = fast_max(block_max, row[j]);
+        }
+      } else {
+#pragma omp simd reduction(max : block_max)
+        for (int64_t j = 0; j < limit; ++j) {
+          row[j] = row[j] * scale;
+          block_max = fast_max(block_max, row[j]);
+        }
+      }
+      const float new_max = fast_max(s.row_max[i], block_max);
+      if (limit <= 0 || new_max == -INFINITY) {
+        std::fill(p, p + padded, uint16_t{0});
+        continue;
+      }
+      const float correction = s.row_max[i] == -INFINITY ? 0.f : fast_exp(s.row_max[i] - new_max);
+      float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t j = 0; j < limit; ++j) {
+        // a key masked by the bias (-inf) must give exactly 0, which the clamped exp alone would not
+        const uint16_t e = row[j] == -INFINITY ? uint16_t{0} : round_bf16(exp_nonpositive_bf16(row[j] - new_max));
+        p[j] = e;
+        sum += widen_bf16(e);
+      }
+      std::fill(p + std::max<int64_t>(limit, 0), p + padded, uint16_t{0});
+      s.row_sum[i] = s.row_sum[i] * correction + sum;
+      s.row_max[i] = new_max;
+      if (correction != 1.f) {
+        float* o = s.o.data() + i * d;
+        for (int64_t c = 0; c < d; ++c) o[c] *= correction;
+      }
+    }
+    for (int64_t rt = 0; rt < pv_tiles; ++rt)
+      for (int64_t c = 0; c < d; c += kPvDims)
+        t.pv(s.p.data() + rt * kPvRows * kKeyChunk, kKeyChunk, vp + c0 * d, d, padded / 2, c,
+             s.o.data() + rt * kPvRows * d, d);
+  }
+  for (int64_t i = 0; i < rows; ++i) {
+    const float inv = s.row_sum[i] > 0.f ? 1.f / s.row_sum[i] : 0.f;
+    const float* o = s.o.data() + i * d;
+    float* dst = out + (q0 + i) * d;
+    for (int64_t c = 0; c < d; ++c) dst[c] = o[c] * inv;
+  }
+}
+
+template <typename T>
+void run(const Tiles& t, const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal,
+         const Tensor* bias, Tensor& out) {
+  const int64_t heads = q.size(0) * q.size(1), per_batch = q.size(1), nq = q.size(2), nk = k.size(2), d = q.size(3);
+  const int64_t nk_pad = (nk + 31) / 32 * 32, q_blocks = (nq + kQueryBlock - 1) / kQueryBlock;
+  std::vector<uint16_t> kpack(static_cast<size_t>(heads * nk_pad * d)), vpack(kpack.size());
+  const T* Q = q.data<T>();
+  const T* K = k.data<T>();
+  const T* V = v.data<T>();
+#pragma omp parallel
+  {
+#pragma omp for schedule(static)
+    for (int64_t h = 0; h < heads; ++h)
+      pack_head(K + h * nk * d, V + h * nk * d, nk, nk_pad, d, kpack.data() + h * nk_pad * d,
+                vpack.data() + h * nk_pad * d);
+    Scratch scratch(d);
+#pragma omp for collapse(2) schedule(dynamic)
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t b = 0; b < q_blocks; ++b) {
+        const int64_t q0 = b * kQueryBlock;
+        attend_rows(t, Q + h * nq * d, kpack.data() + h * nk_pad * d, vpack.data() + h * nk_pad * d,
+                    bias ? bias->data<float>() + (h % per_batch) * nq * nk : nullptr, out.data<float>() + h * nq * d,
+                    q0, std::min(kQueryBlock, nq - q0), nk, d, scale, causal, scratch);
+      }
+  }
+}
+
+}  // namespace
+
+Bf16AttentionKernel best_bf16_attention_kernel() {
+  return cpu_features().avx512_bf16 ? Bf16AttentionKernel::Avx512Bf16 : Bf16AttentionKernel::Portable;
+}
+
+bool bf16_attention_supports(int64_t head_dim) { return head_dim > 0 && head_dim % kPvDims == 0; }
+
+void attention_bf16(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, const Tensor* bias,
+                    Tensor& out, Bf16AttentionKernel kernel) {
+  const Tiles t = tiles_for(kernel);
+  if (q.dtype() == DType::BF16) return run<uint16_t>(t, q, k, v, scale, causal, bias, out);
+  run<float>(t, q, k, v, scale, causal, bias, out);
+}
+
+}  // namespace paradit::cpu
