@@ -202,8 +202,14 @@ void convert(const void* src, DType src_type, void* dst, DType dst_type, size_t 
   if (src_type == DType::F32 && dst_type == DType::BF16) {
     const auto* s = static_cast<const float*>(src);
     auto* d = static_cast<uint16_t*>(dst);
-#pragma omp parallel for if (count > (1 << 16))
-    for (int64_t i = 0; i < count; ++i) d[i] = f32_to_bf16(s[i]);
+    // f32_to_bf16 inlined, branch-free so that it vectorises (a tenth of a bf16 step was
+    // spent in the scalar call converting activations for the GEMMs).
+#pragma omp parallel for simd if (count > (1 << 16))
+    for (int64_t i = 0; i < count; ++i) {
+      const uint32_t u = std::bit_cast<uint32_t>(s[i]);
+      const auto rounded = static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+      d[i] = (u & 0x7fffffffu) > 0x7f800000u ? uint16_t{0x7fc0} : rounded;
+    }
     return;
   }
   PD_CHECK(dtype_is_float(dst_type), "cannot convert to ", dtype_name(dst_type),

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/host_allocator.h"
 
 namespace paradit {
 
@@ -30,11 +31,10 @@ Tensor Tensor::empty(const Shape& shape, DType dtype) {
   t.shape_ = shape;
   t.dtype_ = dtype;
   const size_t bytes = t.nbytes();
-  const size_t rounded = (bytes + 63) / 64 * 64;
-  void* p = rounded ? std::aligned_alloc(64, rounded) : nullptr;
-  PD_CHECK(p != nullptr || rounded == 0, "out of memory allocating ", bytes, " bytes for ", t.describe());
+  void* p = bytes ? host_alloc(bytes) : nullptr;
+  PD_CHECK(p != nullptr || bytes == 0, "out of memory allocating ", bytes, " bytes for ", t.describe());
   t.data_ = p;
-  t.owner_ = std::shared_ptr<const void>(p, [](const void* q) { std::free(const_cast<void*>(q)); });
+  t.owner_ = std::shared_ptr<const void>(p, [bytes](const void* q) { host_free(const_cast<void*>(q), bytes); });
   return t;
 }
 

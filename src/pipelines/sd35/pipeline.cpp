@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "core/error.h"
+#include "core/host_allocator.h"
 #include "io/json_file.h"
 #include "core/timer.h"
 #include "core/torch_rng.h"
@@ -137,6 +138,10 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& request, const Prog
                                       const std::atomic<bool>* cancel, bool keep_step_latents) const {
   validate(request);
   const GenerateRequest r = resolve(request);
+  // Between requests (an idle server) no activation memory stays cached (core/host_allocator.h).
+  struct ReleaseCachedMemory {
+    ~ReleaseCachedMemory() { host_release_cached(); }
+  } release_cached_memory;
   GenerateResult out;
   Timings& timings = out.timings;
   Timer total_timer;
