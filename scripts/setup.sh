@@ -33,7 +33,7 @@ if [ "$tests" -eq 1 ]; then
     python3              # the CLI and server test scripts
     libopenblas-dev      # only the GEMM benchmark's comparison peer
     chromium chromium-driver python3-selenium  # the web page's browser test
-    clang libclang-rt-14-dev  # the libFuzzer targets (tests/fuzz), built with clang's sanitizers
+    clang libclang-rt-14-dev libomp-dev  # the libFuzzer targets (tests/fuzz): clang, its sanitizers, its OpenMP
   )
 fi
 missing=()

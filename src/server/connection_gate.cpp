@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <thread>
 
@@ -21,36 +22,60 @@ Clock::time_point after(double seconds) {
   return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
-// One thread per connection; shutdown() waits for every one of them to end.
-class ThreadPerConnection : public httplib::TaskQueue {
+// A thread for every connection being served, kept for the next one when it is done: workers are
+// added whenever all are busy (so no connection ever waits behind another), and one idle for a
+// minute leaves while more than 8 remain. Reusing threads keeps each one's malloc arena and
+// stack, so memory stays flat under a stream of short connections. shutdown() waits for all.
+class ConnectionThreads : public httplib::TaskQueue {
  public:
   void enqueue(std::function<void()> fn) override {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      ++running_;
+    std::unique_lock<std::mutex> lock(mutex_);
+    tasks_.push_back(std::move(fn));
+    if (tasks_.size() <= idle_) {
+      work_.notify_one();
+      return;
     }
+    ++threads_;
     try {
-      std::thread([this, fn = std::move(fn)]() mutable {
-        fn();
-        fn = nullptr;  // nothing of the task outlives the count below
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (--running_ == 0) done_.notify_all();
-      }).detach();
+      std::thread([this] { worker(); }).detach();
     } catch (const std::system_error&) {  // no thread to be had: serve it on the accepting one
-      fn();
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (--running_ == 0) done_.notify_all();
+      --threads_;
+      auto task = std::move(tasks_.back());
+      tasks_.pop_back();
+      lock.unlock();
+      task();
     }
   }
   void shutdown() override {
     std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [&] { return running_ == 0; });
+    stopping_ = true;
+    work_.notify_all();
+    done_.wait(lock, [&] { return threads_ == 0; });
   }
 
  private:
+  void worker() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      ++idle_;
+      const bool woken = work_.wait_for(lock, std::chrono::seconds(60), [&] { return !tasks_.empty() || stopping_; });
+      --idle_;
+      if (tasks_.empty() && (stopping_ || (!woken && threads_ > 8))) break;
+      if (tasks_.empty()) continue;
+      auto task = std::move(tasks_.front());
+      tasks_.pop_front();
+      lock.unlock();
+      task();
+      task = nullptr;
+      lock.lock();
+    }
+    if (--threads_ == 0) done_.notify_all();  // under the lock: shutdown() returns only after this
+  }
   std::mutex mutex_;
-  std::condition_variable done_;
-  size_t running_ = 0;
+  std::condition_variable work_, done_;
+  std::deque<std::function<void()>> tasks_;
+  size_t idle_ = 0, threads_ = 0;
+  bool stopping_ = false;
 };
 
 std::string lower(std::string s) {
@@ -256,7 +281,7 @@ HeadCheck check_head(const std::string& received, const GateLimits& limits) {
 }
 
 GatedServer::GatedServer(const GateLimits& limits) : limits_(limits) {
-  new_task_queue = [] { return new ThreadPerConnection; };
+  new_task_queue = [] { return new ConnectionThreads; };
 }
 
 bool GatedServer::process_and_close_socket(socket_t sock) {

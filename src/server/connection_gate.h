@@ -1,8 +1,8 @@
 // The HTTP library's server with a gate in front of its parser, so that slow or idle clients
 // cannot starve others:
 // - each connection gets its own thread (the library's fixed pool would let as many slow
-//   clients as it has threads keep everyone else out), up to a connection limit; past it a
-//   new connection is answered 503 at once and closed;
+//   clients as it has threads keep everyone else out; threads are reused), up to a connection
+//   limit; past it a new connection is answered 503 at once and closed;
 // - the request head must arrive whole within a deadline, with at most `max_header_count`
 //   header lines and `max_head_bytes` bytes (else 408 or 431), and the body (Content-Length
 //   only; chunked uploads get 411) within its own deadline (408), before the library parses it

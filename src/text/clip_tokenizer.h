@@ -33,7 +33,7 @@ class ClipTokenizer {
 
   // Words already split are cached, bounded so that a stream of distinct prompts cannot grow it:
   // at kMaxCachedWords it starts again, and words longer than kMaxCachedWordBytes are not kept.
-  static constexpr size_t kMaxCachedWords = 20000, kMaxCachedWordBytes = 64;
+  static constexpr size_t kMaxCachedWords = 4096, kMaxCachedWordBytes = 64;
   size_t cached_words() const;
   int32_t bos_id() const { return bos_; }
   int32_t eos_id() const { return eos_; }
