@@ -6,6 +6,7 @@ times denoising steps the same way (warm-up, then median and min). Same inputs s
 batch B of (size/8)^2 latents and 333 prompt tokens.
 
   python bench/torch_cpu_sd35.py --config sd3.5-medium --size 512 --batch 2 --dtype bf16 --threads 2
+  python bench/torch_cpu_sd35.py --config sd3.5-large --size 1024 --batch 2 --dtype bf16 --threads 2 --layers 4
 """
 import argparse
 import json
@@ -35,14 +36,19 @@ def main():
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--prompt-tokens", type=int, default=333)
+    p.add_argument("--layers", type=int, default=0, help="keep the first N blocks (as paradit bench --layers)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     dtype = torch.bfloat16 if args.dtype == "bf16" else torch.float32
     t0 = time.perf_counter()
     torch.set_default_dtype(dtype)
+    preset = dict(PRESETS[args.config])
+    if args.layers:
+        preset["num_layers"] = args.layers
+        preset["dual_attention_layers"] = tuple(i for i in preset["dual_attention_layers"] if i < args.layers)
     model = SD3Transformer2DModel(patch_size=2, in_channels=16, out_channels=16, attention_head_dim=64,
                                   joint_attention_dim=4096, pooled_projection_dim=2048, sample_size=128,
-                                  **PRESETS[args.config]).eval()
+                                  **preset).eval()
     torch.set_default_dtype(torch.float32)
     load_s = time.perf_counter() - t0
     latent = args.size // 8
@@ -58,7 +64,7 @@ def main():
             if i >= args.warmup:
                 times.append((time.perf_counter() - start) * 1e3)
     print(json.dumps({"peer": f"torch {torch.__version__} diffusers", "config": args.config, "size": args.size,
-                      "batch": args.batch, "dtype": args.dtype, "threads": args.threads,
+                      "batch": args.batch, "dtype": args.dtype, "threads": args.threads, "layers": args.layers or None,
                       "median_ms": statistics.median(times), "min_ms": min(times), "load_s": load_s}))
 
 

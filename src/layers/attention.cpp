@@ -76,15 +76,22 @@ Attention::Output Attention::forward(const Tensor& hidden, const Tensor* context
              config_.added_kv_proj_dim, "]");
   if (parallel_) return forward_parallel(hidden, context, image_tokens, prompt_tokens);
   const int64_t B = hidden.size(0), N = hidden.size(1);
-  Tensor q = to_heads(to_q_.forward(hidden), norm_q_);
-  Tensor k = to_heads(to_k_.forward(hidden), norm_k_);
-  Tensor v = to_heads(to_v_.forward(hidden), std::nullopt);
+  // The bf16 path rounds each input to bf16 once for its three projections, not once per GEMM.
+  const bool bf16 = to_q_.compute_dtype() == DType::BF16 && hidden.dtype() == DType::F32;
+  auto project = [&](const Linear& l, const Tensor& x) {
+    return x.dtype() == l.compute_dtype() && bf16 ? ops::linear(x, l.weight(), l.bias(), DType::F32) : l.forward(x);
+  };
+  const Tensor x = bf16 ? hidden.to(DType::BF16) : hidden;
+  Tensor q = to_heads(project(to_q_, x), norm_q_);
+  Tensor k = to_heads(project(to_k_, x), norm_k_);
+  Tensor v = to_heads(project(to_v_, x), std::nullopt);
   int64_t M = 0;
   if (context) {
     M = context->size(1);
-    q = ops::concat({q, to_heads(add_q_->forward(*context), norm_added_q_)}, 2);
-    k = ops::concat({k, to_heads(add_k_->forward(*context), norm_added_k_)}, 2);
-    v = ops::concat({v, to_heads(add_v_->forward(*context), std::nullopt)}, 2);
+    const Tensor c = bf16 && add_q_->compute_dtype() == DType::BF16 ? context->to(DType::BF16) : *context;
+    q = ops::concat({q, to_heads(project(*add_q_, c), norm_added_q_)}, 2);
+    k = ops::concat({k, to_heads(project(*add_k_, c), norm_added_k_)}, 2);
+    v = ops::concat({v, to_heads(project(*add_v_, c), std::nullopt)}, 2);
   }
   const float scale = 1.f / std::sqrt(static_cast<float>(config_.head_dim));
   // Where the projections run in bf16 and the CPU multiplies bf16 natively, so do the

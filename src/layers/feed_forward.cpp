@@ -21,7 +21,13 @@ GeluProjection GeluProjection::from(Linear proj, bool tanh_approximation) {
   return g;
 }
 
-Tensor GeluProjection::forward(const Tensor& x) const { return ops::gelu(proj_.forward(x), tanh_); }
+// The bf16 path fuses the GELU into the GEMM and keeps the result in bf16 for the next GEMM
+// (which rounds its input to bf16 anyway); the f32 path stays the separate exact ops.
+Tensor GeluProjection::forward(const Tensor& x) const {
+  if (proj_.compute_dtype() == DType::BF16)
+    return ops::linear_gelu(x, proj_.weight(), proj_.bias(), tanh_, DType::BF16);
+  return ops::gelu(proj_.forward(x), tanh_);
+}
 
 FeedForward FeedForward::load(const LoadContext& ctx, const std::string& prefix, const Config& config) {
   PD_CHECK(config.activation == "gelu" || config.activation == "gelu-approximate",
@@ -43,9 +49,13 @@ FeedForward FeedForward::load(const LoadContext& ctx, const std::string& prefix,
 }
 
 Tensor FeedForward::forward(const Tensor& x) const {
-  if (!tp_) return out_.forward(act_.forward(x));
+  // The hidden activation may be bf16 (GeluProjection); the output has the input's dtype.
+  auto project_out = [&](const Tensor& hidden) {
+    return ops::linear(hidden, out_.weight(), out_.bias(), x.dtype());
+  };
+  if (!tp_) return project_out(act_.forward(x));
   // Megatron sequence parallelism: gather the tp group's rows, then sum and scatter them back.
-  return reduce_scatter_rows(*tp_, out_.forward(act_.forward(gather_rows(*tp_, x))));
+  return reduce_scatter_rows(*tp_, project_out(act_.forward(gather_rows(*tp_, x))));
 }
 
 }  // namespace paradit

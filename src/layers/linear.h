@@ -22,6 +22,8 @@ class Linear {
   int64_t in_features() const { return weight_.size(1); }
   int64_t out_features() const { return weight_.size(0); }
   DType compute_dtype() const { return weight_.dtype(); }  // the dtype its products run in
+  const Tensor& weight() const { return weight_; }
+  const Tensor* bias() const { return bias_ ? &*bias_ : nullptr; }
 
  private:
   Tensor weight_;

@@ -33,7 +33,8 @@ Tensor bias_as_f32(const Tensor* bias) { return bias->dtype() == DType::F32 ? *b
 
 }  // namespace
 
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias) {
+namespace {
+Tensor linear_with(const Tensor& x, const Tensor& w, const Tensor* bias, DType out, cpu::Epilogue epilogue) {
   check_cpu("linear", x);
   check_cpu("linear", w);
   PD_CHECK(x.dim() >= 1 && w.dim() == 2 && x.size(-1) == w.size(1), "linear: input ", x.describe(),
@@ -42,6 +43,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias) {
   const bool mixed = x.dtype() == DType::F32 && w.dtype() == DType::BF16;
   PD_CHECK(same || mixed, "linear: input ", x.describe(), " and weight ", w.describe(),
            " must be F32/F32, BF16/BF16 or F32 input with BF16 weight");
+  PD_CHECK(out == DType::F32 || out == DType::BF16, "linear: output dtype must be F32 or BF16, got ", dtype_name(out));
   const int64_t K = w.size(1), N = w.size(0);
   Tensor bias32;
   if (bias) {
@@ -53,10 +55,23 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias) {
   // Mixed precision: an f32 activation meets a bf16 weight in a bf16 GEMM with f32
   // accumulation and an f32 result, as torch autocast does.
   const Tensor a = mixed ? x.to(DType::BF16) : x;
-  Tensor y = Tensor::empty(out_shape, x.dtype());
+  Tensor y = Tensor::empty(out_shape, out);
   Tensor y2 = y.reshape({-1, N});
-  cpu::matmul(a.reshape({-1, K}), w, /*trans_b=*/true, bias ? &bias32 : nullptr, y2);
+  cpu::matmul(a.reshape({-1, K}), w, /*trans_b=*/true, bias ? &bias32 : nullptr, y2, epilogue);
   return y;
+}
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias) {
+  return linear_with(x, w, bias, x.dtype(), cpu::Epilogue::None);
+}
+
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias, DType out) {
+  return linear_with(x, w, bias, out, cpu::Epilogue::None);
+}
+
+Tensor linear_gelu(const Tensor& x, const Tensor& w, const Tensor* bias, bool tanh_approximation, DType out) {
+  return linear_with(x, w, bias, out, tanh_approximation ? cpu::Epilogue::GeluTanh : cpu::Epilogue::GeluErf);
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool trans_b) {

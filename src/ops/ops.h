@@ -17,6 +17,12 @@ namespace paradit::ops {
 // x's dtype; bias may be any float dtype. x and w are both f32, both bf16, or an f32 x with a
 // bf16 w (x is rounded to bf16 for the product; accumulation and output stay f32).
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias = nullptr);
+// The same with the output in `out` dtype (f32 or bf16): a bf16 activation meeting a bf16
+// weight can still give an f32 result.
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias, DType out);
+// gelu(x w^T + bias) in one pass (the GELU fused into the GEMM), written in `out` dtype: the
+// bf16 path's MLP keeps its wide hidden activation in bf16 for the next GEMM.
+Tensor linear_gelu(const Tensor& x, const Tensor& w, const Tensor* bias, bool tanh_approximation, DType out);
 // c[M, N] = a[M, K] @ b, where b is [K, N], or [N, K] when trans_b.
 Tensor matmul(const Tensor& a, const Tensor& b, bool trans_b = false);
 

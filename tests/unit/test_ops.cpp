@@ -38,6 +38,27 @@ TEST(Ops, LinearMixedF32InputBf16Weight) {
   EXPECT_TRUE(test::close_enough("linear f32 x bf16 w", y, f.f32("out.y"), 0.9999, 1e-2));
 }
 
+// The fused forms of the bf16 path against torch's y (the fixture) through the exact ops:
+// gelu(x w^T + b) with the GELU fused into the GEMM, and an f32 result from bf16 operands.
+TEST(Ops, LinearGeluFusedAndOutputDtype) {
+  Fixture f("ops/linear");
+  const Tensor x = f.f32("in.x"), w = f.f32("in.w").to(DType::BF16), b = f.f32("in.b");
+  const Tensor reference = f.f32("out.y");
+  for (const bool tanh : {true, false}) {
+    const Tensor fused = ops::linear_gelu(x, w, &b, tanh, DType::BF16);
+    EXPECT_EQ(fused.dtype(), DType::BF16);
+    EXPECT_TRUE(test::close_enough(tanh ? "linear + gelu(tanh) fused, bf16 out" : "linear + gelu(erf) fused, bf16 out",
+                                   fused.to(DType::F32), ops::gelu(reference, tanh), 0.9999, 2e-2));
+    const Tensor fused32 = ops::linear_gelu(x, w, &b, tanh, DType::F32);
+    EXPECT_EQ(fused32.dtype(), DType::F32);
+    EXPECT_TRUE(test::close_enough("linear + gelu fused, f32 out", fused32, ops::gelu(reference, tanh), 0.9999, 1e-2));
+  }
+  const Tensor y = ops::linear(x.to(DType::BF16), w, &b, DType::F32);
+  EXPECT_EQ(y.dtype(), DType::F32);
+  EXPECT_TRUE(test::close_enough("linear bf16 x bf16 w, f32 out", y, reference, 0.9999, 1e-2));
+  EXPECT_THROW(ops::linear(x, w, &b, DType::F16), Error);
+}
+
 TEST(Ops, Matmul) {
   Fixture f("ops/matmul");
   const Tensor a = f.f32("in.a"), b = f.f32("in.b");

@@ -9,12 +9,11 @@
 
 namespace paradit::cpu {
 
-// c[M, N] = a[M, K] @ (b[N, K]^T if trans_b else b[K, N]) + bias[N]; oneDNN matmul.
-void matmul(const Tensor& a, const Tensor& b, bool trans_b, const Tensor* bias_f32, Tensor& c);
-// The same on raw row-major buffers, f32 result, for kernels that multiply inside their own
-// parallel loops (the attention blocks): safe to call from several threads at once.
-void matmul_raw(const void* a, DType a_type, int64_t M, int64_t K, const void* b, DType b_type, int64_t N, bool trans_b,
-                float* c);
+// c[M, N] = epilogue(a[M, K] @ (b[N, K]^T if trans_b else b[K, N]) + bias[N]); oneDNN matmul,
+// the epilogue fused as a post-op, c in f32 or bf16.
+enum class Epilogue { None, GeluTanh, GeluErf };
+void matmul(const Tensor& a, const Tensor& b, bool trans_b, const Tensor* bias_f32, Tensor& c,
+            Epilogue epilogue = Epilogue::None);
 
 void layer_norm(const Tensor& x, const Tensor* weight, const Tensor* bias, float eps, Tensor& y);
 void rms_norm(const Tensor& x, const Tensor* weight, float eps, Tensor& y);
