@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -307,13 +308,17 @@ bool GatedServer::process_and_close_socket(socket_t sock) {
   char chunk[8192];
   HeadCheck head;
   const auto head_deadline = after(limits_.head_timeout_s);
-  while ((head = check_head(buffer, limits_)).kind == HeadCheck::NeedMore) {
+  // The head can only have ended, or grown too long, once a newline or more bytes than the cap
+  // arrived: checking after every byte would be quadratic for a client that trickles its head.
+  bool check = false;
+  while (!check || (head = check_head(buffer, limits_)).kind == HeadCheck::NeedMore) {
     if (!wait_readable(sock, head_deadline, stopping_))
       return give_up(stopping_ || buffer.empty() ? 0 : 408,
                      "the request head did not arrive within " + std::to_string(int(limits_.head_timeout_s)) + " s");
     const ssize_t n = ::recv(sock, chunk, sizeof chunk, 0);
     if (n <= 0) return give_up(0, "");
     buffer.append(chunk, static_cast<size_t>(n));
+    check = std::memchr(chunk, '\n', static_cast<size_t>(n)) != nullptr || buffer.size() > limits_.max_head_bytes;
   }
   if (head.kind == HeadCheck::Refuse) return give_up(head.status, head.reason);
 

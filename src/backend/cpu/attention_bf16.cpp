@@ -37,20 +37,6 @@ inline uint16_t round_bf16(float x) {
 inline float widen_bf16(uint16_t b) { return std::bit_cast<float>(static_cast<uint32_t>(b) << 16); }
 uint16_t load_bf16(const float* p, int64_t i) { return round_bf16(p[i]); }
 
-// exp(x) for x <= 0 to about 4e-5 relative (a degree-4 Taylor series on |r| <= ln2/2), plenty
-// for a value that is rounded to bf16 (8 bits) next; half the work of fast_exp. Below -87.3
-// it returns the smallest normal float rather than 0 (the caller zeroes -inf itself).
-inline float exp_nonpositive_bf16(float x) {
-  x = x < -87.3f ? -87.3f : x;
-  const float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
-  const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
-  float p = 1.f / 24.f;
-  p = p * r + 1.f / 6.f;
-  p = p * r + 0.5f;
-  p = p * r + 1.f;
-  p = p * r + 1.f;
-  return p * std::bit_cast<float>(static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23);
-}
 uint16_t load_bf16(const uint16_t* p, int64_t i) { return p[i]; }
 
 // One head's keys as [nk_pad / 16][d / 2][16 keys][2 dims] and values as
@@ -132,7 +118,7 @@ PD_BF16_TARGET void pv_tile_avx512(const uint16_t* p, int64_t ldp, const uint16_
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 // p[j] = bf16(exp(row[j] - m)) for j < n (exactly 0 where row[j] is -inf); returns the sum of
-// the rounded values. The same series as exp_nonpositive_bf16, 16 lanes at a time.
+// the rounded values. The same series as fast_exp_for_bf16 (fast_math.h), 16 lanes at a time.
 PD_BF16_TARGET float exp_row_avx512(const float* row, int64_t n, float m, uint16_t* p) {
   const __m512 vm = _mm512_set1_ps(m), lowest = _mm512_set1_ps(-87.3f), minus_inf = _mm512_set1_ps(-INFINITY);
   const __m512 log2e = _mm512_set1_ps(1.44269504088896341f), ln2_hi = _mm512_set1_ps(0.693359375f),
@@ -191,7 +177,7 @@ float exp_row_portable(const float* row, int64_t n, float m, uint16_t* p) {
 #pragma omp simd reduction(+ : sum)
   for (int64_t j = 0; j < n; ++j) {
     // a key masked by the bias (-inf) must give exactly 0, which the clamped exp alone would not
-    const uint16_t e = row[j] == -INFINITY ? uint16_t{0} : round_bf16(exp_nonpositive_bf16(row[j] - m));
+    const uint16_t e = row[j] == -INFINITY ? uint16_t{0} : round_bf16(fast_exp_for_bf16(row[j] - m));
     p[j] = e;
     sum += widen_bf16(e);
   }
