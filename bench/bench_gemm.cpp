@@ -12,6 +12,7 @@
 #include "core/threads.h"
 #include "core/timer.h"
 #include "ops/ops.h"
+#include <oneapi/dnnl/dnnl.hpp>
 #ifdef PARADIT_HAVE_OPENBLAS
 #include <cblas.h>
 #endif
@@ -60,6 +61,32 @@ int main(int argc, char** argv) {
   report("oneDNN f32, B stored [K, N]", M, N, K, time_best(reps, [&] { ops::matmul(a, w_kn); }));
   const Tensor a16 = a.to(DType::BF16), w16 = w.to(DType::BF16);
   report("oneDNN bf16 -> bf16, f32 accumulate", M, N, K, time_best(reps, [&] { ops::linear(a16, w16); }));
+  report("oneDNN bf16 -> f32 (ops::linear)", M, N, K, time_best(reps, [&] { ops::linear(a16, w16, nullptr, DType::F32); }));
+  {
+    // The same product with the weights reordered once into the layout oneDNN picks
+    // (format_tag::any): what prepacking weights at load would buy.
+    using dims = dnnl::memory::dims;
+    using dt = dnnl::memory::data_type;
+    dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+    dnnl::stream stream(engine);
+    const dnnl::memory::desc a_md(dims{M, K}, dt::bf16, dims{K, 1}), c_md(dims{M, N}, dt::f32, dims{N, 1});
+    const dnnl::memory::desc w_plain(dims{K, N}, dt::bf16, dims{1, K});
+    const dnnl::memory::desc w_any(dims{K, N}, dt::bf16, dnnl::memory::format_tag::any);
+    for (const bool packed : {false, true}) {
+      const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, packed ? w_any : w_plain, c_md), engine);
+      dnnl::memory wm(pd.weights_desc(), engine);
+      dnnl::memory src_w(w_plain, engine, const_cast<void*>(w16.raw()));
+      dnnl::reorder(src_w, wm).execute(stream, src_w, wm);
+      Tensor c = Tensor::empty({M, N});
+      dnnl::matmul mm(pd);
+      dnnl::memory am(a_md, engine, const_cast<void*>(a16.raw())), cm(c_md, engine, c.raw());
+      report(packed ? "oneDNN bf16 -> f32, weights prepacked" : "oneDNN bf16 -> f32, plain weights", M, N, K,
+             time_best(reps, [&] {
+               mm.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, cm}});
+               stream.wait();
+             }));
+    }
+  }
 #ifdef PARADIT_HAVE_OPENBLAS
   Tensor c = Tensor::empty({M, N});
   report("OpenBLAS cblas_sgemm f32", M, N, K, time_best(reps, [&] {

@@ -1,5 +1,9 @@
 #include "core/tensor.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -29,6 +33,7 @@ Tensor Tensor::empty(const Shape& shape, DType dtype) {
   for (int64_t d : shape) PD_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
   Tensor t;
   t.shape_ = shape;
+  t.strides_ = contiguous_strides(shape);
   t.dtype_ = dtype;
   const size_t bytes = t.nbytes();
   void* p = bytes ? host_alloc(bytes) : nullptr;
@@ -56,11 +61,27 @@ Tensor Tensor::borrow(const Shape& shape, DType dtype, const void* data, std::sh
                       Device device) {
   Tensor t;
   t.shape_ = shape;
+  t.strides_ = contiguous_strides(shape);
   t.dtype_ = dtype;
   t.device_ = device;
   t.data_ = const_cast<void*>(data);
   t.owner_ = std::move(keep_alive);
   return t;
+}
+
+Tensor Tensor::borrow_file(const Shape& shape, DType dtype, const void* data, std::shared_ptr<const void> keep_alive) {
+  Tensor t = borrow(shape, dtype, data, std::move(keep_alive));
+  t.file_backed_ = true;
+  return t;
+}
+
+void Tensor::release_file_pages() const {
+  if (!file_backed_ || !is_contiguous() || nbytes() == 0) return;
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data_) + page - 1) / page * page;
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data_) + nbytes()) / page * page;
+  // Private read-only file pages: dropping them loses nothing, a later read faults them in again.
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
 int64_t Tensor::size(int64_t d) const {
@@ -70,7 +91,34 @@ int64_t Tensor::size(int64_t d) const {
   return shape_[static_cast<size_t>(d)];
 }
 
+Shape Tensor::contiguous_strides(const Shape& shape) {
+  Shape strides(shape.size());
+  int64_t step = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    strides[i] = step;
+    step *= std::max<int64_t>(shape[i], 1);
+  }
+  return strides;
+}
+
+int64_t Tensor::stride(int64_t d) const {
+  const int64_t n = dim();
+  if (d < 0) d += n;
+  PD_CHECK(d >= 0 && d < n, "dimension ", d, " out of range for ", describe());
+  return strides_[static_cast<size_t>(d)];
+}
+
+bool Tensor::is_contiguous() const {
+  int64_t step = 1;
+  for (size_t i = shape_.size(); i-- > 0;) {
+    if (shape_[i] != 1 && strides_[i] != step) return false;
+    step *= shape_[i];
+  }
+  return true;
+}
+
 Tensor Tensor::reshape(const Shape& shape) const {
+  PD_CHECK(is_contiguous(), "reshape: ", describe(), " is a strided view; make it contiguous first");
   Shape out = shape;
   int64_t known = 1;
   int infer = -1;
@@ -89,34 +137,145 @@ Tensor Tensor::reshape(const Shape& shape) const {
   PD_CHECK(shape_numel(out) == numel(), "reshape: ", describe(), " cannot become ", shape_str(out));
   Tensor t = *this;
   t.shape_ = out;
+  t.strides_ = contiguous_strides(out);
   return t;
 }
 
 Tensor Tensor::rows(int64_t begin, int64_t end) const {
   PD_CHECK(dim() >= 1 && 0 <= begin && begin <= end && end <= shape_[0], "rows(", begin, ", ", end,
            ") out of range for ", describe());
-  const size_t row_bytes = shape_[0] ? nbytes() / static_cast<size_t>(shape_[0]) : 0;
+  return slice(0, begin, end);
+}
+
+Tensor Tensor::slice(int64_t d, int64_t begin, int64_t end) const {
+  const int64_t n = dim();
+  if (d < 0) d += n;
+  PD_CHECK(d >= 0 && d < n, "slice: dimension ", d, " out of range for ", describe());
+  const size_t i = static_cast<size_t>(d);
+  PD_CHECK(0 <= begin && begin <= end && end <= shape_[i], "slice(", d, ", ", begin, ", ", end, ") out of range for ",
+           describe());
   Tensor t = *this;
-  t.shape_[0] = end - begin;
-  t.data_ = static_cast<char*>(data_) + row_bytes * static_cast<size_t>(begin);
+  t.shape_[i] = end - begin;
+  if (begin < shape_[i])
+    t.data_ = static_cast<char*>(data_) + static_cast<size_t>(begin * strides_[i]) * dtype_size(dtype_);
   return t;
+}
+
+Tensor Tensor::select(int64_t d, int64_t index) const {
+  const int64_t n = dim();
+  if (d < 0) d += n;
+  PD_CHECK(d >= 0 && d < n, "select: dimension ", d, " out of range for ", describe());
+  Tensor t = slice(d, index, index + 1);
+  t.shape_.erase(t.shape_.begin() + d);
+  t.strides_.erase(t.strides_.begin() + d);
+  return t;
+}
+
+Tensor Tensor::unflatten(int64_t d, const Shape& sizes) const {
+  const int64_t n = dim();
+  if (d < 0) d += n;
+  PD_CHECK(d >= 0 && d < n && !sizes.empty(), "unflatten: dimension ", d, " out of range for ", describe());
+  const size_t i = static_cast<size_t>(d);
+  Shape parts = sizes;
+  int64_t known = 1;
+  int infer = -1;
+  for (size_t j = 0; j < parts.size(); ++j) {
+    if (parts[j] == -1 && infer < 0) infer = static_cast<int>(j);
+    else {
+      PD_CHECK(parts[j] >= 0, "unflatten: bad sizes ", shape_str(sizes), " for ", describe());
+      known *= parts[j];
+    }
+  }
+  if (infer >= 0) {
+    PD_CHECK(known > 0 && shape_[i] % known == 0, "unflatten: cannot infer -1 in ", shape_str(sizes), " for ",
+             describe());
+    parts[static_cast<size_t>(infer)] = shape_[i] / known;
+  }
+  PD_CHECK(shape_numel(parts) == shape_[i], "unflatten: dimension ", d, " of ", describe(), " cannot become ",
+           shape_str(parts));
+  Shape inner = contiguous_strides(parts);
+  for (auto& s : inner) s *= strides_[i];
+  Tensor t = *this;
+  t.shape_.erase(t.shape_.begin() + d);
+  t.strides_.erase(t.strides_.begin() + d);
+  t.shape_.insert(t.shape_.begin() + d, parts.begin(), parts.end());
+  t.strides_.insert(t.strides_.begin() + d, inner.begin(), inner.end());
+  return t;
+}
+
+Tensor Tensor::permuted(const std::vector<int64_t>& order) const {
+  PD_CHECK(static_cast<int64_t>(order.size()) == dim(), "permuted: order has ", order.size(), " entries for ",
+           describe());
+  std::vector<bool> seen(order.size(), false);
+  Tensor t = *this;
+  for (size_t j = 0; j < order.size(); ++j) {
+    const int64_t d = order[j];
+    PD_CHECK(d >= 0 && d < dim() && !seen[static_cast<size_t>(d)], "permuted: order is not a permutation");
+    seen[static_cast<size_t>(d)] = true;
+    t.shape_[j] = shape_[static_cast<size_t>(d)];
+    t.strides_[j] = strides_[static_cast<size_t>(d)];
+  }
+  return t;
+}
+
+namespace {
+// Copies the strided n-d array at src into the contiguous dst, converting dtype on the way;
+// the innermost dimension runs as one convert call when its stride is 1.
+void gather_strided(const Shape& shape, const Shape& strides, const char* src, DType st, char* dst, DType dt) {
+  const size_t nd = shape.size();
+  const int64_t total = shape_numel(shape);
+  if (total == 0) return;
+  const int64_t inner = nd ? shape[nd - 1] : 1;
+  const int64_t inner_stride = nd ? strides[nd - 1] : 1;
+  const int64_t outer = total / inner;
+  const size_t ses = dtype_size(st), des = dtype_size(dt);
+#pragma omp parallel for if (total > 65536) schedule(static)
+  for (int64_t o = 0; o < outer; ++o) {
+    int64_t rem = o, offset = 0;
+    for (size_t j = nd - 1; j-- > 0;) {
+      offset += (rem % shape[j]) * strides[j];
+      rem /= shape[j];
+    }
+    const char* s = src + static_cast<size_t>(offset) * ses;
+    char* d = dst + static_cast<size_t>(o * inner) * des;
+    if (inner_stride == 1) {
+      convert(s, st, d, dt, static_cast<size_t>(inner));
+    } else {
+      for (int64_t c = 0; c < inner; ++c)
+        convert(s + static_cast<size_t>(c * inner_stride) * ses, st, d + static_cast<size_t>(c) * des, dt, 1);
+    }
+  }
+}
+}  // namespace
+
+Tensor Tensor::contiguous() const {
+  if (is_contiguous()) return *this;
+  return to(dtype_);
 }
 
 Tensor Tensor::to(DType dtype) const {
   PD_CHECK(device_ == Device::CPU, "Tensor::to: only CPU tensors can be converted here");
   Tensor out = empty(shape_, dtype);
-  convert(data_, dtype_, out.data_, dtype, static_cast<size_t>(numel()));
+  if (is_contiguous()) convert(data_, dtype_, out.data_, dtype, static_cast<size_t>(numel()));
+  else gather_strided(shape_, strides_, static_cast<const char*>(data_), dtype_, static_cast<char*>(out.data_), dtype);
   return out;
 }
 
 float Tensor::item_f32(int64_t i) const {
   PD_CHECK(i >= 0 && i < numel(), "index ", i, " out of range for ", describe());
+  int64_t offset = 0, rem = i;
+  for (size_t j = shape_.size(); j-- > 0;) {
+    offset += (rem % shape_[j]) * strides_[j];
+    rem /= shape_[j];
+  }
   float v;
-  convert(static_cast<const char*>(data_) + static_cast<size_t>(i) * dtype_size(dtype_), dtype_, &v, DType::F32, 1);
+  convert(static_cast<const char*>(data_) + static_cast<size_t>(offset) * dtype_size(dtype_), dtype_, &v, DType::F32,
+          1);
   return v;
 }
 
 std::vector<float> Tensor::to_f32_vector() const {
+  if (!is_contiguous()) return contiguous().to_f32_vector();
   std::vector<float> out(static_cast<size_t>(numel()));
   convert(data_, dtype_, out.data(), DType::F32, out.size());
   return out;

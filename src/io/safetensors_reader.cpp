@@ -116,7 +116,7 @@ const TensorRecord& SafetensorsFile::record(const std::string& name) const {
 Tensor SafetensorsFile::get(const std::string& name) const {
   const TensorRecord& r = record(name);
   const char* p = file_->data() + header_.data_start + r.begin;
-  Tensor view = Tensor::borrow(r.shape, r.dtype, p, file_);
+  Tensor view = Tensor::borrow_file(r.shape, r.dtype, p, file_);
   if (reinterpret_cast<uintptr_t>(p) % dtype_size(r.dtype) != 0) return view.clone();
   return view;
 }

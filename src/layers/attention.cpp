@@ -1,5 +1,6 @@
 #include "layers/attention.h"
 
+#include <array>
 #include <cmath>
 #include <functional>
 
@@ -22,7 +23,10 @@ Attention Attention::load(const LoadContext& ctx, const std::string& prefix, con
   const bool clip = config.naming == Config::Naming::Clip;
   // One rank loads every head; under tp each rank loads a slice of heads, padded with zero
   // heads to a multiple of the tp size times the Ulysses degree.
-  std::function<Linear(const std::string&, int64_t)> in_proj = [&](const std::string& name, int64_t in) { return Linear::load(ctx, join(prefix, name), in, inner); };
+  // The q/k/v parts load unpacked: they are stacked into one weight, packed then.
+  LoadContext parts_ctx = ctx;
+  parts_ctx.pack_weights = false;
+  std::function<Linear(const std::string&, int64_t)> in_proj = [&](const std::string& name, int64_t in) { return Linear::load(parts_ctx, join(prefix, name), in, inner); };
   std::function<Linear(const std::string&)> out_proj = [&](const std::string& name) { return Linear::load(ctx, join(prefix, name), inner, out_dim); };
   if (is_parallel(ctx)) {
     PD_CHECK(!config.causal, "Attention: causal attention has no parallel form");
@@ -31,15 +35,17 @@ Attention Attention::load(const LoadContext& ctx, const std::string& prefix, con
     const TpSplit split = tp_split(config.heads, tp.size(), tp.rank(), ctx.parallel->ulysses->size());
     a.local_heads_ = split.per_rank;
     in_proj = [&, split](const std::string& name, int64_t in) {
-      return load_column_parallel(ctx, join(prefix, name), in, inner, config.head_dim, split);
+      return load_column_parallel(parts_ctx, join(prefix, name), in, inner, config.head_dim, split);
     };
     out_proj = [&, split](const std::string& name) {
       return load_row_parallel(ctx, join(prefix, name), inner, out_dim, config.head_dim, split, tp.rank() == 0);
     };
   }
-  a.to_q_ = in_proj(clip ? "q_proj" : "to_q", config.query_dim);
-  a.to_k_ = in_proj(clip ? "k_proj" : "to_k", config.query_dim);
-  a.to_v_ = in_proj(clip ? "v_proj" : "to_v", config.query_dim);
+  // q, k and v run as one GEMM over weights stacked at load; their outputs are sliced as views.
+  a.qkv_ = Linear::stacked({in_proj(clip ? "q_proj" : "to_q", config.query_dim),
+                            in_proj(clip ? "k_proj" : "to_k", config.query_dim),
+                            in_proj(clip ? "v_proj" : "to_v", config.query_dim)},
+                           ctx.pack_weights && !ctx.record);
   a.to_out_ = out_proj(clip ? "out_proj" : "to_out.0");
   const bool rms = config.qk_norm == "rms_norm";
   if (rms) {
@@ -47,9 +53,10 @@ Attention Attention::load(const LoadContext& ctx, const std::string& prefix, con
     a.norm_k_ = RMSNorm::load(ctx, join(prefix, "norm_k"), config.head_dim, config.eps, true);
   }
   if (config.added_kv_proj_dim) {
-    a.add_q_ = in_proj("add_q_proj", config.added_kv_proj_dim);
-    a.add_k_ = in_proj("add_k_proj", config.added_kv_proj_dim);
-    a.add_v_ = in_proj("add_v_proj", config.added_kv_proj_dim);
+    a.add_qkv_ = Linear::stacked({in_proj("add_q_proj", config.added_kv_proj_dim),
+                                  in_proj("add_k_proj", config.added_kv_proj_dim),
+                                  in_proj("add_v_proj", config.added_kv_proj_dim)},
+                                 ctx.pack_weights && !ctx.record);
     if (!config.context_pre_only) a.to_add_out_ = out_proj("to_add_out");
     if (rms) {
       a.norm_added_q_ = RMSNorm::load(ctx, join(prefix, "norm_added_q"), config.head_dim, config.eps, true);
@@ -60,54 +67,47 @@ Attention Attention::load(const LoadContext& ctx, const std::string& prefix, con
 }
 
 Tensor Attention::to_heads(const Tensor& x, const std::optional<RMSNorm>& norm) const {
-  const int64_t B = x.size(0), N = x.size(1);
-  Tensor heads = ops::permute(x.reshape({B, N, local_heads_, config_.head_dim}), {0, 2, 1, 3});
+  Tensor heads = ops::permute(x, {0, 2, 1, 3});
   return norm ? norm->forward(heads) : heads;
+}
+
+std::array<Tensor, 3> Attention::project(const Linear& qkv, const Tensor& x, DType out) const {
+  // [B, N, 3 * H * d] from one GEMM, viewed as [B, N, 3, H, d]; q, k, v are its slices.
+  const Tensor fused = qkv.forward(x, out).unflatten(2, {3, local_heads_, config_.head_dim});
+  return {fused.select(2, 0), fused.select(2, 1), fused.select(2, 2)};
 }
 
 Attention::Output Attention::forward(const Tensor& hidden, const Tensor* context, int64_t image_tokens,
                                      int64_t prompt_tokens) const {
   PD_CHECK(hidden.dim() == 3 && hidden.size(2) == config_.query_dim, "Attention: hidden states ", hidden.describe(),
            " must be [B, N, ", config_.query_dim, "]");
-  PD_CHECK(!context || add_q_, "Attention: a context was given to a module without added_kv projections");
+  PD_CHECK(!context || add_qkv_, "Attention: a context was given to a module without added_kv projections");
   if (context)
     PD_CHECK(context->dim() == 3 && context->size(0) == hidden.size(0) && context->size(2) == config_.added_kv_proj_dim,
              "Attention: context ", context->describe(), " must be [", hidden.size(0), ", M, ",
              config_.added_kv_proj_dim, "]");
   if (parallel_) return forward_parallel(hidden, context, image_tokens, prompt_tokens);
-  const int64_t B = hidden.size(0), N = hidden.size(1);
-  // The bf16 path rounds each input to bf16 once for its three projections, not once per GEMM.
-  const bool bf16 = to_q_.compute_dtype() == DType::BF16 && hidden.dtype() == DType::F32;
-  auto project = [&](const Linear& l, const Tensor& x) {
-    return x.dtype() == l.compute_dtype() && bf16 ? ops::linear(x, l.weight(), l.bias(), DType::F32) : l.forward(x);
-  };
-  const Tensor x = bf16 ? hidden.to(DType::BF16) : hidden;
-  Tensor q = to_heads(project(to_q_, x), norm_q_);
-  Tensor k = to_heads(project(to_k_, x), norm_k_);
-  Tensor v = to_heads(project(to_v_, x), std::nullopt);
-  int64_t M = 0;
+  // Where the projections run in bf16 and the CPU multiplies bf16 natively, the projections
+  // write bf16 and the attention reads them in place, in bf16 products (softmax and
+  // accumulation in f32), and writes bf16 for the output projections. Otherwise everything
+  // stays f32: the f32 path is the exact reference.
+  const bool bf16 = qkv_.compute_dtype() == DType::BF16 && ops::fast_bf16_attention(config_.head_dim);
+  const DType act = bf16 ? DType::BF16 : DType::F32;
+  std::vector<ops::AttentionStream> streams(context ? 2 : 1);
+  auto [q, k, v] = project(qkv_, bf16 ? hidden.to(DType::BF16) : hidden, act);
+  streams[0] = {q, k, v, norm_q_ ? norm_q_->weight() : nullptr, norm_k_ ? norm_k_->weight() : nullptr};
   if (context) {
-    M = context->size(1);
-    const Tensor c = bf16 && add_q_->compute_dtype() == DType::BF16 ? context->to(DType::BF16) : *context;
-    q = ops::concat({q, to_heads(project(*add_q_, c), norm_added_q_)}, 2);
-    k = ops::concat({k, to_heads(project(*add_k_, c), norm_added_k_)}, 2);
-    v = ops::concat({v, to_heads(project(*add_v_, c), std::nullopt)}, 2);
+    auto [cq, ck, cv] = project(*add_qkv_, bf16 ? context->to(DType::BF16) : *context, act);
+    streams[1] = {cq, ck, cv, norm_added_q_ ? norm_added_q_->weight() : nullptr,
+                  norm_added_k_ ? norm_added_k_->weight() : nullptr};
   }
   const float scale = 1.f / std::sqrt(static_cast<float>(config_.head_dim));
-  // Where the projections run in bf16 and the CPU multiplies bf16 natively, so do the
-  // attention products (softmax and accumulation stay f32); the f32 path stays exact.
-  const bool bf16_products =
-      to_q_.compute_dtype() == DType::BF16 && ops::fast_bf16_attention(config_.head_dim);
-  const Tensor attended = ops::attention(q, k, v, scale, config_.causal, nullptr, bf16_products);
-  const Tensor merged = ops::permute(attended, {0, 2, 1, 3}).reshape({B, N + M, config_.heads * config_.head_dim});
+  const auto attended = ops::joint_attention(streams, scale, config_.eps, config_.causal, act, bf16);
   Output out;
-  if (!context) {
-    out.hidden = to_out_.forward(merged);
-    return out;
-  }
-  auto parts = ops::split(merged, {N, M}, 1);
-  out.hidden = to_out_.forward(parts[0]);
-  out.context = to_add_out_ ? to_add_out_->forward(parts[1]) : parts[1];
+  out.hidden = to_out_.forward(attended[0], DType::F32);
+  if (context)
+    out.context = to_add_out_ ? to_add_out_->forward(attended[1], DType::F32)
+                              : attended[1].to(DType::F32);
   return out;
 }
 
@@ -119,17 +119,19 @@ Attention::Output Attention::forward_parallel(const Tensor& hidden, const Tensor
   const Tensor x = gather_rows(tp, hidden);
   const int64_t B = x.size(0), N = x.size(1), inner = local_heads_ * config_.head_dim;
   if (image_tokens < 0) image_tokens = N * parallel_->sp->size();
-  const Tensor q = to_heads(to_q_.forward(x), norm_q_);
-  const Tensor k = to_heads(to_k_.forward(x), norm_k_);
-  const Tensor v = to_heads(to_v_.forward(x), std::nullopt);
+  const auto [xq, xk, xv] = project(qkv_, x, x.dtype());
+  const Tensor q = to_heads(xq, norm_q_);
+  const Tensor k = to_heads(xk, norm_k_);
+  const Tensor v = to_heads(xv, std::nullopt);
   Tensor qc, kc, vc, prompt;
   if (context) {
     prompt = gather_rows(tp, *context);
     const int64_t M = prompt_tokens < 0 ? prompt.size(1) : prompt_tokens;
     if (M < prompt.size(1)) prompt = ops::split(prompt, {M, prompt.size(1) - M}, 1)[0];  // padding is no key
-    qc = to_heads(add_q_->forward(prompt), norm_added_q_);
-    kc = to_heads(add_k_->forward(prompt), norm_added_k_);
-    vc = to_heads(add_v_->forward(prompt), std::nullopt);
+    const auto [pq, pk, pv] = project(*add_qkv_, prompt, prompt.dtype());
+    qc = to_heads(pq, norm_added_q_);
+    kc = to_heads(pk, norm_added_k_);
+    vc = to_heads(pv, std::nullopt);
   }
   const float scale = 1.f / std::sqrt(static_cast<float>(config_.head_dim));
   const auto attended = sequence_parallel_attention(*parallel_, q, k, v, context ? &qc : nullptr,

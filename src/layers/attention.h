@@ -4,6 +4,7 @@
 // together as [image; prompt], and split again (JointAttnProcessor2_0).
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <utility>
@@ -46,16 +47,18 @@ class Attention {
                  int64_t prompt_tokens = -1) const;
 
  private:
-  // [B, N, H*d] -> [B, H, N, d], then the per-head norm if there is one.
+  // [B, N, H, d] (a view) -> [B, H, N, d], then the per-head norm if there is one.
   Tensor to_heads(const Tensor& x, const std::optional<RMSNorm>& norm) const;
+  // The fused projection of x in `out` dtype, as q, k, v views [B, N, H, d].
+  std::array<Tensor, 3> project(const Linear& qkv, const Tensor& x, DType out) const;
   Output forward_parallel(const Tensor& hidden, const Tensor* context, int64_t image_tokens,
                           int64_t prompt_tokens) const;
   Config config_;
   // Heads held by this rank: all of them on one rank; under tp (and Ulysses) a padded slice.
   int64_t local_heads_ = 0;
   ParallelGroups* parallel_ = nullptr;
-  Linear to_q_, to_k_, to_v_, to_out_;
-  std::optional<Linear> add_q_, add_k_, add_v_, to_add_out_;
+  Linear qkv_, to_out_;  // qkv_: to_q, to_k, to_v stacked
+  std::optional<Linear> add_qkv_, to_add_out_;
   std::optional<RMSNorm> norm_q_, norm_k_, norm_added_q_, norm_added_k_;
 };
 

@@ -25,7 +25,7 @@ GeluProjection GeluProjection::from(Linear proj, bool tanh_approximation) {
 // (which rounds its input to bf16 anyway); the f32 path stays the separate exact ops.
 Tensor GeluProjection::forward(const Tensor& x) const {
   if (proj_.compute_dtype() == DType::BF16)
-    return ops::linear_gelu(x, proj_.weight(), proj_.bias(), tanh_, DType::BF16);
+    return proj_.forward_gelu(x, tanh_, DType::BF16);
   return ops::gelu(proj_.forward(x), tanh_);
 }
 
@@ -51,7 +51,7 @@ FeedForward FeedForward::load(const LoadContext& ctx, const std::string& prefix,
 Tensor FeedForward::forward(const Tensor& x) const {
   // The hidden activation may be bf16 (GeluProjection); the output has the input's dtype.
   auto project_out = [&](const Tensor& hidden) {
-    return ops::linear(hidden, out_.weight(), out_.bias(), x.dtype());
+    return out_.forward(hidden, x.dtype());
   };
   if (!tp_) return project_out(act_.forward(x));
   // Megatron sequence parallelism: gather the tp group's rows, then sum and scatter them back.

@@ -3,8 +3,10 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "layers/module.h"
+#include "ops/ops.h"
 
 namespace paradit {
 
@@ -18,15 +20,24 @@ class Linear {
   // outputs are partial sums, and only the rank with `bias` set adds the bias).
   static Linear load_shard(const LoadContext& ctx, const std::string& prefix, int64_t in_features,
                            int64_t out_features, const Shard& shard, bool bias);
-  Tensor forward(const Tensor& x) const;
-  int64_t in_features() const { return weight_.size(1); }
-  int64_t out_features() const { return weight_.size(0); }
+  // One linear computing the parts' outputs side by side (their weights stacked along the
+  // output features): the fused q/k/v projection. The parts share input size and dtype; a
+  // stacked copy is made at load unless their weights already lie back to back (the original
+  // SD3 files' fused qkv, viewed), in which case it is a view. `pack`: as LoadContext::pack_weights.
+  static Linear stacked(const std::vector<Linear>& parts, bool pack);
+  Tensor forward(const Tensor& x) const;  // in x's dtype
+  Tensor forward(const Tensor& x, DType out) const;
+  // gelu(x W^T + b), the GELU fused into the GEMM.
+  Tensor forward_gelu(const Tensor& x, bool tanh_approximation, DType out) const;
+  int64_t in_features() const { return weight_.in_features(); }
+  int64_t out_features() const { return weight_.out_features(); }
   DType compute_dtype() const { return weight_.dtype(); }  // the dtype its products run in
-  const Tensor& weight() const { return weight_; }
+  const ops::GemmWeight& weight() const { return weight_; }
   const Tensor* bias() const { return bias_ ? &*bias_ : nullptr; }
 
  private:
-  Tensor weight_;
+  static ops::GemmWeight prepare(const LoadContext& ctx, Tensor w);
+  ops::GemmWeight weight_;
   std::optional<Tensor> bias_;
 };
 

@@ -27,6 +27,9 @@ struct LoadContext {
   // feed-forward's inner dimension, adaLN's outputs) load only this rank's part and
   // communicate through these groups. Null or single-rank: the plain layers.
   ParallelGroups* parallel = nullptr;
+  // Linear layers keep bf16 weights in the GEMM's fastest layout (ops::GemmWeight::pack).
+  // Cleared while loading parts that are stacked into one weight first (the fused q/k/v).
+  bool pack_weights = true;
   // Set: nothing is read; every tensor the model asks for is appended here (name, full shape)
   // and comes back uninitialised. Writers of real-shaped random checkpoints use it.
   std::vector<std::pair<std::string, Shape>>* record = nullptr;

@@ -27,6 +27,7 @@ class RMSNorm {
   RMSNorm() = default;
   static RMSNorm load(const LoadContext& ctx, const std::string& prefix, int64_t dim, float eps, bool affine);
   Tensor forward(const Tensor& x) const;
+  const Tensor* weight() const { return weight_ ? &*weight_ : nullptr; }
 
  private:
   std::optional<Tensor> weight_;

@@ -33,6 +33,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
   for (const Tensor& x : xs) {
     PD_CHECK(x.device() == Device::CPU && x.dtype() == first.dtype() && x.dim() == first.dim(),
              "concat: tensors differ in device, dtype or rank: ", first.describe(), " vs ", x.describe());
+    PD_CHECK(x.is_contiguous(), "concat: ", x.describe(), " is a strided view; this op takes contiguous tensors");
     for (int64_t i = 0; i < x.dim(); ++i)
       PD_CHECK(i == dim || x.size(i) == first.size(i), "concat: ", x.describe(), " does not match ", first.describe(),
                " outside dimension ", dim);
@@ -54,6 +55,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
 
 std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim) {
   PD_CHECK(x.device() == Device::CPU, "split: only CPU tensors");
+  PD_CHECK(x.is_contiguous(), "split: ", x.describe(), " is a strided view; slice it instead");
   dim = normalize_dim("split", dim, x.dim());
   int64_t total = 0;
   for (int64_t s : sizes) {
@@ -98,6 +100,7 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& order) {
     seen[static_cast<size_t>(d)] = true;
     out_shape.push_back(x.size(d));
   }
+  if (!x.is_contiguous()) return x.permuted(order).to(x.dtype());  // a strided gather
   Tensor y = Tensor::empty(out_shape, x.dtype());
   if (y.numel()) cpu::permute(x, order, y);
   return y;

@@ -11,6 +11,7 @@ namespace {
 void check_cpu(const char* op, const Tensor& t) {
   PD_CHECK(t.device() == Device::CPU, op, ": tensors on ", device_name(t.device()),
            " are not supported by this build (CPU only)");
+  PD_CHECK(t.is_contiguous(), op, ": ", t.describe(), " is a strided view; this op takes contiguous tensors");
 }
 
 void check_f32(const char* op, const Tensor& t, const char* what) {
@@ -34,17 +35,18 @@ Tensor bias_as_f32(const Tensor* bias) { return bias->dtype() == DType::F32 ? *b
 }  // namespace
 
 namespace {
-Tensor linear_with(const Tensor& x, const Tensor& w, const Tensor* bias, DType out, cpu::Epilogue epilogue) {
+Tensor linear_with(const Tensor& x, const GemmWeight& w, const Tensor* bias, DType out, cpu::Epilogue epilogue) {
   check_cpu("linear", x);
-  check_cpu("linear", w);
-  PD_CHECK(x.dim() >= 1 && w.dim() == 2 && x.size(-1) == w.size(1), "linear: input ", x.describe(),
-           " does not match weight ", w.describe(), " ([out, in])");
+  if (!w.packed()) check_cpu("linear", w.bytes());
+  PD_CHECK(x.dim() >= 1 && w.out_features() > 0 && x.size(-1) == w.in_features(), "linear: input ", x.describe(),
+           " does not match weight ", dtype_name(w.dtype()), "[", w.out_features(), ", ", w.in_features(),
+           "] ([out, in])");
   const bool same = x.dtype() == w.dtype() && (x.dtype() == DType::F32 || x.dtype() == DType::BF16);
   const bool mixed = x.dtype() == DType::F32 && w.dtype() == DType::BF16;
-  PD_CHECK(same || mixed, "linear: input ", x.describe(), " and weight ", w.describe(),
+  PD_CHECK(same || mixed, "linear: input ", x.describe(), " and weight ", dtype_name(w.dtype()),
            " must be F32/F32, BF16/BF16 or F32 input with BF16 weight");
   PD_CHECK(out == DType::F32 || out == DType::BF16, "linear: output dtype must be F32 or BF16, got ", dtype_name(out));
-  const int64_t K = w.size(1), N = w.size(0);
+  const int64_t K = w.in_features(), N = w.out_features();
   Tensor bias32;
   if (bias) {
     PD_CHECK(bias->dim() == 1 && bias->size(0) == N, "linear: bias ", bias->describe(), " must be [", N, "]");
@@ -57,21 +59,59 @@ Tensor linear_with(const Tensor& x, const Tensor& w, const Tensor* bias, DType o
   const Tensor a = mixed ? x.to(DType::BF16) : x;
   Tensor y = Tensor::empty(out_shape, out);
   Tensor y2 = y.reshape({-1, N});
-  cpu::matmul(a.reshape({-1, K}), w, /*trans_b=*/true, bias ? &bias32 : nullptr, y2, epilogue);
+  if (w.packed())
+    cpu::matmul_packed(a.reshape({-1, K}), w.bytes(), w.layout(), N, w.dtype(), bias ? &bias32 : nullptr, y2,
+                       epilogue);
+  else
+    cpu::matmul(a.reshape({-1, K}), w.bytes(), /*trans_b=*/true, bias ? &bias32 : nullptr, y2, epilogue);
   return y;
 }
 }  // namespace
 
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias) {
-  return linear_with(x, w, bias, x.dtype(), cpu::Epilogue::None);
+GemmWeight GemmWeight::plain(Tensor w) {
+  PD_CHECK(w.dim() == 2, "GemmWeight: a weight must be [out, in], got ", w.describe());
+  GemmWeight g;
+  g.shape_ = w.shape();
+  g.dtype_ = w.dtype();
+  g.bytes_ = std::move(w);
+  return g;
 }
 
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias, DType out) {
+GemmWeight GemmWeight::pack(const Tensor& w) {
+  GemmWeight g = plain(w);
+  if (w.device() != Device::CPU || w.dtype() != DType::BF16 || w.numel() == 0) return g;
+  check_cpu("GemmWeight::pack", w);
+  g.bytes_ = cpu::pack_matmul_weight(w, g.layout_);
+  w.release_file_pages();  // the checkpoint's bytes were copied: no need to keep them resident
+  return g;
+}
+
+Tensor GemmWeight::unpacked() const {
+  if (!packed()) return bytes_;
+  Tensor w = Tensor::empty(shape_, dtype_);
+  cpu::unpack_matmul_weight(bytes_, layout_.get(), w);
+  return w;
+}
+
+Tensor linear(const Tensor& x, const GemmWeight& w, const Tensor* bias, DType out) {
   return linear_with(x, w, bias, out, cpu::Epilogue::None);
 }
 
-Tensor linear_gelu(const Tensor& x, const Tensor& w, const Tensor* bias, bool tanh_approximation, DType out) {
+Tensor linear_gelu(const Tensor& x, const GemmWeight& w, const Tensor* bias, bool tanh_approximation, DType out) {
   return linear_with(x, w, bias, out, tanh_approximation ? cpu::Epilogue::GeluTanh : cpu::Epilogue::GeluErf);
+}
+
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias) {
+  return linear_with(x, GemmWeight::plain(w), bias, x.dtype(), cpu::Epilogue::None);
+}
+
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias, DType out) {
+  return linear_with(x, GemmWeight::plain(w), bias, out, cpu::Epilogue::None);
+}
+
+Tensor linear_gelu(const Tensor& x, const Tensor& w, const Tensor* bias, bool tanh_approximation, DType out) {
+  return linear_with(x, GemmWeight::plain(w), bias, out,
+                     tanh_approximation ? cpu::Epilogue::GeluTanh : cpu::Epilogue::GeluErf);
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool trans_b) {
@@ -165,6 +205,85 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale,
   else
     cpu::attention(q, k, v, scale, causal, bias, out);
   return out;
+}
+
+std::vector<Tensor> joint_attention(const std::vector<AttentionStream>& streams, float scale, float norm_eps,
+                                    bool causal, DType out_dtype, bool bf16_products) {
+  PD_CHECK(!streams.empty(), "joint_attention: no streams");
+  PD_CHECK(std::isfinite(scale), "joint_attention: scale must be finite");
+  PD_CHECK(out_dtype == DType::F32 || out_dtype == DType::BF16, "joint_attention: output dtype must be F32 or BF16");
+  const Tensor& q0 = streams[0].q;
+  PD_CHECK(q0.dim() == 4, "joint_attention: q must be [B, N, H, D], got ", q0.describe());
+  const int64_t B = q0.size(0), H = q0.size(2), D = q0.size(3);
+  int64_t total = 0;
+  for (const auto& s : streams) {
+    for (const Tensor* t : {&s.q, &s.k, &s.v}) {
+      PD_CHECK(t->device() == Device::CPU, "joint_attention: tensors on ", device_name(t->device()),
+               " are not supported by this build (CPU only)");
+      PD_CHECK(t->dtype() == q0.dtype() && (t->dtype() == DType::F32 || t->dtype() == DType::BF16),
+               "joint_attention: q, k, v must all be F32 or all BF16, got ", q0.describe(), " and ", t->describe());
+      PD_CHECK(t->dim() == 4 && t->size(0) == B && t->size(1) == (t == &s.q ? s.q.size(1) : s.k.size(1)) &&
+                   t->size(2) == H && t->size(3) == D,
+               "joint_attention: ", t->describe(), " does not match q ", s.q.describe(), " ([B, N, H, D])");
+      PD_CHECK(t->stride(3) == 1, "joint_attention: the head dimension of ", t->describe(), " must be contiguous");
+    }
+    for (const Tensor* w : {s.q_norm, s.k_norm}) check_vector("joint_attention", w, D, "qk norm weight");
+    total += s.k.size(1);
+  }
+  PD_CHECK(total > 0, "joint_attention: no keys");
+  std::vector<Tensor> outs;
+  if (bf16_products && cpu::bf16_attention_supports(D)) {
+    for (const auto& s : streams) outs.push_back(Tensor::empty({B, s.q.size(1), H * D}, out_dtype));
+    std::vector<cpu::AttentionRows> rows;
+    for (size_t i = 0; i < streams.size(); ++i) {
+      const auto& s = streams[i];
+      cpu::AttentionRows r;
+      r.q = s.q.raw();
+      r.k = s.k.raw();
+      r.v = s.v.raw();
+      r.out = outs[i].raw();
+      r.n = s.q.size(1);
+      r.n_kv = s.k.size(1);
+      const Tensor* in[3] = {&s.q, &s.k, &s.v};
+      int64_t* st[3] = {r.q_stride, r.k_stride, r.v_stride};
+      for (int j = 0; j < 3; ++j) {
+        st[j][0] = in[j]->stride(0);
+        st[j][1] = in[j]->stride(1);
+        st[j][2] = in[j]->stride(2);
+      }
+      r.out_stride[0] = r.n * H * D;
+      r.out_stride[1] = H * D;
+      r.out_stride[2] = D;
+      r.q_norm = s.q_norm ? s.q_norm->data<float>() : nullptr;
+      r.k_norm = s.k_norm ? s.k_norm->data<float>() : nullptr;
+      rows.push_back(r);
+    }
+    cpu::attention_bf16_rows(rows, B, H, D, q0.dtype(), out_dtype, scale, causal, nullptr, norm_eps,
+                             cpu::best_bf16_attention_kernel());
+    return outs;
+  }
+  // The reference: [B, H, N, D] f32 copies, normalised, concatenated, the f32 kernel, split.
+  auto heads = [&](const Tensor& x, const Tensor* norm) {
+    Tensor t = x.permuted({0, 2, 1, 3}).to(DType::F32);
+    return norm ? rms_norm(t, norm, norm_eps) : t;
+  };
+  std::vector<Tensor> q, k, v;
+  std::vector<int64_t> sizes;
+  for (const auto& s : streams) {
+    q.push_back(heads(s.q, s.q_norm));
+    k.push_back(heads(s.k, s.k_norm));
+    v.push_back(heads(s.v, nullptr));
+    sizes.push_back(s.q.size(1));
+  }
+  const bool one = streams.size() == 1;
+  const Tensor attended = attention(one ? q[0] : concat(q, 2), one ? k[0] : concat(k, 2), one ? v[0] : concat(v, 2),
+                                    scale, causal);
+  const auto parts = one ? std::vector<Tensor>{attended} : split(attended, sizes, 2);
+  for (size_t i = 0; i < streams.size(); ++i) {
+    const Tensor merged = permute(parts[i], {0, 2, 1, 3}).reshape({B, sizes[i], H * D});
+    outs.push_back(out_dtype == DType::F32 ? merged : merged.to(out_dtype));
+  }
+  return outs;
 }
 
 bool fast_bf16_attention(int64_t head_dim) {

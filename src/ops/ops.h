@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "core/tensor.h"
@@ -23,6 +24,34 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias, DType out);
 // gelu(x w^T + bias) in one pass (the GELU fused into the GEMM), written in `out` dtype: the
 // bf16 path's MLP keeps its wide hidden activation in bf16 for the next GEMM.
 Tensor linear_gelu(const Tensor& x, const Tensor& w, const Tensor* bias, bool tanh_approximation, DType out);
+// A linear layer's weight [N, K] held as the backend multiplies it fastest. pack() reorders a
+// bf16 weight on the CPU once, at load, into oneDNN's blocked layout (the plain bytes of a
+// checkpoint are then released from memory); elsewhere, and for f32 (the reference path), the
+// weight stays the plain row-major tensor. Packing changes no result.
+class GemmWeight {
+ public:
+  GemmWeight() = default;
+  static GemmWeight plain(Tensor w);
+  static GemmWeight pack(const Tensor& w);
+  int64_t out_features() const { return shape_.empty() ? 0 : shape_[0]; }
+  int64_t in_features() const { return shape_.empty() ? 0 : shape_[1]; }
+  DType dtype() const { return dtype_; }
+  bool packed() const { return layout_ != nullptr; }
+  // The plain [N, K] tensor (a row-major copy when packed).
+  Tensor unpacked() const;
+  // Backend access: the bytes (the plain tensor, or the packed U8 buffer) and the packed layout.
+  const Tensor& bytes() const { return bytes_; }
+  const void* layout() const { return layout_.get(); }
+
+ private:
+  Tensor bytes_;
+  Shape shape_;
+  DType dtype_ = DType::F32;
+  std::shared_ptr<const void> layout_;
+};
+Tensor linear(const Tensor& x, const GemmWeight& w, const Tensor* bias, DType out);
+Tensor linear_gelu(const Tensor& x, const GemmWeight& w, const Tensor* bias, bool tanh_approximation, DType out);
+
 // c[M, N] = a[M, K] @ b, where b is [K, N], or [N, K] when trans_b.
 Tensor matmul(const Tensor& a, const Tensor& b, bool trans_b = false);
 
@@ -60,6 +89,23 @@ Tensor attention_lse(const Tensor& q, const Tensor& k, const Tensor& v, float sc
 // Folds the partial result (out_b, lse_b) over other keys into (out_a, lse_a), in place: the
 // online-softmax merge that ring attention does after each block.
 void attention_merge(Tensor& out_a, Tensor& lse_a, const Tensor& out_b, const Tensor& lse_b);
+
+// One stream of joint attention. q, k, v are [B, N, H, D] views with any strides and D
+// contiguous: for example slices of one fused q/k/v projection's output viewed as
+// [B, N, 3, H, D], so nothing is permuted. q_norm / k_norm ([D], f32, optional) are the
+// per-head RMSNorm weights applied to q and k first (SD3.5's and FLUX's qk norm).
+struct AttentionStream {
+  Tensor q, k, v;
+  const Tensor* q_norm = nullptr;
+  const Tensor* k_norm = nullptr;
+};
+// The streams' tokens attend together as if concatenated in stream order (SD3's
+// [image; prompt]), with nothing concatenated: returns each stream's output as [B, N, H*D]
+// in `out` dtype (F32 or BF16), ready for its output projection. q, k, v are all F32 or all
+// BF16. With bf16_products (and bf16_attention_supports(D)) the bf16 kernel reads the views
+// in place; otherwise the f32 kernel runs on contiguous f32 copies: the exact reference.
+std::vector<Tensor> joint_attention(const std::vector<AttentionStream>& streams, float scale, float norm_eps,
+                                    bool causal, DType out, bool bf16_products);
 
 // ---- convolution and resampling ----
 struct Conv2dParams {

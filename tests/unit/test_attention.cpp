@@ -186,6 +186,102 @@ TEST(Attention, Bf16KernelsMatchTheF32Kernel) {
                                  ops::attention(q, k, v, 0.125f), 0.9999, 1e-2));
 }
 
+// Joint attention over views of fused q/k/v projections (no permute, no concat), with the
+// per-head qk RMSNorm inside: the reference path equals the concatenated computation exactly,
+// and the bf16 kernels (every one this CPU has, bf16 or f32 views in, bf16 or f32 out) agree
+// with it to bf16 precision.
+TEST(Attention, JointOverStridedViewsMatchesTheConcatenatedReference) {
+  struct Case {
+    int64_t B, H, D, N, M;
+    bool causal;
+  };
+  std::vector<cpu::Bf16AttentionKernel> kernels = {cpu::Bf16AttentionKernel::Portable};
+  if (cpu_features().avx512_bf16) kernels.push_back(cpu::Bf16AttentionKernel::Avx512Bf16);
+  uint32_t seed = 100;
+  for (const Case& c : {Case{2, 3, 64, 70, 23, false}, Case{1, 2, 128, 41, 0, true}, Case{1, 1, 64, 5, 300, false}}) {
+    const float scale = 1.f / std::sqrt(static_cast<float>(c.D)), eps = 1e-6f;
+    const Tensor img = random_tensor({c.B, c.N, 3 * c.H * c.D}, seed++);
+    const Tensor txt = random_tensor({c.B, c.M, 3 * c.H * c.D}, seed++);
+    std::vector<Tensor> norms;
+    for (int i = 0; i < 4; ++i) norms.push_back(random_tensor({c.D}, seed++));
+    const bool joint = c.M > 0;
+    auto streams_of = [&](const Tensor& a, const Tensor& b) {
+      std::vector<ops::AttentionStream> s;
+      const Tensor fa = a.unflatten(2, {3, c.H, c.D}), fb = b.unflatten(2, {3, c.H, c.D});
+      s.push_back({fa.select(2, 0), fa.select(2, 1), fa.select(2, 2), &norms[0], &norms[1]});
+      if (joint) s.push_back({fb.select(2, 0), fb.select(2, 1), fb.select(2, 2), &norms[2], &norms[3]});
+      return s;
+    };
+    // The computation as the layer used to do it: permute, normalise, concatenate, attend, split.
+    auto heads = [&](const Tensor& x, int part, const Tensor* norm) {
+      const Tensor h = ops::permute(x.reshape({c.B, x.size(1), 3, c.H, c.D}), {2, 0, 3, 1, 4}).rows(part, part + 1);
+      const Tensor t = h.reshape({c.B, c.H, x.size(1), c.D});
+      return norm ? ops::rms_norm(t, norm, eps) : t;
+    };
+    Tensor q = heads(img, 0, &norms[0]), k = heads(img, 1, &norms[1]), v = heads(img, 2, nullptr);
+    if (joint) {
+      q = ops::concat({q, heads(txt, 0, &norms[2])}, 2);
+      k = ops::concat({k, heads(txt, 1, &norms[3])}, 2);
+      v = ops::concat({v, heads(txt, 2, nullptr)}, 2);
+    }
+    const Tensor all = ops::permute(ops::attention(q, k, v, scale, c.causal), {0, 2, 1, 3})
+                           .reshape({c.B, c.N + c.M, c.H * c.D});
+    const std::vector<Tensor> expected =
+        joint ? ops::split(all, {c.N, c.M}, 1) : std::vector<Tensor>{all};
+    const std::string name = "joint attention H=" + std::to_string(c.H) + " D=" + std::to_string(c.D) + " N=" +
+                             std::to_string(c.N) + " M=" + std::to_string(c.M) + (c.causal ? " causal" : "");
+    const auto reference = ops::joint_attention(streams_of(img, txt), scale, eps, c.causal, DType::F32, false);
+    ASSERT_EQ(reference.size(), expected.size());
+    for (size_t i = 0; i < expected.size(); ++i)
+      EXPECT_TRUE(test::close_enough(name + " reference", reference[i], expected[i], 0.9999999, 1e-6));
+    for (const auto kernel : kernels)
+      for (const DType in : {DType::F32, DType::BF16})
+        for (const DType out : {DType::F32, DType::BF16}) {
+          const Tensor a = img.to(in), b = txt.to(in);
+          const auto streams = streams_of(a, b);
+          std::vector<cpu::AttentionRows> rows;
+          std::vector<Tensor> outs;
+          for (const auto& s : streams) {
+            outs.push_back(Tensor::empty({c.B, s.q.size(1), c.H * c.D}, out));
+            cpu::AttentionRows r;
+            r.q = s.q.raw();
+            r.k = s.k.raw();
+            r.v = s.v.raw();
+            r.out = outs.back().raw();
+            r.n = r.n_kv = s.q.size(1);
+            for (int d = 0; d < 3; ++d) {
+              r.q_stride[d] = s.q.stride(d);
+              r.k_stride[d] = s.k.stride(d);
+              r.v_stride[d] = s.v.stride(d);
+            }
+            r.out_stride[0] = r.n * c.H * c.D;
+            r.out_stride[1] = c.H * c.D;
+            r.out_stride[2] = c.D;
+            r.q_norm = s.q_norm->data<float>();
+            r.k_norm = s.k_norm->data<float>();
+            rows.push_back(r);
+          }
+          cpu::attention_bf16_rows(rows, c.B, c.H, c.D, in, out, scale, c.causal, nullptr, eps, kernel);
+          for (size_t i = 0; i < expected.size(); ++i)
+            EXPECT_TRUE(test::close_enough(name + (kernel == cpu::Bf16AttentionKernel::Portable ? " portable" : " avx512") +
+                                               " in " + dtype_name(in) + " out " + dtype_name(out) + " stream " +
+                                               std::to_string(i),
+                                           outs[i].to(DType::F32), expected[i], 0.9999, 2e-2));
+        }
+    // The op itself, on its fast path where this CPU has one.
+    const auto fast = ops::joint_attention(streams_of(img.to(DType::BF16), txt.to(DType::BF16)), scale, eps, c.causal,
+                                           DType::BF16, true);
+    for (size_t i = 0; i < expected.size(); ++i)
+      EXPECT_TRUE(test::close_enough(name + " op bf16", fast[i].to(DType::F32), expected[i], 0.9999, 2e-2));
+  }
+  // Bad arguments name the problem.
+  const Tensor x = random_tensor({1, 4, 2, 64}, 1);
+  EXPECT_THROW(ops::joint_attention({}, 1.f, 1e-6f, false, DType::F32, false), Error);
+  EXPECT_THROW(ops::joint_attention({{x, x, x.to(DType::BF16)}}, 1.f, 1e-6f, false, DType::F32, false), Error);
+  EXPECT_THROW(ops::joint_attention({{x.permuted({0, 1, 3, 2}), x, x}}, 1.f, 1e-6f, false, DType::F32, false), Error);
+  EXPECT_THROW(ops::joint_attention({{x, x, x}}, 1.f, 1e-6f, false, DType::F16, false), Error);
+}
+
 long peak_rss_kb() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);

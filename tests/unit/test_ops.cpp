@@ -59,6 +59,45 @@ TEST(Ops, LinearGeluFusedAndOutputDtype) {
   EXPECT_THROW(ops::linear(x, w, &b, DType::F16), Error);
 }
 
+// Weights packed at load into oneDNN's blocked layout: the same products as the plain weight
+// (against torch's y too) for row counts that match the packed blocking and any that might not,
+// a lossless round trip, and a checkpoint's pages released without losing its values.
+TEST(Ops, PackedWeightsGiveThePlainProducts) {
+  Fixture f("ops/linear");
+  const Tensor x = f.f32("in.x"), w = f.f32("in.w").to(DType::BF16), b = f.f32("in.b");
+  const ops::GemmWeight packed = ops::GemmWeight::pack(w);
+  EXPECT_TRUE(packed.packed());
+  EXPECT_EQ(packed.out_features(), w.size(0));
+  EXPECT_EQ(packed.in_features(), w.size(1));
+  EXPECT_EQ(packed.unpacked().to_f32_vector(), w.to_f32_vector());
+  EXPECT_TRUE(test::close_enough("linear packed bf16 w", ops::linear(x, packed, &b, DType::F32), f.f32("out.y"), 0.9999,
+                                 1e-2));
+  for (const bool tanh : {true, false})
+    EXPECT_TRUE(test::close_enough("linear + gelu packed", ops::linear_gelu(x, packed, &b, tanh, DType::F32),
+                                   ops::linear_gelu(x, w, &b, tanh, DType::F32), 0.999999, 1e-5));
+  // Larger shapes, many row counts: exactly the plain weight's result up to accumulation order.
+  Tensor big = Tensor::empty({200, 192});
+  for (int64_t i = 0; i < big.numel(); ++i) big.data<float>()[i] = static_cast<float>((i * 37) % 101) / 50.f - 1.f;
+  const Tensor big16 = big.to(DType::BF16);
+  const ops::GemmWeight big_packed = ops::GemmWeight::pack(big16);
+  for (const int64_t rows : {1, 7, 64, 333, 2048}) {
+    Tensor a = Tensor::empty({rows, 192});
+    for (int64_t i = 0; i < a.numel(); ++i) a.data<float>()[i] = static_cast<float>((i * 13) % 29) / 14.f - 1.f;
+    const Tensor a16 = a.to(DType::BF16);
+    EXPECT_TRUE(test::close_enough("packed " + std::to_string(rows) + " rows", ops::linear(a16, big_packed, nullptr, DType::F32),
+                                   ops::linear(a16, big16, nullptr, DType::F32), 0.9999999, 1e-5));
+  }
+  // f32 weights (the reference path) stay plain.
+  EXPECT_FALSE(ops::GemmWeight::pack(big).packed());
+  // A weight read from a file: packing releases its pages, and reading it again gives its values.
+  const Tensor from_file = f.checkpoint().get("in.w");
+  ASSERT_TRUE(from_file.file_backed());
+  const std::vector<float> before = from_file.to_f32_vector();
+  from_file.release_file_pages();
+  EXPECT_EQ(from_file.to_f32_vector(), before);
+  EXPECT_FALSE(from_file.to(DType::BF16).file_backed());
+}
+
 TEST(Ops, Matmul) {
   Fixture f("ops/matmul");
   const Tensor a = f.f32("in.a"), b = f.f32("in.b");

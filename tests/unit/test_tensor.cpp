@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "ops/ops.h"
 #include "core/tensor.h"
 
 namespace paradit {
@@ -23,6 +24,50 @@ TEST(Tensor, ReshapeAndRowsAreViews) {
   EXPECT_EQ(row.item_f32(0), 3.f);
   row.data<float>()[0] = 42.f;
   EXPECT_EQ(t.item_f32(3), 42.f);
+}
+
+// Strided views: slices of a fused [B, N, 3, H, D] buffer, per-head transposes, and the
+// copies made only when asked for.
+TEST(Tensor, StridedViewsShareBytesAndCopyOnlyWhenAsked) {
+  std::vector<float> values(2 * 4 * 6);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i);
+  const Tensor t = Tensor::from_vector({2, 4, 6}, values);  // [B, N, 3 * H * D] with H = 1, D = 2
+  const Tensor fused = t.unflatten(2, {3, -1, 2});          // [2, 4, 3, 1, 2]
+  EXPECT_EQ(fused.shape(), (Shape{2, 4, 3, 1, 2}));
+  EXPECT_EQ(fused.strides(), (Shape{24, 6, 2, 2, 1}));
+  const Tensor k = fused.select(2, 1);  // [2, 4, 1, 2]: the middle third of every row
+  EXPECT_EQ(k.shape(), (Shape{2, 4, 1, 2}));
+  EXPECT_FALSE(k.is_contiguous());
+  EXPECT_EQ(k.raw(), static_cast<const float*>(t.raw()) + 2);
+  EXPECT_EQ(k.item_f32(0), 2.f);
+  EXPECT_EQ(k.item_f32(3), 9.f);   // token 1, element 1
+  EXPECT_EQ(k.item_f32(15), 45.f); // batch 1, token 3, element 1
+  const Tensor heads = k.permuted({0, 2, 1, 3});  // [B, H, N, D]
+  EXPECT_EQ(heads.shape(), (Shape{2, 1, 4, 2}));
+  const Tensor dense = heads.contiguous();
+  EXPECT_TRUE(dense.is_contiguous());
+  EXPECT_NE(dense.raw(), heads.raw());
+  const std::vector<float> expected = {2, 3, 8, 9, 14, 15, 20, 21, 26, 27, 32, 33, 38, 39, 44, 45};
+  EXPECT_EQ(dense.to_f32_vector(), expected);
+  EXPECT_EQ(heads.to_f32_vector(), expected);
+  EXPECT_EQ(heads.to(DType::BF16).to_f32_vector(), expected);
+  EXPECT_EQ(t.contiguous().raw(), t.raw());  // already contiguous: no copy
+  const Tensor cols = t.slice(2, 4, 6);
+  EXPECT_EQ(cols.shape(), (Shape{2, 4, 2}));
+  EXPECT_EQ(cols.item_f32(2), 10.f);
+  // A strided view cannot be reshaped in place, and the contiguous-only ops say so.
+  EXPECT_THROW(k.reshape({-1}), Error);
+  try {
+    ops::add(k, k);
+    FAIL() << "a strided view reached a contiguous-only op";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("strided view"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(ops::permute(k, {0, 2, 1, 3}).to_f32_vector(), expected);  // permute gathers from a view
+  EXPECT_THROW(t.slice(2, 5, 7), Error);
+  EXPECT_THROW(t.select(3, 0), Error);
+  EXPECT_THROW(t.unflatten(2, {4, -1}), Error);
+  EXPECT_THROW(t.permuted({0, 0, 1}), Error);
 }
 
 TEST(Tensor, ConversionCopies) {

@@ -27,6 +27,7 @@ namespace {
 constexpr int64_t kQueryBlock = 64;
 constexpr int64_t kKeyChunk = 256;  // a multiple of 32
 constexpr int64_t kQkRows = 8, kPvRows = 4, kPvDims = 64;
+constexpr int64_t kMaxHeadDim = 512;
 
 // Round to nearest even, inline so the loops vectorise (f32_to_bf16 also maps NaN to torch's NaN;
 // attention inputs here are finite, and the probabilities lie in [0, 1]).
@@ -35,26 +36,61 @@ inline uint16_t round_bf16(float x) {
   return static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
 }
 inline float widen_bf16(uint16_t b) { return std::bit_cast<float>(static_cast<uint32_t>(b) << 16); }
-uint16_t load_bf16(const float* p, int64_t i) { return round_bf16(p[i]); }
+inline float widen(float x) { return x; }
+inline float widen(uint16_t b) { return widen_bf16(b); }
+inline void store(float* p, float x) { *p = x; }
+inline void store(uint16_t* p, float x) { *p = round_bf16(x); }
 
-uint16_t load_bf16(const uint16_t* p, int64_t i) { return p[i]; }
+// Where global query row i (of the streams' rows, in order) lives: the stream and its local row.
+int64_t locate(const std::vector<AttentionRows>& streams, int64_t& i) {
+  size_t s = 0;
+  while (s + 1 < streams.size() && i >= streams[s].n) i -= streams[s++].n;
+  return static_cast<int64_t>(s);
+}
+// The same for key rows.
+int64_t locate_key(const std::vector<AttentionRows>& streams, int64_t& j) {
+  size_t s = 0;
+  while (s + 1 < streams.size() && j >= streams[s].n_kv) j -= streams[s++].n_kv;
+  return static_cast<int64_t>(s);
+}
+
+template <typename T>
+const T* row_at(const void* base, const int64_t stride[3], int64_t b, int64_t i, int64_t h) {
+  return static_cast<const T*>(base) + b * stride[0] + i * stride[1] + h * stride[2];
+}
+
+// One input row as f32, RMS-normalised with `norm` ([d]) when given, as rms_norm computes it.
+template <typename T>
+void row_to_f32(const T* src, const float* norm, float eps, int64_t d, float* dst) {
+  for (int64_t c = 0; c < d; ++c) dst[c] = widen(src[c]);
+  if (!norm) return;
+  float sq = 0.f;
+  for (int64_t c = 0; c < d; ++c) sq += dst[c] * dst[c];
+  const float inv = 1.f / std::sqrt(sq / static_cast<float>(d) + eps);
+  for (int64_t c = 0; c < d; ++c) dst[c] = dst[c] * inv * norm[c];
+}
 
 // One head's keys as [nk_pad / 16][d / 2][16 keys][2 dims] and values as
-// [nk_pad / 2][d / 16][16 dims][2 keys]; the padding is zeros.
+// [nk_pad / 2][d / 16][16 dims][2 keys]; the padding is zeros. Rows come from the streams in order.
 template <typename T>
-void pack_head(const T* k, const T* v, int64_t nk, int64_t nk_pad, int64_t d, uint16_t* kp, uint16_t* vp) {
+void pack_head(const std::vector<AttentionRows>& streams, int64_t b, int64_t h, int64_t nk, int64_t nk_pad, int64_t d,
+               float eps, uint16_t* kp, uint16_t* vp) {
   std::fill(kp, kp + nk_pad * d, uint16_t{0});
   std::fill(vp, vp + nk_pad * d, uint16_t{0});
+  float row[kMaxHeadDim];
   for (int64_t j = 0; j < nk; ++j) {
+    int64_t local = j;
+    const AttentionRows& s = streams[static_cast<size_t>(locate_key(streams, local))];
+    row_to_f32(row_at<T>(s.k, s.k_stride, b, local, h), s.k_norm, eps, d, row);
     uint16_t* kb = kp + (j / 16) * 16 * d + (j % 16) * 2;
     for (int64_t p = 0; p < d / 2; ++p) {
-      kb[p * 32] = load_bf16(k, j * d + 2 * p);
-      kb[p * 32 + 1] = load_bf16(k, j * d + 2 * p + 1);
+      kb[p * 32] = round_bf16(row[2 * p]);
+      kb[p * 32 + 1] = round_bf16(row[2 * p + 1]);
     }
+    const T* v = row_at<T>(s.v, s.v_stride, b, local, h);
     uint16_t* vb = vp + (j / 2) * 2 * d + (j % 2);
-    for (int64_t c0 = 0; c0 < d; c0 += 16)
 #pragma omp simd
-      for (int64_t c = 0; c < 16; ++c) vb[c0 * 2 + c * 2] = load_bf16(v, j * d + c0 + c);
+    for (int64_t c = 0; c < d; ++c) vb[2 * c] = round_bf16(widen(v[c]));
   }
 }
 
@@ -204,15 +240,23 @@ struct Scratch {
         row_max(kQueryBlock), row_sum(kQueryBlock) {}
 };
 
-// Rows [q0, q0 + rows) of one head. q: the head's [nq, d] input; bias: its [nq, nk] or null.
-template <typename T>
-void attend_rows(const Tiles& t, const T* q, const uint16_t* kp, const uint16_t* vp, const float* bias, float* out,
-                 int64_t q0, int64_t rows, int64_t nk, int64_t d, float scale, bool causal, Scratch& s) {
+// Query rows [q0, q0 + rows) (global rows over the streams) of batch b, head h; kp/vp: the
+// head's packs; bias: the head's [nq, nk] or null.
+template <typename T, typename O>
+void attend_rows(const Tiles& t, const std::vector<AttentionRows>& streams, int64_t b, int64_t h, const uint16_t* kp,
+                 const uint16_t* vp, const float* bias, int64_t q0, int64_t rows, int64_t nk, int64_t d, float scale,
+                 bool causal, float eps, Scratch& s) {
   // The block's queries in bf16; rows past `rows` stay zero so whole tiles can run.
   std::fill(s.q.begin(), s.q.end(), uint16_t{0});
-  for (int64_t i = 0; i < rows; ++i)
+  float row_f32[kMaxHeadDim];
+  for (int64_t i = 0; i < rows; ++i) {
+    int64_t local = q0 + i;
+    const AttentionRows& st = streams[static_cast<size_t>(locate(streams, local))];
+    row_to_f32(row_at<T>(st.q, st.q_stride, b, local, h), st.q_norm, eps, d, row_f32);
+    uint16_t* dst = s.q.data() + i * d;
 #pragma omp simd
-    for (int64_t c = 0; c < d; ++c) s.q[static_cast<size_t>(i * d + c)] = load_bf16(q, (q0 + i) * d + c);
+    for (int64_t c = 0; c < d; ++c) dst[c] = round_bf16(row_f32[c]);
+  }
   std::fill(s.o.begin(), s.o.end(), 0.f);
   std::fill(s.row_max.begin(), s.row_max.end(), -INFINITY);
   std::fill(s.row_sum.begin(), s.row_sum.end(), 0.f);
@@ -234,13 +278,13 @@ void attend_rows(const Tiles& t, const T* q, const uint16_t* kp, const uint16_t*
         continue;
       }
       float* row = s.s.data() + i * kKeyChunk;
-      const float* b = bias ? bias + (q0 + i) * nk + c0 : nullptr;
+      const float* bb = bias ? bias + (q0 + i) * nk + c0 : nullptr;
       const int64_t limit = causal ? std::min(valid, q0 + i + 1 - c0) : valid;  // keys this row may see
       float block_max = -INFINITY;
-      if (b) {
+      if (bb) {
 #pragma omp simd reduction(max : block_max)
         for (int64_t j = 0; j < limit; ++j) {
-          row[j] = row[j] * scale + b[j];
+          row[j] = row[j] * scale + bb[j];
           block_max = fast_max(block_max, row[j]);
         }
       } else {
@@ -273,34 +317,39 @@ void attend_rows(const Tiles& t, const T* q, const uint16_t* kp, const uint16_t*
   for (int64_t i = 0; i < rows; ++i) {
     const float inv = s.row_sum[i] > 0.f ? 1.f / s.row_sum[i] : 0.f;
     const float* o = s.o.data() + i * d;
-    float* dst = out + (q0 + i) * d;
-    for (int64_t c = 0; c < d; ++c) dst[c] = o[c] * inv;
+    int64_t local = q0 + i;
+    const AttentionRows& st = streams[static_cast<size_t>(locate(streams, local))];
+    O* dst = static_cast<O*>(st.out) + b * st.out_stride[0] + local * st.out_stride[1] + h * st.out_stride[2];
+    for (int64_t c = 0; c < d; ++c) store(dst + c, o[c] * inv);
   }
 }
 
-template <typename T>
-void run(const Tiles& t, const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal,
-         const Tensor* bias, Tensor& out) {
-  const int64_t heads = q.size(0) * q.size(1), per_batch = q.size(1), nq = q.size(2), nk = k.size(2), d = q.size(3);
-  const int64_t nk_pad = (nk + 31) / 32 * 32, q_blocks = (nq + kQueryBlock - 1) / kQueryBlock;
-  std::vector<uint16_t> kpack(static_cast<size_t>(heads * nk_pad * d)), vpack(kpack.size());
-  const T* Q = q.data<T>();
-  const T* K = k.data<T>();
-  const T* V = v.data<T>();
+template <typename T, typename O>
+void run(const Tiles& t, const std::vector<AttentionRows>& streams, int64_t batch, int64_t heads, int64_t d,
+         float scale, bool causal, const Tensor* bias, float eps) {
+  int64_t n = 0, nk = 0;
+  for (const auto& s : streams) {
+    n += s.n;
+    nk += s.n_kv;
+  }
+  const int64_t nk_pad = (nk + 31) / 32 * 32, q_blocks = (n + kQueryBlock - 1) / kQueryBlock;
+  const int64_t all_heads = batch * heads;
+  std::vector<uint16_t> kpack(static_cast<size_t>(all_heads * nk_pad * d)), vpack(kpack.size());
 #pragma omp parallel
   {
 #pragma omp for schedule(static)
-    for (int64_t h = 0; h < heads; ++h)
-      pack_head(K + h * nk * d, V + h * nk * d, nk, nk_pad, d, kpack.data() + h * nk_pad * d,
-                vpack.data() + h * nk_pad * d);
+    for (int64_t bh = 0; bh < all_heads; ++bh)
+      pack_head<T>(streams, bh / heads, bh % heads, nk, nk_pad, d, eps, kpack.data() + bh * nk_pad * d,
+                   vpack.data() + bh * nk_pad * d);
     Scratch scratch(d);
 #pragma omp for collapse(2) schedule(dynamic)
-    for (int64_t h = 0; h < heads; ++h)
-      for (int64_t b = 0; b < q_blocks; ++b) {
-        const int64_t q0 = b * kQueryBlock;
-        attend_rows(t, Q + h * nq * d, kpack.data() + h * nk_pad * d, vpack.data() + h * nk_pad * d,
-                    bias ? bias->data<float>() + (h % per_batch) * nq * nk : nullptr, out.data<float>() + h * nq * d,
-                    q0, std::min(kQueryBlock, nq - q0), nk, d, scale, causal, scratch);
+    for (int64_t bh = 0; bh < all_heads; ++bh)
+      for (int64_t qb = 0; qb < q_blocks; ++qb) {
+        const int64_t q0 = qb * kQueryBlock;
+        attend_rows<T, O>(t, streams, bh / heads, bh % heads, kpack.data() + bh * nk_pad * d,
+                          vpack.data() + bh * nk_pad * d,
+                          bias ? bias->data<float>() + (bh % heads) * n * nk : nullptr, q0,
+                          std::min(kQueryBlock, n - q0), nk, d, scale, causal, eps, scratch);
       }
   }
 }
@@ -311,13 +360,43 @@ Bf16AttentionKernel best_bf16_attention_kernel() {
   return cpu_features().avx512_bf16 ? Bf16AttentionKernel::Avx512Bf16 : Bf16AttentionKernel::Portable;
 }
 
-bool bf16_attention_supports(int64_t head_dim) { return head_dim > 0 && head_dim % kPvDims == 0; }
+bool bf16_attention_supports(int64_t head_dim) {
+  return head_dim > 0 && head_dim % kPvDims == 0 && head_dim <= kMaxHeadDim;
+}
+
+void attention_bf16_rows(const std::vector<AttentionRows>& streams, int64_t batch, int64_t heads, int64_t d, DType in,
+                         DType out, float scale, bool causal, const Tensor* bias, float norm_eps,
+                         Bf16AttentionKernel kernel) {
+  const Tiles t = tiles_for(kernel);
+  const bool bf16_in = in == DType::BF16, bf16_out = out == DType::BF16;
+  if (bf16_in && bf16_out) return run<uint16_t, uint16_t>(t, streams, batch, heads, d, scale, causal, bias, norm_eps);
+  if (bf16_in) return run<uint16_t, float>(t, streams, batch, heads, d, scale, causal, bias, norm_eps);
+  if (bf16_out) return run<float, uint16_t>(t, streams, batch, heads, d, scale, causal, bias, norm_eps);
+  run<float, float>(t, streams, batch, heads, d, scale, causal, bias, norm_eps);
+}
 
 void attention_bf16(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, const Tensor* bias,
                     Tensor& out, Bf16AttentionKernel kernel) {
-  const Tiles t = tiles_for(kernel);
-  if (q.dtype() == DType::BF16) return run<uint16_t>(t, q, k, v, scale, causal, bias, out);
-  run<float>(t, q, k, v, scale, causal, bias, out);
+  // [B, H, N, D] tensors as one stream of rows: batch stride H*N*D, token stride D, head stride N*D.
+  const int64_t B = q.size(0), H = q.size(1), N = q.size(2), NK = k.size(2), D = q.size(3);
+  AttentionRows rows;
+  rows.q = q.raw();
+  rows.k = k.raw();
+  rows.v = v.raw();
+  rows.out = out.raw();
+  rows.n = N;
+  rows.n_kv = NK;
+  for (int64_t* st : {rows.q_stride, rows.out_stride}) {
+    st[0] = H * N * D;
+    st[1] = D;
+    st[2] = N * D;
+  }
+  for (int64_t* st : {rows.k_stride, rows.v_stride}) {
+    st[0] = H * NK * D;
+    st[1] = D;
+    st[2] = NK * D;
+  }
+  attention_bf16_rows({rows}, B, H, D, q.dtype(), out.dtype(), scale, causal, bias, 0.f, kernel);
 }
 
 }  // namespace paradit::cpu

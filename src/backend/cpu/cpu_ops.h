@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "core/tensor.h"
@@ -14,6 +15,15 @@ namespace paradit::cpu {
 enum class Epilogue { None, GeluTanh, GeluErf };
 void matmul(const Tensor& a, const Tensor& b, bool trans_b, const Tensor* bias_f32, Tensor& c,
             Epilogue epilogue = Epilogue::None);
+
+// Weights in the layout oneDNN's matmul runs fastest (its blocked format for w's types), made
+// once at load: pack_matmul_weight reorders w [N, K] and returns the bytes, `layout` receiving
+// the opaque layout that matmul_packed and unpack_matmul_weight read.
+Tensor pack_matmul_weight(const Tensor& w, std::shared_ptr<const void>& layout);
+void unpack_matmul_weight(const Tensor& packed, const void* layout, Tensor& w);
+// c = epilogue(a @ w^T + bias) with w packed ([N, K] of type w_type).
+void matmul_packed(const Tensor& a, const Tensor& packed, const void* layout, int64_t N, DType w_type,
+                   const Tensor* bias_f32, Tensor& c, Epilogue epilogue = Epilogue::None);
 
 void layer_norm(const Tensor& x, const Tensor* weight, const Tensor* bias, float eps, Tensor& y);
 void rms_norm(const Tensor& x, const Tensor* weight, float eps, Tensor& y);
@@ -35,6 +45,25 @@ Bf16AttentionKernel best_bf16_attention_kernel();
 bool bf16_attention_supports(int64_t head_dim);
 void attention_bf16(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, const Tensor* bias,
                     Tensor& out, Bf16AttentionKernel kernel);
+// The same kernel over strided rows. Each stream's q, k, v and out are [B, N, H, D] arrays given
+// by a base pointer and element strides for (batch, token, head), D contiguous; the streams'
+// tokens attend together as if concatenated in order (joint attention without a concat).
+// q_norm / k_norm ([D], f32) apply a per-head RMSNorm (eps norm_eps) to q and k first. Inputs
+// are all `in` (F32 or BF16), outputs `out`; bias is [H, Nq, Nk] over the concatenated tokens.
+struct AttentionRows {
+  const void* q = nullptr;
+  const void* k = nullptr;
+  const void* v = nullptr;
+  void* out = nullptr;
+  int64_t n = 0;     // query (and output) rows
+  int64_t n_kv = 0;  // key and value rows
+  int64_t q_stride[3] = {}, k_stride[3] = {}, v_stride[3] = {}, out_stride[3] = {};
+  const float* q_norm = nullptr;
+  const float* k_norm = nullptr;
+};
+void attention_bf16_rows(const std::vector<AttentionRows>& streams, int64_t batch, int64_t heads, int64_t d, DType in,
+                         DType out, float scale, bool causal, const Tensor* bias, float norm_eps,
+                         Bf16AttentionKernel kernel);
 
 void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, int64_t stride, const int64_t pads[4], Tensor& y);
 void upsample_nearest2x(const Tensor& x, Tensor& y);

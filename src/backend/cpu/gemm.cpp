@@ -44,4 +44,94 @@ void matmul(const Tensor& a, const Tensor& b, bool trans_b, const Tensor* bias_f
   onednn_stream().wait();
 }
 
+namespace {
+// The weights' layout as oneDNN's matmul picks it for a [M, K] x [K, N] product (weights
+// format_tag::any). Its blocking depends on N, K, the types and the ISA, not on M.
+dnnl::memory::desc chosen_weights_layout(int64_t M, int64_t N, int64_t K, DType a_type, DType w_type, DType c_type) {
+  using dims = dnnl::memory::dims;
+  const dnnl::memory::desc a_md(dims{M, K}, onednn_type(a_type), dims{K, 1});
+  const dnnl::memory::desc w_md(dims{K, N}, onednn_type(w_type), dnnl::memory::format_tag::any);
+  const dnnl::memory::desc c_md(dims{M, N}, onednn_type(c_type), dims{N, 1});
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, w_md, c_md), onednn_engine());
+  return pd.weights_desc();
+}
+
+dnnl::memory::desc plain_weights(int64_t N, int64_t K, DType w_type) {
+  using dims = dnnl::memory::dims;
+  return dnnl::memory::desc(dims{K, N}, onednn_type(w_type), dims{1, K});  // w [N, K] read as [K, N]
+}
+
+void reorder(const dnnl::memory::desc& from, const void* src, const dnnl::memory::desc& to, void* dst) {
+  auto& engine = onednn_engine();
+  dnnl::memory s(from, engine, const_cast<void*>(src)), d(to, engine, dst);
+  dnnl::reorder(s, d).execute(onednn_stream(), s, d);
+  onednn_stream().wait();
+}
+}  // namespace
+
+Tensor pack_matmul_weight(const Tensor& w, std::shared_ptr<const void>& layout) {
+  const int64_t N = w.size(0), K = w.size(1);
+  // A bf16 weight meets bf16 activations; M = 1024 stands for any row count (see above).
+  const auto desc = std::make_shared<dnnl::memory::desc>(chosen_weights_layout(1024, N, K, w.dtype(), w.dtype(), DType::F32));
+  Tensor packed = Tensor::empty({static_cast<int64_t>(desc->get_size())}, DType::U8);
+  reorder(plain_weights(N, K, w.dtype()), w.raw(), *desc, packed.raw());
+  layout = desc;
+  return packed;
+}
+
+void unpack_matmul_weight(const Tensor& packed, const void* layout, Tensor& w) {
+  reorder(*static_cast<const dnnl::memory::desc*>(layout), packed.raw(), plain_weights(w.size(0), w.size(1), w.dtype()),
+          w.raw());
+}
+
+void matmul_packed(const Tensor& a, const Tensor& packed, const void* layout, int64_t N, DType w_type,
+                   const Tensor* bias_f32, Tensor& c, Epilogue epilogue) {
+  using dims = dnnl::memory::dims;
+  const auto& w_md = *static_cast<const dnnl::memory::desc*>(layout);
+  const int64_t M = a.size(0), K = a.size(1);
+  const std::vector<int64_t> key = {M,
+                                    N,
+                                    K,
+                                    static_cast<int64_t>(a.dtype()),
+                                    static_cast<int64_t>(w_type),
+                                    static_cast<int64_t>(c.dtype()),
+                                    /*packed*/ 2,
+                                    bias_f32 != nullptr,
+                                    static_cast<int64_t>(epilogue)};
+  const dnnl::memory::desc a_md(dims{M, K}, onednn_type(a.dtype()), dims{K, 1});
+  const dnnl::memory::desc bias_md(dims{1, N}, dnnl::memory::data_type::f32, dims{N, 1});
+  const dnnl::memory::desc c_md(dims{M, N}, onednn_type(c.dtype()), dims{N, 1});
+  const dnnl::memory::desc any_md(dims{K, N}, onednn_type(w_type), dnnl::memory::format_tag::any);
+  auto& cached = cached_primitive<dnnl::matmul>(key, [&] {
+    const auto desc = bias_f32 ? dnnl::matmul::desc(a_md, any_md, bias_md, c_md) : dnnl::matmul::desc(a_md, any_md, c_md);
+    dnnl::primitive_attr attr = user_scratchpad();
+    if (epilogue != Epilogue::None) {
+      dnnl::post_ops ops;
+      ops.append_eltwise(1.f, epilogue == Epilogue::GeluTanh ? dnnl::algorithm::eltwise_gelu_tanh
+                                                             : dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
+      attr.set_post_ops(ops);
+    }
+    const dnnl::matmul::primitive_desc pd(desc, attr, onednn_engine());
+    return CachedPrimitive<dnnl::matmul>{dnnl::matmul(pd), pd.scratchpad_desc(), pd.weights_desc()};
+  });
+  auto& engine = onednn_engine();
+  const void* weights = packed.raw();
+  thread_local std::vector<char> converted;
+  if (!(cached.weights == w_md)) {
+    // This row count wants another blocking than the one packed at load (possible for very
+    // small M): reorder into it for this call. Correct, only slower; the common shapes match.
+    converted.resize(cached.weights.get_size());
+    reorder(w_md, packed.raw(), cached.weights, converted.data());
+    weights = converted.data();
+  }
+  std::unordered_map<int, dnnl::memory> args = {
+      {DNNL_ARG_SRC, dnnl::memory(a_md, engine, const_cast<void*>(a.raw()))},
+      {DNNL_ARG_WEIGHTS, dnnl::memory(cached.weights, engine, const_cast<void*>(weights))},
+      {DNNL_ARG_DST, dnnl::memory(c_md, engine, c.raw())},
+      {DNNL_ARG_SCRATCHPAD, scratchpad_memory(cached.scratchpad)}};
+  if (bias_f32) args.emplace(DNNL_ARG_BIAS, dnnl::memory(bias_md, engine, const_cast<void*>(bias_f32->raw())));
+  cached.primitive.execute(onednn_stream(), args);
+  onednn_stream().wait();
+}
+
 }  // namespace paradit::cpu

@@ -29,6 +29,7 @@ template <typename Primitive>
 struct CachedPrimitive {
   Primitive primitive;
   dnnl::memory::desc scratchpad;
+  dnnl::memory::desc weights = {};  // the weights layout it was created for, where that was chosen
 };
 
 template <typename Primitive, typename Make>
