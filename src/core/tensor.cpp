@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/device_memory.h"
 #include "core/host_allocator.h"
 
 namespace paradit {
@@ -29,24 +30,47 @@ std::string shape_str(const Shape& s) {
   return out.str();
 }
 
-Tensor Tensor::empty(const Shape& shape, DType dtype) {
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   for (int64_t d : shape) PD_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
   Tensor t;
   t.shape_ = shape;
   t.strides_ = contiguous_strides(shape);
   t.dtype_ = dtype;
+  t.device_ = device;
   const size_t bytes = t.nbytes();
-  void* p = bytes ? host_alloc(bytes) : nullptr;
-  PD_CHECK(p != nullptr || bytes == 0, "out of memory allocating ", bytes, " bytes for ", t.describe());
+  if (device == Device::CPU) {  // the common case, without the virtual call
+    void* p = bytes ? host_alloc(bytes) : nullptr;
+    PD_CHECK(p != nullptr || bytes == 0, "out of memory allocating ", bytes, " bytes for ", t.describe());
+    t.data_ = p;
+    t.owner_ = std::shared_ptr<const void>(p, [bytes](const void* q) { host_free(const_cast<void*>(q), bytes); });
+    return t;
+  }
+  DeviceMemory& memory = device_memory(device);
+  void* p = bytes ? memory.allocate(bytes) : nullptr;
   t.data_ = p;
-  t.owner_ = std::shared_ptr<const void>(p, [bytes](const void* q) { host_free(const_cast<void*>(q), bytes); });
+  t.owner_ = std::shared_ptr<const void>(p, [bytes, &memory](const void* q) {
+    if (q) memory.release(const_cast<void*>(q), bytes);
+  });
   return t;
 }
 
-Tensor Tensor::zeros(const Shape& shape, DType dtype) {
-  Tensor t = empty(shape, dtype);
-  if (t.nbytes()) std::memset(t.data_, 0, t.nbytes());
+Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
+  Tensor t = empty(shape, dtype, device);
+  if (t.nbytes()) device_memory(device).zero(t.data_, t.nbytes());
   return t;
+}
+
+Tensor Tensor::to(Device device) const {
+  if (device == device_) return *this;
+  const Tensor src = device_ == Device::CPU ? contiguous() : *this;
+  PD_CHECK(src.is_contiguous(), "Tensor::to(", device_name(device), "): ", describe(), " on ", device_name(device_),
+           " is a strided view; make it contiguous on its device first");
+  Tensor out = empty(shape_, dtype_, device);
+  if (nbytes() == 0) return out;
+  if (device == Device::CPU) device_memory(device_).copy_to_host(out.data_, src.data_, nbytes());
+  else if (device_ == Device::CPU) device_memory(device).copy_from_host(out.data_, src.data_, nbytes());
+  else fail("Tensor::to: copies between ", device_name(device_), " and ", device_name(device), " go through the host");
+  return out;
 }
 
 Tensor Tensor::from_vector(const Shape& shape, const std::vector<float>& values) {
@@ -250,11 +274,14 @@ void gather_strided(const Shape& shape, const Shape& strides, const char* src, D
 
 Tensor Tensor::contiguous() const {
   if (is_contiguous()) return *this;
+  PD_CHECK(device_ == Device::CPU, "contiguous: ", describe(), " on ", device_name(device_),
+           ": strided copies run on the CPU here");
   return to(dtype_);
 }
 
 Tensor Tensor::to(DType dtype) const {
-  PD_CHECK(device_ == Device::CPU, "Tensor::to: only CPU tensors can be converted here");
+  PD_CHECK(device_ == Device::CPU, "Tensor::to(", dtype_name(dtype), "): ", describe(), " is on ", device_name(device_),
+           "; dtype conversion runs on the CPU here (move it with to(Device::CPU))");
   Tensor out = empty(shape_, dtype);
   if (is_contiguous()) convert(data_, dtype_, out.data_, dtype, static_cast<size_t>(numel()));
   else gather_strided(shape_, strides_, static_cast<const char*>(data_), dtype_, static_cast<char*>(out.data_), dtype);
@@ -263,6 +290,7 @@ Tensor Tensor::to(DType dtype) const {
 
 float Tensor::item_f32(int64_t i) const {
   PD_CHECK(i >= 0 && i < numel(), "index ", i, " out of range for ", describe());
+  if (device_ != Device::CPU) return to(Device::CPU).item_f32(i);
   int64_t offset = 0, rem = i;
   for (size_t j = shape_.size(); j-- > 0;) {
     offset += (rem % shape_[j]) * strides_[j];
@@ -275,6 +303,7 @@ float Tensor::item_f32(int64_t i) const {
 }
 
 std::vector<float> Tensor::to_f32_vector() const {
+  if (device_ != Device::CPU) return to(Device::CPU).to_f32_vector();
   if (!is_contiguous()) return contiguous().to_f32_vector();
   std::vector<float> out(static_cast<size_t>(numel()));
   convert(data_, dtype_, out.data(), DType::F32, out.size());

@@ -28,9 +28,10 @@ class Tensor {
  public:
   Tensor() = default;
 
-  // Uninitialised / zeroed owning tensors on the CPU.
-  static Tensor empty(const Shape& shape, DType dtype = DType::F32);
-  static Tensor zeros(const Shape& shape, DType dtype = DType::F32);
+  // Uninitialised / zeroed owning tensors, on the CPU unless `device` says otherwise (memory
+  // from that device's allocator, core/device_memory.h).
+  static Tensor empty(const Shape& shape, DType dtype = DType::F32, Device device = Device::CPU);
+  static Tensor zeros(const Shape& shape, DType dtype = DType::F32, Device device = Device::CPU);
   static Tensor from_vector(const Shape& shape, const std::vector<float>& values);
   // A view over memory owned by `keep_alive` (for example a mapped file, or device memory for
   // the NCCL communicator).
@@ -81,8 +82,10 @@ class Tensor {
   Tensor permuted(const std::vector<int64_t>& order) const;
   // This tensor when it is contiguous, else a contiguous copy of it (CPU).
   Tensor contiguous() const;
-  // A contiguous deep copy converted to `dtype` (a plain copy when the dtype is the same).
+  // A contiguous deep copy converted to `dtype` (a plain copy when the dtype is the same); CPU.
   Tensor to(DType dtype) const;
+  // This tensor on `device`: itself when it is there already, else a contiguous copy there.
+  Tensor to(Device device) const;
   Tensor clone() const { return to(dtype_); }
   // Element i converted to f32, for tests and small host-side reads.
   float item_f32(int64_t i) const;

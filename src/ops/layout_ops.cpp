@@ -54,7 +54,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
 }
 
 std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim) {
-  PD_CHECK(x.device() == Device::CPU, "split: only CPU tensors");
+  PD_CHECK(x.device() == Device::CPU, "ops::split has no ", device_name(x.device()), " implementation yet");
   PD_CHECK(x.is_contiguous(), "split: ", x.describe(), " is a strided view; slice it instead");
   dim = normalize_dim("split", dim, x.dim());
   int64_t total = 0;
@@ -90,7 +90,7 @@ std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
 }
 
 Tensor permute(const Tensor& x, const std::vector<int64_t>& order) {
-  PD_CHECK(x.device() == Device::CPU, "permute: only CPU tensors");
+  PD_CHECK(x.device() == Device::CPU, "ops::permute has no ", device_name(x.device()), " implementation yet");
   PD_CHECK(static_cast<int64_t>(order.size()) == x.dim(), "permute: order has ", order.size(), " entries for ",
            x.describe());
   std::vector<bool> seen(order.size(), false);

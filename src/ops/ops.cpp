@@ -8,9 +8,12 @@
 namespace paradit::ops {
 namespace {
 
+// Each op runs the backend of its tensors' device. The CPU table holds every op; the CUDA
+// table is still empty (the GPU ops are wired in by the GPU work), so an op meeting a CUDA
+// tensor says which op and which device, instead of reading device memory from the host.
 void check_cpu(const char* op, const Tensor& t) {
-  PD_CHECK(t.device() == Device::CPU, op, ": tensors on ", device_name(t.device()),
-           " are not supported by this build (CPU only)");
+  PD_CHECK(t.device() == Device::CPU, "ops::", op, " has no ", device_name(t.device()),
+           " implementation yet: only the CPU runs it (move the tensor with to(Device::CPU))");
   PD_CHECK(t.is_contiguous(), op, ": ", t.describe(), " is a strided view; this op takes contiguous tensors");
 }
 
@@ -218,8 +221,8 @@ std::vector<Tensor> joint_attention(const std::vector<AttentionStream>& streams,
   int64_t total = 0;
   for (const auto& s : streams) {
     for (const Tensor* t : {&s.q, &s.k, &s.v}) {
-      PD_CHECK(t->device() == Device::CPU, "joint_attention: tensors on ", device_name(t->device()),
-               " are not supported by this build (CPU only)");
+      PD_CHECK(t->device() == Device::CPU, "ops::joint_attention has no ", device_name(t->device()),
+               " implementation yet: only the CPU runs it (move the tensor with to(Device::CPU))");
       PD_CHECK(t->dtype() == q0.dtype() && (t->dtype() == DType::F32 || t->dtype() == DType::BF16),
                "joint_attention: q, k, v must all be F32 or all BF16, got ", q0.describe(), " and ", t->describe());
       PD_CHECK(t->dim() == 4 && t->size(0) == B && t->size(1) == (t == &s.q ? s.q.size(1) : s.k.size(1)) &&

@@ -58,6 +58,21 @@ TEST(Cuda, DeviceReport) {
   for (int i = 0; i < n; ++i) std::printf("GPU %d: %s\n", i, cuda::describe_device(i).c_str());
 }
 
+// Device tensors: allocated through the registered GPU memory, copied there and back bit for
+// bit, zeroed on the device; strided host views are made contiguous on the way.
+TEST(Cuda, TensorsMoveToTheGpuAndBack) {
+  ASSERT_TRUE(cuda::device_memory_registered());
+  REQUIRE_GPU();
+  const Tensor host = random({3, 5, 7}, 1.f, 4).to(DType::BF16);
+  const Tensor gpu = host.to(Device::CUDA);
+  EXPECT_EQ(gpu.device(), Device::CUDA);
+  EXPECT_EQ(gpu.to(Device::CPU).to_f32_vector(), host.to_f32_vector());
+  const Tensor view = host.permuted({2, 0, 1});
+  EXPECT_EQ(view.to(Device::CUDA).to(Device::CPU).to_f32_vector(), view.contiguous().to_f32_vector());
+  EXPECT_EQ(Tensor::zeros({1000}, DType::F32, Device::CUDA).to(Device::CPU).to_f32_vector(),
+            std::vector<float>(1000, 0.f));
+}
+
 TEST(Cuda, LinearWithEpiloguesMatchesCpu) {
   REQUIRE_GPU();
   const int64_t M = 77, N = 96, K = 160;

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <functional>
+
+#include "core/device_memory.h"
 #include "core/error.h"
 #include "ops/ops.h"
 #include "core/tensor.h"
@@ -68,6 +71,52 @@ TEST(Tensor, StridedViewsShareBytesAndCopyOnlyWhenAsked) {
   EXPECT_THROW(t.select(3, 0), Error);
   EXPECT_THROW(t.unflatten(2, {4, -1}), Error);
   EXPECT_THROW(t.permuted({0, 0, 1}), Error);
+}
+
+// Memory per device: the CPU's through the same interface, another device's from its backend
+// (or one clear line when the build or the machine has none), and ops that meet a tensor on a
+// device whose op table lacks them name the op and the device.
+TEST(Tensor, DeviceMemoryAndDispatchErrors) {
+  const Tensor z = Tensor::zeros({3, 2}, DType::BF16, Device::CPU);
+  EXPECT_EQ(z.to_f32_vector(), std::vector<float>(6, 0.f));
+  EXPECT_EQ(z.to(Device::CPU).raw(), z.raw());  // already there: no copy
+  EXPECT_TRUE(has_device_memory(Device::CPU));
+  if (!has_device_memory(Device::CUDA)) {
+    try {
+      Tensor::empty({4}, DType::F32, Device::CUDA);
+      FAIL() << "allocated on a device this build lacks";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("cuda"), std::string::npos) << e.what();
+    }
+  } else {
+    // Built with CUDA: on a machine without a GPU the allocation fails with the driver's reason.
+    try {
+      const Tensor t = Tensor::from_vector({3}, {1.f, 2.f, 3.f}).to(Device::CUDA);
+      EXPECT_EQ(t.device(), Device::CUDA);
+      EXPECT_EQ(t.to(Device::CPU).to_f32_vector(), (std::vector<float>{1.f, 2.f, 3.f}));
+      std::printf("  [device] a GPU is present: the round trip ran\n");
+    } catch (const Error& e) {
+      std::printf("  [device] no GPU here: %s\n", e.what());
+      EXPECT_NE(std::string(e.what()).find("cuda"), std::string::npos) << e.what();
+    }
+  }
+  // A tensor that claims to live on the GPU (host bytes, never read): ops refuse it by name.
+  std::vector<float> host(4, 1.f);
+  const Tensor fake = Tensor::borrow({2, 2}, DType::F32, host.data(), nullptr, Device::CUDA);
+  for (const auto& run : std::vector<std::pair<std::string, std::function<void()>>>{
+           {"ops::layer_norm", [&] { ops::layer_norm(fake, nullptr, nullptr, 1e-5f); }},
+           {"ops::linear", [&] { ops::linear(fake, Tensor::zeros({2, 2})); }},
+           {"ops::permute", [&] { ops::permute(fake, {1, 0}); }}}) {
+    try {
+      run.second();
+      FAIL() << run.first << " ran on a CUDA tensor";
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(run.first), std::string::npos) << what;
+      EXPECT_NE(what.find("cuda"), std::string::npos) << what;
+    }
+  }
+  EXPECT_THROW(fake.to(DType::BF16), Error);
 }
 
 TEST(Tensor, ConversionCopies) {
