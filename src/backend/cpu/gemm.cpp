@@ -4,6 +4,40 @@
 #include "backend/cpu/onednn.h"
 
 namespace paradit::cpu {
+namespace {
+
+// A matmul primitive for these layouts (w_md may be format_tag::any), with the epilogue as a
+// post-op; it remembers the weights layout it was created for.
+CachedPrimitive<dnnl::matmul> make_matmul(const dnnl::memory::desc& a_md, const dnnl::memory::desc& w_md,
+                                          const dnnl::memory::desc* bias_md, const dnnl::memory::desc& c_md,
+                                          Epilogue epilogue) {
+  const auto desc = bias_md ? dnnl::matmul::desc(a_md, w_md, *bias_md, c_md) : dnnl::matmul::desc(a_md, w_md, c_md);
+  dnnl::primitive_attr attr = user_scratchpad();
+  if (epilogue != Epilogue::None) {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.f, epilogue == Epilogue::GeluTanh ? dnnl::algorithm::eltwise_gelu_tanh
+                                                           : dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
+    attr.set_post_ops(ops);
+  }
+  const dnnl::matmul::primitive_desc pd(desc, attr, onednn_engine());
+  return CachedPrimitive<dnnl::matmul>{dnnl::matmul(pd), pd.scratchpad_desc(), pd.weights_desc()};
+}
+
+void execute_matmul(const CachedPrimitive<dnnl::matmul>& cached, const dnnl::memory::desc& a_md, const void* a,
+                    const dnnl::memory::desc& w_md, const void* w, const dnnl::memory::desc& c_md, void* c,
+                    const dnnl::memory::desc& bias_md, const Tensor* bias_f32) {
+  auto& engine = onednn_engine();
+  std::unordered_map<int, dnnl::memory> args = {
+      {DNNL_ARG_SRC, dnnl::memory(a_md, engine, const_cast<void*>(a))},
+      {DNNL_ARG_WEIGHTS, dnnl::memory(w_md, engine, const_cast<void*>(w))},
+      {DNNL_ARG_DST, dnnl::memory(c_md, engine, c)},
+      {DNNL_ARG_SCRATCHPAD, scratchpad_memory(cached.scratchpad)}};
+  if (bias_f32) args.emplace(DNNL_ARG_BIAS, dnnl::memory(bias_md, engine, const_cast<void*>(bias_f32->raw())));
+  cached.primitive.execute(onednn_stream(), args);
+  onednn_stream().wait();
+}
+
+}  // namespace
 
 void matmul(const Tensor& a, const Tensor& b, bool trans_b, const Tensor* bias_f32, Tensor& c, Epilogue epilogue) {
   using dims = dnnl::memory::dims;
@@ -21,27 +55,9 @@ void matmul(const Tensor& a, const Tensor& b, bool trans_b, const Tensor* bias_f
   const dnnl::memory::desc b_md(dims{K, N}, onednn_type(b.dtype()), trans_b ? dims{1, K} : dims{N, 1});
   const dnnl::memory::desc bias_md(dims{1, N}, dnnl::memory::data_type::f32, dims{N, 1});
   const dnnl::memory::desc c_md(dims{M, N}, onednn_type(c.dtype()), dims{N, 1});
-  auto& cached = cached_primitive<dnnl::matmul>(key, [&] {
-    const auto desc = bias_f32 ? dnnl::matmul::desc(a_md, b_md, bias_md, c_md) : dnnl::matmul::desc(a_md, b_md, c_md);
-    dnnl::primitive_attr attr = user_scratchpad();
-    if (epilogue != Epilogue::None) {
-      dnnl::post_ops ops;
-      ops.append_eltwise(1.f, epilogue == Epilogue::GeluTanh ? dnnl::algorithm::eltwise_gelu_tanh
-                                                             : dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
-      attr.set_post_ops(ops);
-    }
-    const dnnl::matmul::primitive_desc pd(desc, attr, onednn_engine());
-    return CachedPrimitive<dnnl::matmul>{dnnl::matmul(pd), pd.scratchpad_desc()};
-  });
-  auto& engine = onednn_engine();
-  std::unordered_map<int, dnnl::memory> args = {
-      {DNNL_ARG_SRC, dnnl::memory(a_md, engine, const_cast<void*>(a.raw()))},
-      {DNNL_ARG_WEIGHTS, dnnl::memory(b_md, engine, const_cast<void*>(b.raw()))},
-      {DNNL_ARG_DST, dnnl::memory(c_md, engine, c.raw())},
-      {DNNL_ARG_SCRATCHPAD, scratchpad_memory(cached.scratchpad)}};
-  if (bias_f32) args.emplace(DNNL_ARG_BIAS, dnnl::memory(bias_md, engine, const_cast<void*>(bias_f32->raw())));
-  cached.primitive.execute(onednn_stream(), args);
-  onednn_stream().wait();
+  const auto& cached = cached_primitive<dnnl::matmul>(
+      key, [&] { return make_matmul(a_md, b_md, bias_f32 ? &bias_md : nullptr, c_md, epilogue); });
+  execute_matmul(cached, a_md, a.raw(), b_md, b.raw(), c_md, c.raw(), bias_md, bias_f32);
 }
 
 namespace {
@@ -102,19 +118,8 @@ void matmul_packed(const Tensor& a, const Tensor& packed, const void* layout, in
   const dnnl::memory::desc bias_md(dims{1, N}, dnnl::memory::data_type::f32, dims{N, 1});
   const dnnl::memory::desc c_md(dims{M, N}, onednn_type(c.dtype()), dims{N, 1});
   const dnnl::memory::desc any_md(dims{K, N}, onednn_type(w_type), dnnl::memory::format_tag::any);
-  auto& cached = cached_primitive<dnnl::matmul>(key, [&] {
-    const auto desc = bias_f32 ? dnnl::matmul::desc(a_md, any_md, bias_md, c_md) : dnnl::matmul::desc(a_md, any_md, c_md);
-    dnnl::primitive_attr attr = user_scratchpad();
-    if (epilogue != Epilogue::None) {
-      dnnl::post_ops ops;
-      ops.append_eltwise(1.f, epilogue == Epilogue::GeluTanh ? dnnl::algorithm::eltwise_gelu_tanh
-                                                             : dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
-      attr.set_post_ops(ops);
-    }
-    const dnnl::matmul::primitive_desc pd(desc, attr, onednn_engine());
-    return CachedPrimitive<dnnl::matmul>{dnnl::matmul(pd), pd.scratchpad_desc(), pd.weights_desc()};
-  });
-  auto& engine = onednn_engine();
+  const auto& cached = cached_primitive<dnnl::matmul>(
+      key, [&] { return make_matmul(a_md, any_md, bias_f32 ? &bias_md : nullptr, c_md, epilogue); });
   const void* weights = packed.raw();
   thread_local std::vector<char> converted;
   if (!(cached.weights == w_md)) {
@@ -124,14 +129,7 @@ void matmul_packed(const Tensor& a, const Tensor& packed, const void* layout, in
     reorder(w_md, packed.raw(), cached.weights, converted.data());
     weights = converted.data();
   }
-  std::unordered_map<int, dnnl::memory> args = {
-      {DNNL_ARG_SRC, dnnl::memory(a_md, engine, const_cast<void*>(a.raw()))},
-      {DNNL_ARG_WEIGHTS, dnnl::memory(cached.weights, engine, const_cast<void*>(weights))},
-      {DNNL_ARG_DST, dnnl::memory(c_md, engine, c.raw())},
-      {DNNL_ARG_SCRATCHPAD, scratchpad_memory(cached.scratchpad)}};
-  if (bias_f32) args.emplace(DNNL_ARG_BIAS, dnnl::memory(bias_md, engine, const_cast<void*>(bias_f32->raw())));
-  cached.primitive.execute(onednn_stream(), args);
-  onednn_stream().wait();
+  execute_matmul(cached, a_md, a.raw(), cached.weights, weights, c_md, c.raw(), bias_md, bias_f32);
 }
 
 }  // namespace paradit::cpu
