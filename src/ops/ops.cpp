@@ -89,6 +89,8 @@ GemmWeight GemmWeight::pack(const Tensor& w) {
   return g;
 }
 
+int64_t packed_weight_reorders() { return cpu::packed_weight_reorders(); }
+
 Tensor GemmWeight::unpacked() const {
   if (!packed()) return bytes_;
   Tensor w = Tensor::empty(shape_, dtype_);

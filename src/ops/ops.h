@@ -49,6 +49,9 @@ class GemmWeight {
   DType dtype_ = DType::F32;
   std::shared_ptr<const void> layout_;
 };
+// Products on packed weights that had to reorder them first because their row count wanted
+// another blocking (correct, slower); benchmarks report it per step, expected 0.
+int64_t packed_weight_reorders();
 Tensor linear(const Tensor& x, const GemmWeight& w, const Tensor* bias, DType out);
 Tensor linear_gelu(const Tensor& x, const GemmWeight& w, const Tensor* bias, bool tanh_approximation, DType out);
 

@@ -15,6 +15,7 @@
 #include "models/mmdit/weights.h"
 #include "models/t5/t5_encoder.h"
 #include "models/vae/autoencoder_kl.h"
+#include "ops/ops.h"
 #include "parallel_options.h"
 
 namespace paradit::cli {
@@ -75,6 +76,7 @@ int bench_transformer(const Args& args) {
   const std::vector<float> t(static_cast<size_t>(batch), 500.f);
   for (int i = 0; i < warmup; ++i) model.forward(x, context, pooled, t);
   groups->stats().clear();
+  const int64_t reorders_before = ops::packed_weight_reorders();
   std::vector<double> ms;
   for (int i = 0; i < runs; ++i) {
     Timer step;
@@ -97,7 +99,9 @@ int bench_transformer(const Args& args) {
                               {"batch", batch},      {"device", "cpu"},     {"dtype", compute == DType::BF16 ? "bf16" : "f32"},
                               {"threads", num_threads()}, {"load_s", load_s}, {"runs", runs},
                               {"ranks", groups->world->size()}, {"mesh", groups->mesh.str()},
-                              {"parallel", groups->config.str()}, {"comm", comm}};
+                              {"parallel", groups->config.str()}, {"comm", comm},
+                              {"packed_weight_reorders_per_step",
+                               static_cast<double>(ops::packed_weight_reorders() - reorders_before) / runs}};
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("transformer %s, %dx%d, batch %d, %d prompt tokens, %s, cpu, %d threads\n", label.c_str(), size, size,

@@ -21,6 +21,9 @@ void matmul(const Tensor& a, const Tensor& b, bool trans_b, const Tensor* bias_f
 // the opaque layout that matmul_packed and unpack_matmul_weight read.
 Tensor pack_matmul_weight(const Tensor& w, std::shared_ptr<const void>& layout);
 void unpack_matmul_weight(const Tensor& packed, const void* layout, Tensor& w);
+// How many packed products so far had to reorder their weights (a row count whose blocking
+// differs from the packed one); benchmarks print it, since each such call is slower.
+int64_t packed_weight_reorders();
 // c = epilogue(a @ w^T + bias) with w packed ([N, K] of type w_type).
 void matmul_packed(const Tensor& a, const Tensor& packed, const void* layout, int64_t N, DType w_type,
                    const Tensor* bias_f32, Tensor& c, Epilogue epilogue = Epilogue::None);

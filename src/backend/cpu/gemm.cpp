@@ -1,10 +1,14 @@
 // GEMM through oneDNN's matmul primitive: it picks the best kernel for the CPU (AVX-512,
 // AVX512-BF16, AMX) at run time. See docs/perf.md for why oneDNN over OpenBLAS.
+#include <atomic>
+
 #include "backend/cpu/cpu_ops.h"
 #include "backend/cpu/onednn.h"
 
 namespace paradit::cpu {
 namespace {
+
+std::atomic<int64_t> packed_reorders{0};
 
 // A matmul primitive for these layouts (w_md may be format_tag::any), with the epilogue as a
 // post-op; it remembers the weights layout it was created for.
@@ -100,6 +104,8 @@ void unpack_matmul_weight(const Tensor& packed, const void* layout, Tensor& w) {
           w.raw());
 }
 
+int64_t packed_weight_reorders() { return packed_reorders.load(std::memory_order_relaxed); }
+
 void matmul_packed(const Tensor& a, const Tensor& packed, const void* layout, int64_t N, DType w_type,
                    const Tensor* bias_f32, Tensor& c, Epilogue epilogue) {
   using dims = dnnl::memory::dims;
@@ -125,6 +131,7 @@ void matmul_packed(const Tensor& a, const Tensor& packed, const void* layout, in
   if (!(cached.weights == w_md)) {
     // This row count wants another blocking than the one packed at load (possible for very
     // small M): reorder into it for this call. Correct, only slower; the common shapes match.
+    packed_reorders.fetch_add(1, std::memory_order_relaxed);
     converted.resize(cached.weights.get_size());
     reorder(w_md, packed.raw(), cached.weights, converted.data());
     weights = converted.data();
