@@ -113,8 +113,15 @@ class JsonConfigs : public ::testing::Test {
 
 TEST_F(JsonConfigs, WrongTypesNameTheFile) {
   const std::string vae = write(R"({"block_out_channels": "wide", "latent_channels": 4})");
-  EXPECT_NE(error_of([&] { VaeConfig::from_json_file(vae); }).find(vae + ": a value has the wrong JSON type"),
+  EXPECT_NE(error_of([&] { VaeConfig::from_json_file(vae); }).find(vae + ": 'block_out_channels' must be a list"),
             std::string::npos);
+  // Found by fuzz_config_json: a float in the list (3.7e91 overflowed the integer conversion).
+  for (const char* number : {"3777777777777777777777777777777777777777777777777777777777777777777777777777777777777773",
+                             "32.5"}) {
+    const std::string floats = write(std::string(R"({"block_out_channels": [32, )") + number + "]}");
+    EXPECT_NE(error_of([&] { VaeConfig::from_json_file(floats); }).find("'block_out_channels' must hold integers"),
+              std::string::npos);
+  }
   const std::string vae2 = write(R"({"mid_block_add_attention": "yes"})");
   EXPECT_NE(error_of([&] { VaeConfig::from_json_file(vae2); }).find(vae2), std::string::npos);
   const std::string t5 = write(R"({"layer_norm_epsilon": "tiny", "feed_forward_proj": 3})");

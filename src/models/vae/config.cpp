@@ -35,7 +35,15 @@ VaeConfig VaeConfig::from_json_file(const std::string& path) try {
   get("latent_channels", c.latent_channels);
   get("norm_num_groups", c.norm_num_groups);
   get("sample_size", c.sample_size);
-  if (j.contains("block_out_channels")) c.block_out_channels = j["block_out_channels"].get<std::vector<int64_t>>();
+  if (j.contains("block_out_channels")) {
+    // Checked element by element: a float there (even a huge one) is an error, not a conversion.
+    PD_CHECK(j["block_out_channels"].is_array(), path, ": 'block_out_channels' must be a list of integers");
+    c.block_out_channels.clear();
+    for (const auto& v : j["block_out_channels"]) {
+      PD_CHECK(v.is_number_integer(), path, ": 'block_out_channels' must hold integers");
+      c.block_out_channels.push_back(v.get<int64_t>());
+    }
+  }
   if (j.contains("scaling_factor") && j["scaling_factor"].is_number()) c.scaling_factor = j["scaling_factor"].get<float>();
   c.shift_factor = j.contains("shift_factor") && j["shift_factor"].is_number() ? j["shift_factor"].get<float>() : 0.f;
   c.mid_block_add_attention = j.value("mid_block_add_attention", true);
