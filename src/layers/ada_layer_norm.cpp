@@ -43,6 +43,18 @@ AdaLayerNormZeroX::Output AdaLayerNormZeroX::forward(const Tensor& x, const Tens
   return out;
 }
 
+AdaLayerNormZeroSingle AdaLayerNormZeroSingle::load(const LoadContext& ctx, const std::string& prefix, int64_t dim) {
+  AdaLayerNormZeroSingle n;
+  n.linear_ = GatheredLinear::load(ctx, join(prefix, "linear"), dim, 3 * dim);
+  return n;
+}
+
+AdaLayerNormZeroSingle::Output AdaLayerNormZeroSingle::forward(const Tensor& x, const Tensor& emb) const {
+  // shift_msa, scale_msa, gate_msa
+  auto parts = ops::chunk(linear_.forward(ops::silu(emb)), 3, 1);
+  return {ops::modulate(norm_.forward(x), parts[1], parts[0]), parts[2]};
+}
+
 AdaLayerNormContinuous AdaLayerNormContinuous::load(const LoadContext& ctx, const std::string& prefix, int64_t dim,
                                                     int64_t conditioning_dim) {
   AdaLayerNormContinuous n;

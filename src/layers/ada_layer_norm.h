@@ -1,5 +1,6 @@
 // Adaptive layer norms of SD3 (diffusers/models/normalization.py):
-// AdaLayerNormZero predicts six modulation vectors from the conditioning embedding and applies
+// AdaLayerNormZero predicts six modulation vectors (FLUX's single blocks: three,
+// AdaLayerNormZeroSingle) from the conditioning embedding and applies
 // the first two; AdaLayerNormContinuous predicts (scale, shift) for the final norm.
 #pragma once
 
@@ -40,6 +41,22 @@ class AdaLayerNormZeroX {
 
  private:
   GatheredLinear linear_;  // column-parallel under tp, gathered
+  LayerNorm norm_ = LayerNorm::plain(1e-6f);
+};
+
+// AdaLayerNormZeroSingle (FLUX's single-stream blocks): three vectors, shift, scale and gate.
+class AdaLayerNormZeroSingle {
+ public:
+  struct Output {
+    Tensor x;     // norm(x) * (1 + scale) + shift
+    Tensor gate;  // [B, D]
+  };
+  AdaLayerNormZeroSingle() = default;
+  static AdaLayerNormZeroSingle load(const LoadContext& ctx, const std::string& prefix, int64_t dim);
+  Output forward(const Tensor& x, const Tensor& emb) const;
+
+ private:
+  GatheredLinear linear_;
   LayerNorm norm_ = LayerNorm::plain(1e-6f);
 };
 

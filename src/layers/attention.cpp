@@ -30,6 +30,7 @@ Attention Attention::load(const LoadContext& ctx, const std::string& prefix, con
   std::function<Linear(const std::string&)> out_proj = [&](const std::string& name) { return Linear::load(ctx, join(prefix, name), inner, out_dim); };
   if (is_parallel(ctx)) {
     PD_CHECK(!config.causal, "Attention: causal attention has no parallel form");
+    PD_CHECK(!config.context_first && !config.pre_only, "Attention: FLUX's attention has no parallel form yet");
     a.parallel_ = ctx.parallel;
     const auto& tp = *ctx.parallel->tp;
     const TpSplit split = tp_split(config.heads, tp.size(), tp.rank(), ctx.parallel->ulysses->size());
@@ -46,7 +47,7 @@ Attention Attention::load(const LoadContext& ctx, const std::string& prefix, con
                             in_proj(clip ? "k_proj" : "to_k", config.query_dim),
                             in_proj(clip ? "v_proj" : "to_v", config.query_dim)},
                            ctx.pack_weights && !ctx.record);
-  a.to_out_ = out_proj(clip ? "out_proj" : "to_out.0");
+  if (!config.pre_only) a.to_out_ = out_proj(clip ? "out_proj" : "to_out.0");
   const bool rms = config.qk_norm == "rms_norm";
   if (rms) {
     a.norm_q_ = RMSNorm::load(ctx, join(prefix, "norm_q"), config.head_dim, config.eps, true);
@@ -78,7 +79,7 @@ std::array<Tensor, 3> Attention::project(const Linear& qkv, const Tensor& x, DTy
 }
 
 Attention::Output Attention::forward(const Tensor& hidden, const Tensor* context, int64_t image_tokens,
-                                     int64_t prompt_tokens) const {
+                                     int64_t prompt_tokens, const Rotary* rope) const {
   PD_CHECK(hidden.dim() == 3 && hidden.size(2) == config_.query_dim, "Attention: hidden states ", hidden.describe(),
            " must be [B, N, ", config_.query_dim, "]");
   PD_CHECK(!context || add_qkv_, "Attention: a context was given to a module without added_kv projections");
@@ -86,28 +87,55 @@ Attention::Output Attention::forward(const Tensor& hidden, const Tensor* context
     PD_CHECK(context->dim() == 3 && context->size(0) == hidden.size(0) && context->size(2) == config_.added_kv_proj_dim,
              "Attention: context ", context->describe(), " must be [", hidden.size(0), ", M, ",
              config_.added_kv_proj_dim, "]");
-  if (parallel_) return forward_parallel(hidden, context, image_tokens, prompt_tokens);
+  if (parallel_) {
+    PD_CHECK(!rope, "Attention: rotary embeddings have no parallel form yet");
+    return forward_parallel(hidden, context, image_tokens, prompt_tokens);
+  }
   // Where the projections run in bf16 and the CPU multiplies bf16 natively, the projections
   // write bf16 and the attention reads them in place, in bf16 products (softmax and
   // accumulation in f32), and writes bf16 for the output projections. Otherwise everything
   // stays f32: the f32 path is the exact reference.
   const bool bf16 = qkv_.compute_dtype() == DType::BF16 && ops::fast_bf16_attention(config_.head_dim);
   const DType act = bf16 ? DType::BF16 : DType::F32;
-  std::vector<ops::AttentionStream> streams(context ? 2 : 1);
+  ops::AttentionStream image, prompt;
   auto [q, k, v] = project(qkv_, bf16 ? hidden.to(DType::BF16) : hidden, act);
-  streams[0] = {q, k, v, norm_q_ ? norm_q_->weight() : nullptr, norm_k_ ? norm_k_->weight() : nullptr};
+  image = {q, k, v, norm_q_ ? norm_q_->weight() : nullptr, norm_k_ ? norm_k_->weight() : nullptr};
   if (context) {
     auto [cq, ck, cv] = project(*add_qkv_, bf16 ? context->to(DType::BF16) : *context, act);
-    streams[1] = {cq, ck, cv, norm_added_q_ ? norm_added_q_->weight() : nullptr,
-                  norm_added_k_ ? norm_added_k_->weight() : nullptr};
+    prompt = {cq, ck, cv, norm_added_q_ ? norm_added_q_->weight() : nullptr,
+              norm_added_k_ ? norm_added_k_->weight() : nullptr};
+  }
+  const bool prompt_first = context && config_.context_first;
+  std::vector<ops::AttentionStream> streams;
+  if (prompt_first) streams.push_back(prompt);
+  streams.push_back(image);
+  if (context && !prompt_first) streams.push_back(prompt);
+  std::vector<Tensor> tables;  // each stream's rows of the rotary tables, alive for the call
+  if (rope) {
+    int64_t total = 0;
+    for (const auto& s : streams) total += s.q.size(1);
+    PD_CHECK(rope->cos.dim() == 2 && rope->cos.size(0) == total && rope->sin.shape() == rope->cos.shape(),
+             "Attention: rotary tables ", rope->cos.describe(), " do not cover the ", total, " attended tokens");
+    tables.reserve(2 * streams.size());
+    int64_t begin = 0;
+    for (auto& s : streams) {
+      const int64_t n = s.q.size(1);
+      tables.push_back(rope->cos.rows(begin, begin + n));
+      tables.push_back(rope->sin.rows(begin, begin + n));
+      s.rope_cos = &tables[tables.size() - 2];
+      s.rope_sin = &tables.back();
+      begin += n;
+    }
   }
   const float scale = 1.f / std::sqrt(static_cast<float>(config_.head_dim));
   const auto attended = ops::joint_attention(streams, scale, config_.eps, config_.causal, act, bf16);
+  const Tensor& image_out = attended[prompt_first ? 1 : 0];
   Output out;
-  out.hidden = to_out_.forward(attended[0], DType::F32);
-  if (context)
-    out.context = to_add_out_ ? to_add_out_->forward(attended[1], DType::F32)
-                              : attended[1].to(DType::F32);
+  out.hidden = config_.pre_only ? image_out : to_out_.forward(image_out, DType::F32);
+  if (context) {
+    const Tensor& prompt_out = attended[prompt_first ? 0 : 1];
+    out.context = to_add_out_ ? to_add_out_->forward(prompt_out, DType::F32) : prompt_out.to(DType::F32);
+  }
   return out;
 }
 

@@ -1,7 +1,8 @@
 // diffusers' Attention module as SD3 uses it. Without a context it is plain self-attention
 // (the MMDiT-X attn2). With one (added_kv_proj_dim set) it is joint attention: image and
 // prompt tokens are projected separately, optionally RMS-normalised per head, attended
-// together as [image; prompt], and split again (JointAttnProcessor2_0).
+// together as [image; prompt], and split again (JointAttnProcessor2_0). FLUX's FluxAttention
+// is the same module with the prompt first, rotary embeddings and, in single blocks, no to_out.
 #pragma once
 
 #include <array>
@@ -26,12 +27,20 @@ class Attention {
     std::string qk_norm;            // "" or "rms_norm"
     float eps = 1e-6f;
     bool causal = false;            // CLIP's text encoder masks future tokens
+    // FLUX's FluxAttention: the prompt tokens come first ([prompt; image]), and pre_only (the
+    // single-stream blocks) has no to_out: the attention output is returned as it is.
+    bool context_first = false;
+    bool pre_only = false;
     // Projection names: diffusers' to_q/to_k/to_v/to_out.0, or transformers' CLIP
     // q_proj/k_proj/v_proj/out_proj.
     enum class Naming { Diffusers, Clip } naming = Naming::Diffusers;
   };
+  // Rotary tables ([S, head_dim], f32) over the attended sequence in attention order.
+  struct Rotary {
+    Tensor cos, sin;
+  };
   struct Output {
-    Tensor hidden;                 // [B, N, out_dim]
+    Tensor hidden;                 // [B, N, out_dim]; pre_only: [B, N, H*d] in the compute dtype
     std::optional<Tensor> context; // [B, M, ...] when a context was given; not projected
                                    // by to_add_out when context_pre_only
   };
@@ -43,8 +52,9 @@ class Attention {
   // over sp x tp and the prompt tokens over tp (Megatron sequence parallelism), so the outputs
   // come back in the same layout. `image_tokens` and `prompt_tokens` are the true lengths (the
   // rest is padding).
-  Output forward(const Tensor& hidden, const Tensor* context, int64_t image_tokens = -1,
-                 int64_t prompt_tokens = -1) const;
+  // `rope` (single rank only) rotates q and k after the qk norm.
+  Output forward(const Tensor& hidden, const Tensor* context, int64_t image_tokens = -1, int64_t prompt_tokens = -1,
+                 const Rotary* rope = nullptr) const;
 
  private:
   // [B, N, H, d] (a view) -> [B, H, N, d], then the per-head norm if there is one.

@@ -85,3 +85,29 @@ Tensor CombinedTimestepTextProjEmbeddings::forward(const std::vector<float>& tim
 }
 
 }  // namespace paradit
+
+namespace paradit {
+
+CombinedTimestepGuidanceTextProjEmbeddings CombinedTimestepGuidanceTextProjEmbeddings::load(
+    const LoadContext& ctx, const std::string& prefix, int64_t embedding_dim, int64_t pooled_projection_dim) {
+  CombinedTimestepGuidanceTextProjEmbeddings e;
+  e.timestep_embedder_ = TwoLayerMlp::load(ctx, join(prefix, "timestep_embedder"), 256, embedding_dim, embedding_dim);
+  e.guidance_embedder_ = TwoLayerMlp::load(ctx, join(prefix, "guidance_embedder"), 256, embedding_dim, embedding_dim);
+  e.text_embedder_ =
+      TwoLayerMlp::load(ctx, join(prefix, "text_embedder"), pooled_projection_dim, embedding_dim, embedding_dim);
+  return e;
+}
+
+Tensor CombinedTimestepGuidanceTextProjEmbeddings::forward(const std::vector<float>& timesteps,
+                                                           const std::vector<float>& guidance,
+                                                           const Tensor& pooled) const {
+  PD_CHECK(pooled.dim() == 2 && pooled.size(0) == static_cast<int64_t>(timesteps.size()) &&
+               guidance.size() == timesteps.size(),
+           "CombinedTimestepGuidanceTextProjEmbeddings: ", timesteps.size(), " timesteps, ", guidance.size(),
+           " guidance values, pooled ", pooled.describe());
+  const Tensor t = timestep_embedder_.forward(timestep_sinusoid(timesteps, 256));
+  const Tensor g = guidance_embedder_.forward(timestep_sinusoid(guidance, 256));
+  return ops::add(ops::add(t, g), text_embedder_.forward(pooled));
+}
+
+}  // namespace paradit

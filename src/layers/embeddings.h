@@ -56,4 +56,18 @@ class CombinedTimestepTextProjEmbeddings {
   TwoLayerMlp timestep_embedder_, text_embedder_;
 };
 
+// FLUX.1 [dev]'s CombinedTimestepGuidanceTextProjEmbeddings: the timestep and the guidance
+// scale each through the sinusoid and their own TimestepEmbedding, plus the pooled text.
+class CombinedTimestepGuidanceTextProjEmbeddings {
+ public:
+  CombinedTimestepGuidanceTextProjEmbeddings() = default;
+  static CombinedTimestepGuidanceTextProjEmbeddings load(const LoadContext& ctx, const std::string& prefix,
+                                                         int64_t embedding_dim, int64_t pooled_projection_dim);
+  // timesteps and guidance [B] (as the model scales them: times 1000), pooled [B, pooled_dim] -> [B, D]
+  Tensor forward(const std::vector<float>& timesteps, const std::vector<float>& guidance, const Tensor& pooled) const;
+
+ private:
+  TwoLayerMlp timestep_embedder_, guidance_embedder_, text_embedder_;
+};
+
 }  // namespace paradit

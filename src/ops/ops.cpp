@@ -233,6 +233,16 @@ std::vector<Tensor> joint_attention(const std::vector<AttentionStream>& streams,
       PD_CHECK(t->stride(3) == 1, "joint_attention: the head dimension of ", t->describe(), " must be contiguous");
     }
     for (const Tensor* w : {s.q_norm, s.k_norm}) check_vector("joint_attention", w, D, "qk norm weight");
+    PD_CHECK(!s.rope_cos == !s.rope_sin, "joint_attention: rotary cos and sin come together");
+    if (s.rope_cos) {
+      PD_CHECK(D % 2 == 0 && s.k.size(1) == s.q.size(1), "joint_attention: rotary embedding needs an even head size "
+               "and as many keys as queries");
+      for (const Tensor* t : {s.rope_cos, s.rope_sin}) {
+        check_f32("joint_attention", *t, "rotary table");
+        PD_CHECK(t->shape() == (Shape{s.q.size(1), D}), "joint_attention: rotary table ", t->describe(), " must be [",
+                 s.q.size(1), ", ", D, "]");
+      }
+    }
     total += s.k.size(1);
   }
   PD_CHECK(total > 0, "joint_attention: no keys");
@@ -261,23 +271,27 @@ std::vector<Tensor> joint_attention(const std::vector<AttentionStream>& streams,
       r.out_stride[2] = D;
       r.q_norm = s.q_norm ? s.q_norm->data<float>() : nullptr;
       r.k_norm = s.k_norm ? s.k_norm->data<float>() : nullptr;
+      r.rope_cos = s.rope_cos ? s.rope_cos->data<float>() : nullptr;
+      r.rope_sin = s.rope_sin ? s.rope_sin->data<float>() : nullptr;
       rows.push_back(r);
     }
     cpu::attention_bf16_rows(rows, B, H, D, q0.dtype(), out_dtype, scale, causal, nullptr, norm_eps,
                              cpu::best_bf16_attention_kernel());
     return outs;
   }
-  // The reference: [B, H, N, D] f32 copies, normalised, concatenated, the f32 kernel, split.
-  auto heads = [&](const Tensor& x, const Tensor* norm) {
+  // The reference: [B, H, N, D] f32 copies, normalised, rotated, concatenated, the f32 kernel, split.
+  auto heads = [&](const Tensor& x, const Tensor* norm, const AttentionStream* rope) {
     Tensor t = x.permuted({0, 2, 1, 3}).to(DType::F32);
-    return norm ? rms_norm(t, norm, norm_eps) : t;
+    if (norm) t = rms_norm(t, norm, norm_eps);
+    if (rope && rope->rope_cos) cpu::apply_rope(t, *rope->rope_cos, *rope->rope_sin);
+    return t;
   };
   std::vector<Tensor> q, k, v;
   std::vector<int64_t> sizes;
   for (const auto& s : streams) {
-    q.push_back(heads(s.q, s.q_norm));
-    k.push_back(heads(s.k, s.k_norm));
-    v.push_back(heads(s.v, nullptr));
+    q.push_back(heads(s.q, s.q_norm, &s));
+    k.push_back(heads(s.k, s.k_norm, &s));
+    v.push_back(heads(s.v, nullptr, nullptr));
     sizes.push_back(s.q.size(1));
   }
   const bool one = streams.size() == 1;

@@ -97,10 +97,14 @@ void attention_merge(Tensor& out_a, Tensor& lse_a, const Tensor& out_b, const Te
 // contiguous: for example slices of one fused q/k/v projection's output viewed as
 // [B, N, 3, H, D], so nothing is permuted. q_norm / k_norm ([D], f32, optional) are the
 // per-head RMSNorm weights applied to q and k first (SD3.5's and FLUX's qk norm).
+// rope_cos / rope_sin ([N, D], f32, optional) rotate q and k after the norm, each pair of
+// dimensions (2i, 2i+1) by its angle (FLUX's apply_rotary_emb): the stream's rows of the table.
 struct AttentionStream {
   Tensor q, k, v;
   const Tensor* q_norm = nullptr;
   const Tensor* k_norm = nullptr;
+  const Tensor* rope_cos = nullptr;
+  const Tensor* rope_sin = nullptr;
 };
 // The streams' tokens attend together as if concatenated in stream order (SD3's
 // [image; prompt]), with nothing concatenated: returns each stream's output as [B, N, H*D]

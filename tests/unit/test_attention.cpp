@@ -187,7 +187,8 @@ TEST(Attention, Bf16KernelsMatchTheF32Kernel) {
 }
 
 // Joint attention over views of fused q/k/v projections (no permute, no concat), with the
-// per-head qk RMSNorm inside: the reference path equals the concatenated computation exactly,
+// per-head qk RMSNorm and the rotary embedding inside: the reference path equals the
+// concatenated computation exactly,
 // and the bf16 kernels (every one this CPU has, bf16 or f32 views in, bf16 or f32 out) agree
 // with it to bf16 precision.
 TEST(Attention, JointOverStridedViewsMatchesTheConcatenatedReference) {
@@ -205,31 +206,63 @@ TEST(Attention, JointOverStridedViewsMatchesTheConcatenatedReference) {
     std::vector<Tensor> norms;
     for (int i = 0; i < 4; ++i) norms.push_back(random_tensor({c.D}, seed++));
     const bool joint = c.M > 0;
+    // Rotary tables (FLUX's rope) on the first two cases: one angle per pair of dimensions.
+    const bool rotary = c.M != 300;
+    auto table = [&](int64_t n, float phase, bool sine) {
+      Tensor t = Tensor::empty({n, c.D});
+      for (int64_t r = 0; r < n; ++r)
+        for (int64_t d = 0; d < c.D; ++d) {
+          const float angle = phase + 0.37f * static_cast<float>(r) * std::pow(0.8f, static_cast<float>(d / 2));
+          t.data<float>()[r * c.D + d] = sine ? std::sin(angle) : std::cos(angle);
+        }
+      return t;
+    };
+    const Tensor img_cos = table(c.N, 0.f, false), img_sin = table(c.N, 0.f, true);
+    const Tensor txt_cos = table(c.M, 1.f, false), txt_sin = table(c.M, 1.f, true);
     auto streams_of = [&](const Tensor& a, const Tensor& b) {
       std::vector<ops::AttentionStream> s;
       const Tensor fa = a.unflatten(2, {3, c.H, c.D}), fb = b.unflatten(2, {3, c.H, c.D});
-      s.push_back({fa.select(2, 0), fa.select(2, 1), fa.select(2, 2), &norms[0], &norms[1]});
-      if (joint) s.push_back({fb.select(2, 0), fb.select(2, 1), fb.select(2, 2), &norms[2], &norms[3]});
+      s.push_back({fa.select(2, 0), fa.select(2, 1), fa.select(2, 2), &norms[0], &norms[1],
+                   rotary ? &img_cos : nullptr, rotary ? &img_sin : nullptr});
+      if (joint)
+        s.push_back({fb.select(2, 0), fb.select(2, 1), fb.select(2, 2), &norms[2], &norms[3],
+                     rotary ? &txt_cos : nullptr, rotary ? &txt_sin : nullptr});
       return s;
     };
-    // The computation as the layer used to do it: permute, normalise, concatenate, attend, split.
-    auto heads = [&](const Tensor& x, int part, const Tensor* norm) {
+    // The computation as the layer used to do it: permute, normalise, rotate, concatenate,
+    // attend, split (the rotation written out here as apply_rotary_emb does it).
+    auto heads = [&](const Tensor& x, int part, const Tensor* norm, const Tensor* cos, const Tensor* sin) {
       const Tensor h = ops::permute(x.reshape({c.B, x.size(1), 3, c.H, c.D}), {2, 0, 3, 1, 4}).rows(part, part + 1);
-      const Tensor t = h.reshape({c.B, c.H, x.size(1), c.D});
-      return norm ? ops::rms_norm(t, norm, eps) : t;
+      Tensor t = h.reshape({c.B, c.H, x.size(1), c.D});
+      if (norm) t = ops::rms_norm(t, norm, eps);
+      if (rotary && cos) {
+        t = t.clone();
+        const int64_t n = x.size(1);
+        for (int64_t bh = 0; bh < c.B * c.H; ++bh)
+          for (int64_t r = 0; r < n; ++r)
+            for (int64_t d = 0; d < c.D; d += 2) {
+              float* row = t.data<float>() + (bh * n + r) * c.D;
+              const float re = row[d], im = row[d + 1];
+              row[d] = re * cos->data<float>()[r * c.D + d] - im * sin->data<float>()[r * c.D + d];
+              row[d + 1] = im * cos->data<float>()[r * c.D + d + 1] + re * sin->data<float>()[r * c.D + d + 1];
+            }
+      }
+      return t;
     };
-    Tensor q = heads(img, 0, &norms[0]), k = heads(img, 1, &norms[1]), v = heads(img, 2, nullptr);
+    Tensor q = heads(img, 0, &norms[0], &img_cos, &img_sin), k = heads(img, 1, &norms[1], &img_cos, &img_sin),
+           v = heads(img, 2, nullptr, nullptr, nullptr);
     if (joint) {
-      q = ops::concat({q, heads(txt, 0, &norms[2])}, 2);
-      k = ops::concat({k, heads(txt, 1, &norms[3])}, 2);
-      v = ops::concat({v, heads(txt, 2, nullptr)}, 2);
+      q = ops::concat({q, heads(txt, 0, &norms[2], &txt_cos, &txt_sin)}, 2);
+      k = ops::concat({k, heads(txt, 1, &norms[3], &txt_cos, &txt_sin)}, 2);
+      v = ops::concat({v, heads(txt, 2, nullptr, nullptr, nullptr)}, 2);
     }
     const Tensor all = ops::permute(ops::attention(q, k, v, scale, c.causal), {0, 2, 1, 3})
                            .reshape({c.B, c.N + c.M, c.H * c.D});
     const std::vector<Tensor> expected =
         joint ? ops::split(all, {c.N, c.M}, 1) : std::vector<Tensor>{all};
     const std::string name = "joint attention H=" + std::to_string(c.H) + " D=" + std::to_string(c.D) + " N=" +
-                             std::to_string(c.N) + " M=" + std::to_string(c.M) + (c.causal ? " causal" : "");
+                             std::to_string(c.N) + " M=" + std::to_string(c.M) + (c.causal ? " causal" : "") +
+                             (rotary ? " rope" : "");
     const auto reference = ops::joint_attention(streams_of(img, txt), scale, eps, c.causal, DType::F32, false);
     ASSERT_EQ(reference.size(), expected.size());
     for (size_t i = 0; i < expected.size(); ++i)
@@ -259,6 +292,8 @@ TEST(Attention, JointOverStridedViewsMatchesTheConcatenatedReference) {
             r.out_stride[2] = c.D;
             r.q_norm = s.q_norm->data<float>();
             r.k_norm = s.k_norm->data<float>();
+            r.rope_cos = s.rope_cos ? s.rope_cos->data<float>() : nullptr;
+            r.rope_sin = s.rope_sin ? s.rope_sin->data<float>() : nullptr;
             rows.push_back(r);
           }
           cpu::attention_bf16_rows(rows, c.B, c.H, c.D, in, out, scale, c.causal, nullptr, eps, kernel);

@@ -59,16 +59,27 @@ const T* row_at(const void* base, const int64_t stride[3], int64_t b, int64_t i,
   return static_cast<const T*>(base) + b * stride[0] + i * stride[1] + h * stride[2];
 }
 
-// One input row as f32, RMS-normalised with `norm` ([d]) when given, as rms_norm computes it.
+// One input row as f32, RMS-normalised with `norm` ([d]) when given, as rms_norm computes it,
+// then rotated by the rotary row (cos, sin: [d]) when given, as apply_rope does.
 template <typename T>
-void row_to_f32(const T* src, const float* norm, float eps, int64_t d, float* dst) {
+void row_to_f32(const T* src, const float* norm, float eps, int64_t d, float* dst, const float* cos = nullptr,
+                const float* sin = nullptr) {
   for (int64_t c = 0; c < d; ++c) dst[c] = widen(src[c]);
-  if (!norm) return;
-  float sq = 0.f;
-  for (int64_t c = 0; c < d; ++c) sq += dst[c] * dst[c];
-  const float inv = 1.f / std::sqrt(sq / static_cast<float>(d) + eps);
-  for (int64_t c = 0; c < d; ++c) dst[c] = dst[c] * inv * norm[c];
+  if (norm) {
+    float sq = 0.f;
+    for (int64_t c = 0; c < d; ++c) sq += dst[c] * dst[c];
+    const float inv = 1.f / std::sqrt(sq / static_cast<float>(d) + eps);
+    for (int64_t c = 0; c < d; ++c) dst[c] = dst[c] * inv * norm[c];
+  }
+  if (cos) {
+    for (int64_t c = 0; c < d; c += 2) {
+      const float re = dst[c], im = dst[c + 1];
+      dst[c] = re * cos[c] - im * sin[c];
+      dst[c + 1] = im * cos[c + 1] + re * sin[c + 1];
+    }
+  }
 }
+const float* table_row(const float* table, int64_t row, int64_t d) { return table ? table + row * d : nullptr; }
 
 // One head's keys as [nk_pad / 16][d / 2][16 keys][2 dims] and values as
 // [nk_pad / 2][d / 16][16 dims][2 keys]; the padding is zeros. Rows come from the streams in order.
@@ -81,7 +92,8 @@ void pack_head(const std::vector<AttentionRows>& streams, int64_t b, int64_t h, 
   for (int64_t j = 0; j < nk; ++j) {
     int64_t local = j;
     const AttentionRows& s = streams[static_cast<size_t>(locate_key(streams, local))];
-    row_to_f32(row_at<T>(s.k, s.k_stride, b, local, h), s.k_norm, eps, d, row);
+    row_to_f32(row_at<T>(s.k, s.k_stride, b, local, h), s.k_norm, eps, d, row, table_row(s.rope_cos, local, d),
+               table_row(s.rope_sin, local, d));
     uint16_t* kb = kp + (j / 16) * 16 * d + (j % 16) * 2;
     for (int64_t p = 0; p < d / 2; ++p) {
       kb[p * 32] = round_bf16(row[2 * p]);
@@ -252,7 +264,8 @@ void attend_rows(const Tiles& t, const std::vector<AttentionRows>& streams, int6
   for (int64_t i = 0; i < rows; ++i) {
     int64_t local = q0 + i;
     const AttentionRows& st = streams[static_cast<size_t>(locate(streams, local))];
-    row_to_f32(row_at<T>(st.q, st.q_stride, b, local, h), st.q_norm, eps, d, row_f32);
+    row_to_f32(row_at<T>(st.q, st.q_stride, b, local, h), st.q_norm, eps, d, row_f32,
+               table_row(st.rope_cos, local, d), table_row(st.rope_sin, local, d));
     uint16_t* dst = s.q.data() + i * d;
 #pragma omp simd
     for (int64_t c = 0; c < d; ++c) dst[c] = round_bf16(row_f32[c]);

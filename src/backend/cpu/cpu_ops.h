@@ -63,6 +63,9 @@ struct AttentionRows {
   int64_t q_stride[3] = {}, k_stride[3] = {}, v_stride[3] = {}, out_stride[3] = {};
   const float* q_norm = nullptr;
   const float* k_norm = nullptr;
+  // [n, D] rotary tables for this stream's rows (q and k alike, so n_kv == n), applied after the norm.
+  const float* rope_cos = nullptr;
+  const float* rope_sin = nullptr;
 };
 void attention_bf16_rows(const std::vector<AttentionRows>& streams, int64_t batch, int64_t heads, int64_t d, DType in,
                          DType out, float scale, bool causal, const Tensor* bias, float norm_eps,
@@ -74,6 +77,8 @@ void embedding(const Tensor& table, const std::vector<int64_t>& ids, Tensor& y);
 
 enum class Binary { Add, Mul };
 void binary(const Tensor& a, const Tensor& b, Binary op, Tensor& y);
+// x [B, H, N, D] f32 in place: each pair (2i, 2i+1) of row n rotated by cos/sin [N, D].
+void apply_rope(Tensor& x, const Tensor& cos, const Tensor& sin);
 void modulate(const Tensor& x, const Tensor& scale, const Tensor& shift, Tensor& y);
 void gated_add(const Tensor& x, const Tensor& gate, const Tensor& y, Tensor& out);
 

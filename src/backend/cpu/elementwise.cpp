@@ -22,6 +22,25 @@ void binary(const Tensor& a, const Tensor& b, Binary op, Tensor& y) {
   }
 }
 
+void apply_rope(Tensor& x, const Tensor& cos, const Tensor& sin) {
+  const int64_t BH = x.size(0) * x.size(1), N = x.size(2), D = x.size(3);
+  const float* c = cos.data<float>();
+  const float* s = sin.data<float>();
+#pragma omp parallel for collapse(2)
+  for (int64_t h = 0; h < BH; ++h) {
+    for (int64_t n = 0; n < N; ++n) {
+      float* row = x.data<float>() + (h * N + n) * D;
+      const float* cr = c + n * D;
+      const float* sr = s + n * D;
+      for (int64_t i = 0; i < D; i += 2) {
+        const float re = row[i], im = row[i + 1];
+        row[i] = re * cr[i] - im * sr[i];
+        row[i + 1] = im * cr[i + 1] + re * sr[i + 1];
+      }
+    }
+  }
+}
+
 void modulate(const Tensor& x, const Tensor& scale, const Tensor& shift, Tensor& y) {
   const int64_t B = x.size(0), N = x.size(1), D = x.size(2);
 #pragma omp parallel for collapse(2)

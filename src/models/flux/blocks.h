@@ -1,0 +1,46 @@
+// FLUX.1's two block kinds (diffusers' transformer_flux.py):
+// - FluxDoubleBlock (FluxTransformerBlock): adaLN-Zero on the image and the prompt stream, joint
+//   attention over [prompt; image] with qk RMSNorm and rotary embeddings, gated residuals and a
+//   tanh-GELU feed-forward per stream.
+// - FluxSingleBlock (FluxSingleTransformerBlock): one stream of [prompt; image] tokens; from one
+//   modulated input, attention (no output projection) and the MLP's first layer side by side,
+//   joined by proj_out, gated into the residual.
+#pragma once
+
+#include <string>
+
+#include "layers/ada_layer_norm.h"
+#include "layers/attention.h"
+#include "layers/feed_forward.h"
+#include "models/flux/config.h"
+
+namespace paradit {
+
+class FluxDoubleBlock {
+ public:
+  FluxDoubleBlock() = default;
+  static FluxDoubleBlock load(const LoadContext& ctx, const std::string& prefix, const FluxConfig& config);
+  // hidden [B, N, D] and context [B, T, D] updated in place; temb [B, D]; rope over T + N tokens.
+  void forward(Tensor& hidden, Tensor& context, const Tensor& temb, const Attention::Rotary& rope) const;
+
+ private:
+  AdaLayerNormZero norm1_, norm1_context_;
+  Attention attn_;
+  LayerNorm norm2_ = LayerNorm::plain(1e-6f);
+  FeedForward ff_, ff_context_;
+};
+
+class FluxSingleBlock {
+ public:
+  FluxSingleBlock() = default;
+  static FluxSingleBlock load(const LoadContext& ctx, const std::string& prefix, const FluxConfig& config);
+  // x [B, T + N, D] (prompt tokens first) updated in place.
+  void forward(Tensor& x, const Tensor& temb, const Attention::Rotary& rope) const;
+
+ private:
+  AdaLayerNormZeroSingle norm_;
+  Attention attn_;
+  Linear proj_mlp_, proj_out_;
+};
+
+}  // namespace paradit

@@ -1,0 +1,91 @@
+#include "models/flux/flux.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "models/flux/rope.h"
+#include "ops/ops.h"
+
+namespace paradit {
+
+FluxTransformer FluxTransformer::load(const LoadContext& ctx, const FluxConfig& config) {
+  config.validate();
+  PD_CHECK(!is_parallel(ctx), "FLUX: parallel configs are not supported yet; run it on one rank");
+  FluxTransformer m;
+  m.config_ = config;
+  const int64_t D = config.inner_dim();
+  m.x_embedder_ = Linear::load(ctx, "x_embedder", config.in_channels, D);
+  m.context_embedder_ = Linear::load(ctx, "context_embedder", config.joint_attention_dim, D);
+  if (config.guidance_embeds)
+    m.time_guidance_text_embed_ =
+        CombinedTimestepGuidanceTextProjEmbeddings::load(ctx, "time_text_embed", D, config.pooled_projection_dim);
+  else
+    m.time_text_embed_ = CombinedTimestepTextProjEmbeddings::load(ctx, "time_text_embed", D, config.pooled_projection_dim);
+  for (int64_t i = 0; i < config.num_layers; ++i)
+    m.double_blocks_.push_back(FluxDoubleBlock::load(ctx, "transformer_blocks." + std::to_string(i), config));
+  for (int64_t i = 0; i < config.num_single_layers; ++i)
+    m.single_blocks_.push_back(FluxSingleBlock::load(ctx, "single_transformer_blocks." + std::to_string(i), config));
+  m.norm_out_ = AdaLayerNormContinuous::load(ctx, "norm_out", D, D);
+  m.proj_out_ = Linear::load(ctx, "proj_out", D, config.patch_size * config.patch_size * config.out_channels);
+  return m;
+}
+
+void FluxTransformer::check_inputs(const Tensor& hidden, const Tensor& context, const Tensor& pooled,
+                                   const std::vector<float>& timesteps, const Tensor& img_ids, const Tensor& txt_ids,
+                                   const std::vector<float>* guidance) const {
+  const auto& c = config_;
+  PD_CHECK(hidden.dim() == 3 && hidden.size(0) > 0 && hidden.size(1) > 0 && hidden.size(2) == c.in_channels,
+           "FLUX transformer: hidden_states ", hidden.describe(), " must be [B, N, ", c.in_channels, "]");
+  const int64_t B = hidden.size(0), N = hidden.size(1);
+  PD_CHECK(context.dim() == 3 && context.size(0) == B && context.size(2) == c.joint_attention_dim,
+           "FLUX transformer: encoder_hidden_states ", context.describe(), " must be [", B, ", T, ",
+           c.joint_attention_dim, "]");
+  PD_CHECK(pooled.dim() == 2 && pooled.size(0) == B && pooled.size(1) == c.pooled_projection_dim,
+           "FLUX transformer: pooled_projections ", pooled.describe(), " must be [", B, ", ", c.pooled_projection_dim,
+           "]");
+  PD_CHECK(img_ids.dim() == 2 && img_ids.size(0) == N && img_ids.size(1) == 3, "FLUX transformer: img_ids ",
+           img_ids.describe(), " must be [", N, ", 3]");
+  PD_CHECK(txt_ids.dim() == 2 && txt_ids.size(0) == context.size(1) && txt_ids.size(1) == 3,
+           "FLUX transformer: txt_ids ", txt_ids.describe(), " must be [", context.size(1), ", 3]");
+  PD_CHECK(static_cast<int64_t>(timesteps.size()) == B, "FLUX transformer: ", timesteps.size(),
+           " timesteps for a batch of ", B);
+  for (float t : timesteps) PD_CHECK(std::isfinite(t), "FLUX transformer: timestep is not finite");
+  if (c.guidance_embeds) {
+    PD_CHECK(guidance && static_cast<int64_t>(guidance->size()) == B, "FLUX transformer: this model (",
+             "guidance_embeds, FLUX.1 [dev]) needs one guidance value per sample");
+    for (float g : *guidance) PD_CHECK(std::isfinite(g), "FLUX transformer: guidance is not finite");
+  } else {
+    PD_CHECK(!guidance, "FLUX transformer: this model has no guidance embedding (FLUX.1 [schnell]); "
+                        "use true CFG instead");
+  }
+}
+
+Tensor FluxTransformer::forward(const Tensor& hidden, const Tensor& context, const Tensor& pooled,
+                                const std::vector<float>& timesteps, const Tensor& img_ids, const Tensor& txt_ids,
+                                const std::vector<float>* guidance) const {
+  check_inputs(hidden, context, pooled, timesteps, img_ids, txt_ids, guidance);
+  const int64_t T = context.size(1), N = hidden.size(1);
+  // The model scales timestep and guidance by 1000 in f32, as diffusers does.
+  std::vector<float> t(timesteps);
+  for (float& v : t) v *= 1000.f;
+  Tensor temb;
+  if (config_.guidance_embeds) {
+    std::vector<float> g(*guidance);
+    for (float& v : g) v *= 1000.f;
+    temb = time_guidance_text_embed_.forward(t, g, pooled);
+  } else {
+    temb = time_text_embed_.forward(t, pooled);
+  }
+  Tensor x = x_embedder_.forward(hidden);
+  Tensor ctx = context_embedder_.forward(context);
+  const RotaryTables tables =
+      flux_rotary_tables(ops::concat({txt_ids.to(DType::F32), img_ids.to(DType::F32)}, 0), config_.axes_dims_rope);
+  const Attention::Rotary rope{tables.cos, tables.sin};
+  for (const auto& block : double_blocks_) block.forward(x, ctx, temb, rope);
+  Tensor joint = ops::concat({ctx, x}, 1);  // the single blocks see [prompt; image] as one stream
+  for (const auto& block : single_blocks_) block.forward(joint, temb, rope);
+  x = ops::split(joint, {T, N}, 1)[1];
+  return proj_out_.forward(norm_out_.forward(x, temb));
+}
+
+}  // namespace paradit

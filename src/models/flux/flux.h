@@ -1,0 +1,45 @@
+// The FLUX.1 denoiser (diffusers' FluxTransformer2DModel): x_embedder over the packed latent
+// tokens, context_embedder over the T5 states, the timestep (+ guidance for [dev]) + pooled CLIP
+// conditioning, rotary tables from the text and image ids, the double-stream then the
+// single-stream blocks, the final adaptive norm and proj_out.
+#pragma once
+
+#include <vector>
+
+#include "layers/embeddings.h"
+#include "models/flux/blocks.h"
+#include "models/flux/config.h"
+
+namespace paradit {
+
+class FluxTransformer {
+ public:
+  FluxTransformer() = default;
+  // Single rank for now: a parallel context is refused with one line.
+  static FluxTransformer load(const LoadContext& ctx, const FluxConfig& config);
+
+  // The inputs exactly as diffusers' transformer takes them: hidden [B, N, in_channels] (packed
+  // latents), context [B, T, joint_attention_dim], pooled [B, pooled_projection_dim], timesteps
+  // [B] (what FluxPipeline passes: t / 1000), img_ids [N, 3], txt_ids [T, 3], and for a model
+  // with the guidance embedding the guidance scale per sample ([B]; null otherwise).
+  // Returns the prediction [B, N, out_channels].
+  Tensor forward(const Tensor& hidden, const Tensor& context, const Tensor& pooled, const std::vector<float>& timesteps,
+                 const Tensor& img_ids, const Tensor& txt_ids, const std::vector<float>* guidance) const;
+
+  const FluxConfig& config() const { return config_; }
+
+ private:
+  void check_inputs(const Tensor& hidden, const Tensor& context, const Tensor& pooled,
+                    const std::vector<float>& timesteps, const Tensor& img_ids, const Tensor& txt_ids,
+                    const std::vector<float>* guidance) const;
+  FluxConfig config_;
+  Linear x_embedder_, context_embedder_;
+  CombinedTimestepTextProjEmbeddings time_text_embed_;                  // [schnell]
+  CombinedTimestepGuidanceTextProjEmbeddings time_guidance_text_embed_;  // [dev]
+  std::vector<FluxDoubleBlock> double_blocks_;
+  std::vector<FluxSingleBlock> single_blocks_;
+  AdaLayerNormContinuous norm_out_;
+  Linear proj_out_;
+};
+
+}  // namespace paradit

@@ -1,0 +1,116 @@
+// The FLUX.1 transformer against diffusers' FluxTransformer2DModel, for a tiny dev-like model
+// (guidance embedding) and a tiny schnell-like one, batch 2 with two timesteps, from the
+// diffusers folder, in f32 and bf16 (tools/fixtures/flux_fixtures.py writes them).
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "core/error.h"
+#include "models/flux/flux.h"
+#include "models/flux/rope.h"
+#include "models/flux/weights.h"
+#include "support/compare.h"
+#include "support/fixture.h"
+
+namespace paradit {
+namespace {
+
+using test::Fixture;
+
+std::string model_dir(const std::string& variant) {
+  return std::string(PARADIT_FIXTURES_DIR) + "/models/" + variant;
+}
+
+Tensor run(const FluxWeights& w, const Fixture& io, DType compute) {
+  const LoadContext ctx{w.source.get(), compute, std::nullopt};
+  const FluxTransformer model = FluxTransformer::load(ctx, w.config);
+  std::vector<float> guidance;
+  if (w.config.guidance_embeds) guidance = io.f32("in.guidance").to_f32_vector();
+  return model.forward(io.f32("in.hidden_states"), io.f32("in.encoder_hidden_states"), io.f32("in.pooled_projections"),
+                       io.f32("in.timestep").to_f32_vector(), io.f32("in.img_ids"), io.f32("in.txt_ids"),
+                       w.config.guidance_embeds ? &guidance : nullptr);
+}
+
+class FluxVariant : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(FluxVariant, DiffusersFolderF32) {
+  const std::string v = GetParam();
+  Fixture io("models/" + v + "_io");
+  const auto w = open_flux_weights(model_dir(v));  // a pipeline folder: uses transformer/
+  EXPECT_EQ(w.config.guidance_embeds, v == "flux_dev_like");
+  EXPECT_TRUE(is_flux_transformer(model_dir(v)));
+  EXPECT_MATCHES(v + " f32", run(w, io, DType::F32), io.f32("out.sample"));
+}
+
+TEST_P(FluxVariant, Bf16Path) {
+  const std::string v = GetParam();
+  Fixture io("models/" + v + "_io");
+  const auto w = open_flux_weights(model_dir(v) + "/transformer");
+  EXPECT_TRUE(test::close_enough(v + " bf16", run(w, io, DType::BF16), io.f32("out.sample"), 0.999, 5e-2));
+}
+
+INSTANTIATE_TEST_SUITE_P(Tiny, FluxVariant, ::testing::Values("flux_dev_like", "flux_schnell_like"));
+
+// The rotary tables at FLUX.1's real axes: angle pos * 10000^(-2j/dim) per axis, pairs equal.
+TEST(Flux, RotaryTablesFollowTheAxes) {
+  const Tensor ids = Tensor::from_vector({2, 3}, {0.f, 0.f, 0.f, 0.f, 3.f, 7.f});
+  const RotaryTables t = flux_rotary_tables(ids, {16, 56, 56});
+  ASSERT_EQ(t.cos.shape(), (Shape{2, 128}));
+  for (int64_t c = 0; c < 128; ++c) {
+    EXPECT_EQ(t.cos.item_f32(c), 1.f);  // position 0 on every axis
+    EXPECT_EQ(t.sin.item_f32(c), 0.f);
+  }
+  // Row 1: axis 0 (dims 0..15) at 0, axis 1 (16..71) at 3, axis 2 (72..127) at 7.
+  EXPECT_EQ(t.cos.item_f32(128 + 15), 1.f);
+  EXPECT_FLOAT_EQ(t.cos.item_f32(128 + 16), std::cos(3.f));
+  EXPECT_FLOAT_EQ(t.sin.item_f32(128 + 17), std::sin(3.f));
+  EXPECT_FLOAT_EQ(t.cos.item_f32(128 + 16 + 2), static_cast<float>(std::cos(3.0 * std::pow(10000.0, -2.0 / 56))));
+  EXPECT_FLOAT_EQ(t.sin.item_f32(128 + 72 + 54), static_cast<float>(std::sin(7.0 * std::pow(10000.0, -54.0 / 56))));
+  const Tensor img = flux_image_ids(2, 3);
+  EXPECT_EQ(img.to_f32_vector(), (std::vector<float>{0, 0, 0, 0, 0, 1, 0, 0, 2, 0, 1, 0, 0, 1, 1, 0, 1, 2}));
+}
+
+TEST(Flux, BadInputsAndConfigsAreErrors) {
+  Fixture io("models/flux_dev_like_io");
+  const auto w = open_flux_weights(model_dir("flux_dev_like"));
+  const FluxTransformer model = FluxTransformer::load({w.source.get(), DType::F32, std::nullopt}, w.config);
+  const Tensor x = io.f32("in.hidden_states"), ctx = io.f32("in.encoder_hidden_states"),
+               pooled = io.f32("in.pooled_projections"), img = io.f32("in.img_ids"), txt = io.f32("in.txt_ids");
+  const std::vector<float> t = io.f32("in.timestep").to_f32_vector(), g = {3.5f, 3.5f};
+  auto message = [&](const std::function<void()>& fn) {
+    try {
+      fn();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message([&] { model.forward(x, ctx, pooled, t, img, txt, nullptr); }).find("guidance"), std::string::npos);
+  EXPECT_NE(message([&] { model.forward(x, ctx, pooled, t, img.rows(1, img.size(0)), txt, &g); }).find("img_ids"),
+            std::string::npos);
+  EXPECT_NE(message([&] { model.forward(x, ctx, pooled, {0.5f}, img, txt, &g); }).find("timesteps"), std::string::npos);
+  EXPECT_NE(message([&] { model.forward(x.rows(0, 1), ctx, pooled, {0.5f}, img, txt, &g); })
+                .find("encoder_hidden_states"),
+            std::string::npos);
+  const auto schnell = open_flux_weights(model_dir("flux_schnell_like"));
+  const FluxTransformer s = FluxTransformer::load({schnell.source.get(), DType::F32, std::nullopt}, schnell.config);
+  EXPECT_NE(message([&] { s.forward(x, ctx, pooled, t, img, txt, &g); }).find("no guidance embedding"),
+            std::string::npos);
+
+  FluxConfig c = FluxConfig::preset("flux.1-dev");
+  EXPECT_TRUE(c.guidance_embeds);
+  c.axes_dims_rope = {16, 56, 54};
+  EXPECT_NE(message([&] { c.validate(); }).find("axes_dims_rope"), std::string::npos);
+  EXPECT_THROW(FluxConfig::preset("flux.2"), Error);
+  const std::string bad = testing::TempDir() + "/flux_bad_config.json";
+  std::ofstream(bad) << R"({"num_layers": 2.5})";
+  EXPECT_NE(message([&] { FluxConfig::from_json_file(bad); }).find("'num_layers' must be an integer"),
+            std::string::npos);
+  // An SD3 checkpoint is not taken for a FLUX one.
+  EXPECT_FALSE(is_flux_transformer(model_dir("sd35_large_like")));
+  EXPECT_NE(message([&] { open_flux_weights(model_dir("sd35_large_like")); }).find("not a FLUX transformer"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace paradit
