@@ -11,6 +11,9 @@
 #include "core/threads.h"
 #include "core/timer.h"
 #include "core/timings.h"
+#include "models/flux/flux.h"
+#include "models/flux/rope.h"
+#include "models/flux/weights.h"
 #include "models/mmdit/mmdit.h"
 #include "models/mmdit/weights.h"
 #include "models/t5/t5_encoder.h"
@@ -27,7 +30,86 @@ Tensor filled(const Shape& shape, float scale) {
   return t;
 }
 
+// FLUX.1 at its real shapes (single rank): the packed latent is (size/16)^2 tokens of 64
+// channels; --layers N keeps N double-stream and 2N single-stream blocks (the real 19:38).
+int bench_flux_transformer(const Args& args) {
+  args.allow_only({"config", "random-weights", "model", "size", "batch", "runs", "warmup", "dtype", "device", "threads",
+                   "prompt-tokens", "json", "layers"});
+  require_cpu(args.get("device", "cpu"));
+  set_num_threads(args.get_int("threads", 0));
+  const DType compute = parse_dtype(args.get("dtype", "bf16"));
+  const int size = args.get_int("size", 1024), batch = args.get_int("batch", 1);
+  const int runs = args.get_int("runs", 3), warmup = args.get_int("warmup", 1);
+  const int text_tokens = args.get_int("prompt-tokens", 512);
+  PD_CHECK(size > 0 && size % 16 == 0, "--size must be a positive multiple of 16");
+  PD_CHECK(batch > 0 && runs > 0 && warmup >= 0 && text_tokens > 0, "--batch, --runs, --prompt-tokens must be > 0");
+  FluxConfig config;
+  FluxWeights weights;
+  std::string label;
+  if (args.has("model")) {
+    weights = open_flux_weights(args.get("model"));
+    config = weights.config;
+    label = args.get("model");
+  } else {
+    PD_CHECK(args.has("random-weights"), "bench: give --model PATH or --config NAME --random-weights");
+    label = args.require("config");
+    config = FluxConfig::preset(label);
+  }
+  if (args.has("layers")) {
+    const int layers = args.get_int("layers", 0);
+    PD_CHECK(layers >= 1 && layers <= config.num_layers && 2 * layers <= config.num_single_layers,
+             "--layers must be in 1..", std::min(config.num_layers, config.num_single_layers / 2));
+    config.num_layers = layers;
+    config.num_single_layers = 2 * layers;
+    label += " (" + std::to_string(layers) + " double + " + std::to_string(2 * layers) + " single blocks)";
+  }
+  Timer load_timer;
+  const LoadContext ctx{weights.source.get(), compute, weights.source ? std::nullopt : std::optional<uint64_t>(1234)};
+  const FluxTransformer model = FluxTransformer::load(ctx, config);
+  const double load_s = load_timer.seconds();
+  const int64_t side = size / 16, tokens = side * side;
+  const Tensor x = filled({batch, tokens, config.in_channels}, 1.f);
+  const Tensor context = filled({batch, text_tokens, config.joint_attention_dim}, 0.5f);
+  const Tensor pooled = filled({batch, config.pooled_projection_dim}, 0.5f);
+  const Tensor img_ids = flux_image_ids(side, side), txt_ids = Tensor::zeros({text_tokens, 3});
+  const std::vector<float> t(static_cast<size_t>(batch), 0.5f), guidance(static_cast<size_t>(batch), 3.5f);
+  const std::vector<float>* g = config.guidance_embeds ? &guidance : nullptr;
+  for (int i = 0; i < warmup; ++i) model.forward(x, context, pooled, t, img_ids, txt_ids, g);
+  const int64_t reorders_before = ops::packed_weight_reorders();
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    Timer step;
+    model.forward(x, context, pooled, t, img_ids, txt_ids, g);
+    ms.push_back(step.seconds() * 1e3);
+  }
+  std::sort(ms.begin(), ms.end());
+  const double median = ms[ms.size() / 2], best = ms.front();
+  const double tflop = flux_flops(config, tokens, text_tokens, batch) / 1e12, tflops = tflop / (median / 1e3);
+  if (args.has("json")) {
+    const nlohmann::json j = {{"median_ms", median}, {"min_ms", best}, {"tflop_per_step", tflop}, {"tflops", tflops},
+                              {"config", label}, {"size", size}, {"batch", batch}, {"device", "cpu"},
+                              {"dtype", compute == DType::BF16 ? "bf16" : "f32"}, {"threads", num_threads()},
+                              {"load_s", load_s}, {"runs", runs}, {"text_tokens", text_tokens},
+                              {"packed_weight_reorders_per_step",
+                               static_cast<double>(ops::packed_weight_reorders() - reorders_before) / runs}};
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("transformer %s, %dx%d, batch %d, %d text tokens, %s, cpu, %d threads\n", label.c_str(), size, size,
+                batch, text_tokens, compute == DType::BF16 ? "bf16" : "f32", num_threads());
+    std::printf("  weights ready in %.1f s\n", load_s);
+    std::printf("  step: median %.1f ms, min %.1f ms over %d runs (after %d warm-up)\n", median, best, runs, warmup);
+    std::printf("  %.3f TFLOP per step, %.3f TFLOP/s achieved\n", tflop, tflops);
+  }
+  return 0;
+}
+
+bool wants_flux(const Args& args) {
+  if (args.has("model")) return is_flux_transformer(args.get("model"));
+  return args.get("config", "").rfind("flux", 0) == 0;
+}
+
 int bench_transformer(const Args& args) {
+  if (wants_flux(args)) return bench_flux_transformer(args);
   std::vector<std::string> known = {"config", "random-weights", "model", "size",   "batch", "runs", "warmup",
                                     "dtype",  "device",         "threads", "prompt-tokens", "json",   "layers"};
   known.insert(known.end(), kParallelOptions.begin(), kParallelOptions.end());

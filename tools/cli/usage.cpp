@@ -99,12 +99,13 @@ const Entry kEntries[] = {
      "Timings and TFLOP/s; paradit bench <what> --help for each.\n",
      false},
     {"bench transformer",
-     "usage: paradit bench transformer (--config sd3.5-large|sd3.5-medium|sd3-medium --random-weights\n"
-     "           | --model PATH) [--size 1024] [--batch 2] [--runs 3] [--warmup 1] [--dtype bf16|f32]\n"
-     "           [--layers N] [--threads N] [--device cpu] [--json]\n"
+     "usage: paradit bench transformer (--config sd3.5-large|sd3.5-medium|sd3-medium|flux.1-dev|flux.1-schnell\n"
+     "           --random-weights | --model PATH) [--size 1024] [--batch 2] [--runs 3] [--warmup 1]\n"
+     "           [--dtype bf16|f32] [--prompt-tokens N] [--layers N] [--threads N] [--device cpu] [--json]\n"
      "\n"
      "Times denoising steps of the transformer and reports TFLOP/s. --layers keeps the first N\n"
-     "real-shaped blocks.\n",
+     "real-shaped blocks (FLUX: N double-stream and 2N single-stream blocks). FLUX defaults: batch 1,\n"
+     "512 text tokens; SD3: 333 prompt tokens. FLUX runs on one rank (no --parallel yet).\n",
      true},
     {"bench t5",
      "usage: paradit bench t5 --random-weights [--batch 2] [--tokens 256] [--runs 3] [--warmup 1]\n"
