@@ -44,6 +44,44 @@ TEST(EvalCli, TransformerMatchesDiffusers) {
   fs::remove(out);
 }
 
+// FLUX.1: the model is recognised from its files; the inputs are named as diffusers' transformer
+// takes them; dev needs guidance and schnell refuses it.
+TEST(EvalCli, FluxTransformerMatchesDiffusers) {
+  const std::string dir = fs::temp_directory_path() / ("paradit_evalflux_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  for (const std::string v : {"flux_dev_like", "flux_schnell_like"}) {
+    test::Fixture io("models/" + v + "_io");
+    NamedTensors in;
+    for (const char* name : {"hidden_states", "encoder_hidden_states", "pooled_projections", "timestep", "img_ids",
+                             "txt_ids", "guidance"})
+      if (io.checkpoint().has(std::string("in.") + name)) in.push_back({name, io.checkpoint().get(std::string("in.") + name)});
+    save_safetensors(dir + "/in.safetensors", in);
+    const Result r = run_cli("eval transformer --model " + kModels + v + " --in " + dir + "/in.safetensors --out " +
+                             dir + "/out.safetensors");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_MATCHES("eval transformer " + v, Checkpoint::open(dir + "/out.safetensors").get("sample"),
+                   io.f32("out.sample"));
+  }
+  // The dev inputs (with guidance) given to schnell, and the schnell inputs (without) to dev.
+  test::Fixture dev("models/flux_dev_like_io");
+  NamedTensors no_guidance;
+  for (const char* name : {"hidden_states", "encoder_hidden_states", "pooled_projections", "timestep", "img_ids",
+                           "txt_ids"})
+    no_guidance.push_back({name, dev.checkpoint().get(std::string("in.") + name)});
+  save_safetensors(dir + "/no_guidance.safetensors", no_guidance);
+  Result r = run_cli("eval transformer --model " + kModels + "flux_dev_like --in " + dir +
+                     "/no_guidance.safetensors --out " + dir + "/x.safetensors");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("missing input tensor 'guidance'"), std::string::npos) << r.output;
+  no_guidance.push_back({"guidance", dev.checkpoint().get("in.guidance")});
+  save_safetensors(dir + "/guidance.safetensors", no_guidance);
+  r = run_cli("eval transformer --model " + kModels + "flux_schnell_like --in " + dir + "/guidance.safetensors --out " +
+              dir + "/x.safetensors");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("no guidance embedding"), std::string::npos) << r.output;
+  fs::remove_all(dir);
+}
+
 TEST(EvalCli, TextEncodersAndPromptEncoding) {
   const std::string dir = fs::temp_directory_path() / ("paradit_evaltext_" + std::to_string(::getpid()));
   fs::create_directories(dir);

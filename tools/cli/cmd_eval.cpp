@@ -7,6 +7,8 @@
 #include "core/error.h"
 #include "core/threads.h"
 #include "io/checkpoint.h"
+#include "models/flux/flux.h"
+#include "models/flux/weights.h"
 #include "models/mmdit/mmdit.h"
 #include "models/mmdit/weights.h"
 #include "core/timer.h"
@@ -32,7 +34,47 @@ void require_cpu(const std::string& device) {
 
 namespace {
 
+// FLUX.1: the inputs as diffusers' FluxTransformer2DModel takes them (hidden_states [B, N, C]
+// packed latents, encoder_hidden_states, pooled_projections, timestep [B] = t / 1000, img_ids
+// [N, 3], txt_ids [T, 3], guidance [B] for [dev]); writes sample [B, N, C]. One rank.
+int eval_flux_transformer(const Args& args) {
+  args.allow_only({"model", "in", "out", "device", "dtype", "threads", "timings"});
+  require_cpu(args.get("device", "cpu"));
+  set_num_threads(args.get_int("threads", 0));
+  const DType compute = parse_dtype(args.get("dtype", "f32"));
+  const std::string in_path = args.require("in"), out_path = args.require("out");
+  const Checkpoint inputs = Checkpoint::open(in_path);
+  auto input = [&](const char* name) {
+    PD_CHECK(inputs.has(name), in_path, ": missing input tensor '", name, "'");
+    return inputs.get(name).to(DType::F32);
+  };
+  const auto weights = open_flux_weights(args.require("model"));
+  const Tensor timestep = input("timestep");
+  PD_CHECK(timestep.dim() == 1, in_path, ": 'timestep' must be [B], got ", timestep.describe());
+  std::vector<float> guidance;
+  if (weights.config.guidance_embeds) {
+    const Tensor g = input("guidance");
+    PD_CHECK(g.dim() == 1, in_path, ": 'guidance' must be [B], got ", g.describe());
+    guidance = g.to_f32_vector();
+  } else {
+    PD_CHECK(!inputs.has("guidance"), in_path, ": this FLUX model has no guidance embedding ([schnell]); ",
+             "remove 'guidance'");
+  }
+  const FluxTransformer model = FluxTransformer::load({weights.source.get(), compute, std::nullopt}, weights.config);
+  Timer timer;
+  const Tensor sample =
+      model.forward(input("hidden_states"), input("encoder_hidden_states"), input("pooled_projections"),
+                    timestep.to_f32_vector(), input("img_ids"), input("txt_ids"),
+                    weights.config.guidance_embeds ? &guidance : nullptr);
+  const double seconds = timer.seconds();
+  save_safetensors(out_path, {{"sample", sample}}, {{"producer", "paradit eval transformer"}});
+  std::fprintf(stderr, "wrote %s: sample %s\n", out_path.c_str(), sample.describe().c_str());
+  if (args.has("timings")) std::fprintf(stderr, "forward %.3f s\n", seconds);
+  return 0;
+}
+
 int eval_transformer(const Args& args) {
+  if (args.has("model") && is_flux_transformer(args.get("model"))) return eval_flux_transformer(args);
   std::vector<std::string> known = {"model", "in", "out", "device", "dtype", "threads", "timings"};
   known.insert(known.end(), kParallelOptions.begin(), kParallelOptions.end());
   args.allow_only(known);

@@ -70,8 +70,12 @@ const Entry kEntries[] = {
      "usage: paradit eval transformer --model PATH --in IN.safetensors --out OUT.safetensors\n"
      "           [--dtype f32|bf16] [--device cpu] [--threads N] [--timings]\n"
      "\n"
-     "One MMDiT forward pass. IN: hidden_states, encoder_hidden_states, pooled_projections,\n"
-     "timestep. OUT: sample.\n",
+     "One transformer forward pass, with the inputs named as diffusers' model takes them.\n"
+     "SD3 (MMDiT): hidden_states [B,C,H,W], encoder_hidden_states, pooled_projections, timestep [B].\n"
+     "FLUX.1 (recognised from its files; one rank): hidden_states [B,N,C] (packed latents),\n"
+     "encoder_hidden_states [B,T,joint_dim], pooled_projections, timestep [B] (t / 1000, as\n"
+     "FluxPipeline passes it), img_ids [N,3], txt_ids [T,3], and guidance [B] for [dev].\n"
+     "OUT: sample.\n",
      true},
     {"eval clip-l",
      "usage: paradit eval clip-l|clip-g|t5 --model PATH --in IN.safetensors --out OUT.safetensors\n"
