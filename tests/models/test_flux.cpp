@@ -51,6 +51,42 @@ TEST_P(FluxVariant, Bf16Path) {
 
 INSTANTIATE_TEST_SUITE_P(Tiny, FluxVariant, ::testing::Values("flux_dev_like", "flux_schnell_like"));
 
+// BFL's single-file layout (fused qkv and linear1 as row views, the final (shift, scale) swap),
+// under ComfyUI's model.diffusion_model. prefix: the same output as the folder, with the folder's
+// config; and its float8_e4m3fn copy against diffusers run on the same fp8 values.
+TEST(Flux, OriginalSingleFileEqualsTheFolder) {
+  Fixture io("models/flux_dev_like_io");
+  const std::string config = model_dir("flux_dev_like") + "/transformer/config.json";
+  const auto folder = open_flux_weights(model_dir("flux_dev_like"));
+  const auto single = open_flux_weights(model_dir("flux_dev_like") + "_bfl.safetensors", config);
+  EXPECT_EQ(single.layout, "original single file");
+  EXPECT_FALSE(single.config_inferred);
+  EXPECT_TRUE(is_flux_transformer(model_dir("flux_dev_like") + "_bfl.safetensors"));
+  // Every diffusers tensor is there, with the folder's values.
+  EXPECT_EQ(single.source->names(), folder.source->names());
+  for (const auto& name : folder.source->names())
+    ASSERT_EQ(single.source->get(name).to_f32_vector(), folder.source->get(name).to_f32_vector()) << name;
+  const Tensor expected = io.f32("out.sample");
+  EXPECT_MATCHES("flux single file f32", run(single, io, DType::F32), expected);
+  EXPECT_EQ(run(single, io, DType::F32).to_f32_vector(), run(folder, io, DType::F32).to_f32_vector());
+
+  const auto fp8 = open_flux_weights(model_dir("flux_dev_like") + "_bfl_fp8.safetensors", config);
+  EXPECT_EQ(fp8.source->get("transformer_blocks.0.attn.to_q.weight").dtype(), DType::F8_E4M3);
+  EXPECT_MATCHES("flux fp8 single file f32", run(fp8, io, DType::F32), io.f32("out.sample_fp8"));
+  EXPECT_TRUE(test::close_enough("flux fp8 single file bf16", run(fp8, io, DType::BF16), io.f32("out.sample_fp8"),
+                                 0.999, 5e-2));
+
+  // Without a config the shapes give everything but the rope axes, which a head size other
+  // than FLUX.1's 128 cannot imply: one clear line.
+  try {
+    open_flux_weights(model_dir("flux_dev_like") + "_bfl.safetensors");
+    FAIL() << "inferred rope axes for head size 16";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot infer axes_dims_rope for head size 16"), std::string::npos)
+        << e.what();
+  }
+}
+
 // The rotary tables at FLUX.1's real axes: angle pos * 10000^(-2j/dim) per axis, pairs equal.
 TEST(Flux, RotaryTablesFollowTheAxes) {
   const Tensor ids = Tensor::from_vector({2, 3}, {0.f, 0.f, 0.f, 0.f, 3.f, 7.f});

@@ -64,7 +64,7 @@ std::optional<std::string> Sd3OriginalLayout::detect(const WeightSource& source)
 }
 
 Sd3OriginalLayout::Sd3OriginalLayout(std::shared_ptr<const WeightSource> source, const std::string& prefix)
-    : source_(std::move(source)), prefix_(prefix) {
+    : RemappedLayout(std::move(source), prefix, "original-layout checkpoint") {
   static const std::regex block_re(R"(joint_blocks\.(\d+)\..*)");
   int last_block = -1;
   std::smatch m;
@@ -82,12 +82,12 @@ Sd3OriginalLayout::Sd3OriginalLayout(std::shared_ptr<const WeightSource> source,
 void Sd3OriginalLayout::map_key(const std::string& key, int last_block) {
   const std::string local = key.substr(prefix_.size());
   if (auto it = global_renames().find(local); it != global_renames().end()) {
-    map_[it->second] = {key, Kind::Direct, 0};
+    direct(it->second, key);
     return;
   }
   for (const char* kind : {"weight", "bias"}) {
     if (local == std::string("final_layer.adaLN_modulation.1.") + kind) {
-      map_[std::string("norm_out.linear.") + kind] = {key, Kind::SwapHalves, 0};
+      swapped(std::string("norm_out.linear.") + kind, key);
       return;
     }
   }
@@ -106,7 +106,7 @@ void Sd3OriginalLayout::map_key(const std::string& key, int last_block) {
       if (which == "x_block.attn") name = str_cat("attn.to_", qkv);
       else if (which == "context_block.attn") name = str_cat("attn.add_", qkv, "_proj");
       else name = str_cat("attn2.to_", qkv);
-      map_[out + name + "." + kind] = {key, Kind::Chunk, part};
+      rows(out + name + "." + kind, key, 3, part, part + 1);
     }
     return;
   }
@@ -114,41 +114,10 @@ void Sd3OriginalLayout::map_key(const std::string& key, int last_block) {
     if (!starts_with(rest, from)) continue;
     const std::string tail = rest.substr(from.size());  // "", ".weight" or ".bias"
     const bool swap = block == last_block && from == "context_block.adaLN_modulation.1";
-    map_[out + to + tail] = {key, swap ? Kind::SwapHalves : Kind::Direct, 0};
+    if (swap) swapped(out + to + tail, key);
+    else direct(out + to + tail, key);
     return;
   }
-}
-
-Tensor Sd3OriginalLayout::get(const std::string& name) const {
-  auto it = map_.find(name);
-  PD_CHECK(it != map_.end(), "original-layout checkpoint has no tensor for '", name, "'");
-  const Recipe& r = it->second;
-  const Tensor t = source_->get(r.source);
-  if (r.kind == Kind::Direct) return t;
-  const int parts = r.kind == Kind::Chunk ? 3 : 2;
-  PD_CHECK(t.dim() >= 1 && t.size(0) % parts == 0, source_->where(r.source), " with shape ", shape_str(t.shape()),
-           " does not split into ", parts, " equal parts");
-  const int64_t n = t.size(0) / parts;
-  if (r.kind == Kind::Chunk) return t.rows(r.part * n, (r.part + 1) * n);
-  // (shift, scale) -> (scale, shift)
-  const Tensor shift = t.rows(0, n), scale = t.rows(n, 2 * n);
-  Tensor out = Tensor::empty(t.shape(), t.dtype());
-  const size_t half = scale.nbytes();
-  std::copy_n(static_cast<const char*>(scale.raw()), half, static_cast<char*>(out.raw()));
-  std::copy_n(static_cast<const char*>(shift.raw()), half, static_cast<char*>(out.raw()) + half);
-  return out;
-}
-
-std::vector<std::string> Sd3OriginalLayout::names() const {
-  std::vector<std::string> out;
-  for (const auto& [name, recipe] : map_) out.push_back(name);
-  return out;
-}
-
-std::string Sd3OriginalLayout::where(const std::string& name) const {
-  auto it = map_.find(name);
-  if (it == map_.end()) return str_cat("original-layout checkpoint: tensor '", name, "'");
-  return str_cat(source_->where(it->second.source), " (as '", name, "')");
 }
 
 }  // namespace paradit

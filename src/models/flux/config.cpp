@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "io/json_file.h"
+#include "io/shape_inference.h"
 
 namespace paradit {
 
@@ -75,6 +76,33 @@ FluxConfig FluxConfig::from_json_file(const std::string& path) try {
   return c;
 } catch (const nlohmann::json::exception& e) {
   json_type_error(path, e);
+}
+
+FluxConfig FluxConfig::infer(const WeightSource& w) {
+  auto dim = [&](const std::string& name, int64_t d) { return inferred_dim(w, name, d, "FLUX"); };
+  auto count = [&](const std::string& prefix, const std::string& suffix) {
+    int64_t n = 0;
+    while (n < 1000 && w.has(prefix + std::to_string(n) + suffix)) ++n;
+    return n;
+  };
+  FluxConfig c;
+  c.in_channels = dim("x_embedder.weight", 1);
+  const int64_t inner = dim("x_embedder.weight", 0);
+  c.num_layers = count("transformer_blocks.", ".attn.to_q.weight");
+  c.num_single_layers = count("single_transformer_blocks.", ".proj_mlp.weight");
+  c.attention_head_dim = c.num_layers ? dim("transformer_blocks.0.attn.norm_q.weight", 0)
+                                      : dim("single_transformer_blocks.0.attn.norm_q.weight", 0);
+  PD_CHECK(inner % c.attention_head_dim == 0, "FLUX: inner dim ", inner, " is not a multiple of the head size ",
+           c.attention_head_dim);
+  c.num_attention_heads = inner / c.attention_head_dim;
+  c.joint_attention_dim = dim("context_embedder.weight", 1);
+  c.pooled_projection_dim = dim("time_text_embed.text_embedder.linear_1.weight", 1);
+  c.guidance_embeds = w.has("time_text_embed.guidance_embedder.linear_1.weight");
+  c.out_channels = dim("proj_out.weight", 0);
+  PD_CHECK(c.attention_head_dim == 128, "FLUX: cannot infer axes_dims_rope for head size ", c.attention_head_dim,
+           " (FLUX.1's are (16, 56, 56) for 128): give the model's transformer/config.json");
+  c.validate();
+  return c;
 }
 
 FluxConfig FluxConfig::preset(const std::string& name) {

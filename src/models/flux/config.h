@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "io/weight_source.h"
+
 namespace paradit {
 
 struct FluxConfig {
@@ -28,6 +30,9 @@ struct FluxConfig {
   std::string describe() const;  // multi-line, for `paradit info`
 
   static FluxConfig from_json_file(const std::string& path);
+  // From the tensors of a diffusers-named source (the BFL layout maps onto it). The rope axes
+  // are FLUX.1's (16, 56, 56) for head size 128; other head sizes need the config.json.
+  static FluxConfig infer(const WeightSource& weights);
   // "flux.1-dev", "flux.1-schnell": the released models' shapes.
   static FluxConfig preset(const std::string& name);
 };
