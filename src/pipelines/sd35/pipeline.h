@@ -46,6 +46,7 @@ struct GenerateRequest {
   int steps = 0;                   // 0 = the model's default
   double guidance = -1;            // < 0 = the model's default
   double shift = 0;                // 0 = the scheduler's
+  double true_cfg = 1.0;           // FLUX: true CFG scale with the negative prompt (> 1 turns it on)
   uint64_t seed = 0;
   int max_sequence_length = 0;     // 0 = the model's default (256 unless the folder says)
   int clip_skip = 0;

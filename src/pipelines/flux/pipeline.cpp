@@ -1,0 +1,191 @@
+#include "pipelines/flux/pipeline.h"
+
+#include <cmath>
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/host_allocator.h"
+#include "core/timer.h"
+#include "core/torch_rng.h"
+#include "io/json_file.h"
+#include "models/flux/rope.h"
+#include "models/flux/weights.h"
+#include "ops/ops.h"
+
+namespace paradit {
+namespace fs = std::filesystem;
+
+bool is_flux_pipeline(const std::string& model) {
+  std::error_code ec;
+  const fs::path index = fs::path(model) / "model_index.json";
+  if (fs::exists(index, ec)) {
+    try {
+      const auto j = read_json_file(index.string());
+      if (j.contains("_class_name") && j["_class_name"].is_string())
+        return j["_class_name"].get<std::string>().rfind("Flux", 0) == 0;
+    } catch (const Error&) {
+    }
+  }
+  return is_flux_transformer(model);
+}
+
+Tensor flux_pack_latents(const Tensor& x) {
+  PD_CHECK(x.dim() == 4 && x.size(2) % 2 == 0 && x.size(3) % 2 == 0, "FLUX latents ", x.describe(),
+           " must be [B, C, h, w] with even h and w");
+  const int64_t B = x.size(0), C = x.size(1), h = x.size(2), w = x.size(3);
+  return ops::permute(x.reshape({B, C, h / 2, 2, w / 2, 2}), {0, 2, 4, 1, 3, 5}).reshape({B, (h / 2) * (w / 2), C * 4});
+}
+
+Tensor flux_unpack_latents(const Tensor& p, int64_t h, int64_t w) {
+  PD_CHECK(p.dim() == 3 && p.size(1) == (h / 2) * (w / 2) && p.size(2) % 4 == 0, "FLUX packed latents ",
+           p.describe(), " do not match a ", h, "x", w, " latent");
+  const int64_t B = p.size(0), C = p.size(2) / 4;
+  return ops::permute(p.reshape({B, h / 2, w / 2, C, 2, 2}), {0, 3, 1, 4, 2, 5}).reshape({B, C, h, w});
+}
+
+FluxPipeline FluxPipeline::load(const PipelineOptions& o, Timings* timings) {
+  FluxPipeline p;
+  p.options_ = o;
+  PD_CHECK(!o.parallel || o.parallel->trivial(), "FLUX: parallel configs are not supported yet; run it on one rank");
+  std::error_code ec;
+  PD_CHECK(fs::is_directory(fs::path(o.model) / "transformer", ec), o.model,
+           ": FLUX runs from a FluxPipeline folder for now (transformer/, vae/, text_encoder/, text_encoder_2/)");
+  {
+    Timings::Scope t(timings, "load_transformer");
+    const FluxWeights w = open_flux_weights(o.model);
+    p.transformer_ = std::make_shared<FluxTransformer>(FluxTransformer::load({w.source.get(), o.dtype, std::nullopt},
+                                                                             w.config));
+  }
+  const FluxConfig& c = p.transformer_->config();
+  {
+    Timings::Scope t(timings, "load_text_encoders");
+    FluxTextFiles files = FluxTextFiles::from_pipeline(o.model);
+    if (!o.clip_l.empty()) files.clip_l = o.clip_l;
+    if (!o.t5.empty()) files.t5 = o.t5;
+    PD_CHECK(!o.no_t5, "FLUX cannot run without T5 (--no-t5 is for SD3)");
+    p.text_ = std::make_shared<FluxPromptEncoder>(
+        FluxPromptEncoder::load(files, o.dtype, c.joint_attention_dim, c.pooled_projection_dim));
+  }
+  {
+    Timings::Scope t(timings, "load_vae");
+    const std::string vae_dir = o.vae.empty() ? (fs::path(o.model) / "vae").string() : o.vae;
+    p.vae_ = std::make_shared<AutoencoderKL>(AutoencoderKL::load_folder(vae_dir));
+    PD_CHECK(p.vae_->config().latent_channels * 4 == c.in_channels, "FLUX: the VAE's ",
+             p.vae_->config().latent_channels, " latent channels do not pack into the transformer's ", c.in_channels);
+  }
+  p.defaults_ = c.guidance_embeds ? ModelDefaults{"flux.1-dev", 28, 3.5, 1024, 1024, 512}
+                                  : ModelDefaults{"flux.1-schnell", 4, 0.0, 1024, 1024, 256};
+  const fs::path model_index = fs::path(o.model) / "model_index.json";
+  if (fs::exists(model_index, ec)) apply_folder_defaults(model_index.string(), p.defaults_);
+  const fs::path scheduler_json = fs::path(o.model) / "scheduler" / "scheduler_config.json";
+  p.scheduler_ = fs::exists(scheduler_json, ec) ? FlowMatchEulerScheduler::from_json_file(scheduler_json.string())
+                                                : FlowMatchEulerScheduler(1000, 1.0);
+  return p;
+}
+
+GenerateRequest FluxPipeline::resolve(const GenerateRequest& request) const {
+  GenerateRequest r = request;
+  if (r.width == 0) r.width = defaults_.width;
+  if (r.height == 0) r.height = defaults_.height;
+  if (r.steps == 0) r.steps = defaults_.steps;
+  if (r.guidance < 0) r.guidance = defaults_.guidance;
+  if (r.max_sequence_length == 0) r.max_sequence_length = defaults_.max_sequence_length;
+  return r;
+}
+
+void FluxPipeline::validate(const GenerateRequest& request) const {
+  const GenerateRequest r = resolve(request);
+  const int64_t multiple = 2 * vae_->config().downscale();
+  PD_CHECK(r.width >= multiple && r.width % multiple == 0, "width: ", r.width, " must be a positive multiple of ",
+           multiple);
+  PD_CHECK(r.height >= multiple && r.height % multiple == 0, "height: ", r.height, " must be a positive multiple of ",
+           multiple);
+  PD_CHECK(r.width <= 4096 && r.height <= 4096, "width/height: at most 4096");
+  PD_CHECK(r.steps >= 1 && r.steps <= 1000, "steps: ", r.steps, " must be in 1..1000");
+  PD_CHECK(std::isfinite(r.guidance) && r.guidance >= 0 && r.guidance <= 100, "guidance: ", r.guidance,
+           " must be in 0..100");
+  PD_CHECK(std::isfinite(r.true_cfg) && r.true_cfg >= 0 && r.true_cfg <= 100, "true_cfg: ", r.true_cfg,
+           " must be in 0..100");
+  PD_CHECK(r.shift >= 0 && std::isfinite(r.shift), "shift: must be positive");
+  PD_CHECK(r.max_sequence_length >= 1 && r.max_sequence_length <= 512, "max_sequence_length: ",
+           r.max_sequence_length, " must be in 1..512");
+}
+
+GenerateResult FluxPipeline::generate(const GenerateRequest& request, const ProgressFn& progress,
+                                      const std::atomic<bool>* cancel, bool keep_step_latents) const {
+  validate(request);
+  const GenerateRequest r = resolve(request);
+  struct ReleaseCachedMemory {
+    ~ReleaseCachedMemory() { host_release_cached(); }
+  } release_cached_memory;
+  GenerateResult out;
+  Timings& timings = out.timings;
+  Timer total_timer;
+  out.steps = r.steps;
+  out.guidance = r.guidance;
+  const FluxConfig& c = transformer_->config();
+  const bool true_cfg = r.true_cfg > 1.0 && !r.negative_prompt.empty();
+
+  const FluxPromptEmbeds cond =
+      text_->encode({r.prompt}, r.prompt_2.empty() ? std::vector<std::string>{} : std::vector<std::string>{r.prompt_2},
+                    r.max_sequence_length, &timings);
+  FluxPromptEmbeds neg;
+  if (true_cfg) neg = text_->encode({r.negative_prompt}, {}, r.max_sequence_length, &timings);
+  const Tensor txt_ids = Tensor::zeros({r.max_sequence_length, 3});
+
+  // FluxPipeline.prepare_latents: [1, in_channels / 4, h, w] from the generator, packed 2x2.
+  const int64_t f = vae_->config().downscale();
+  const int64_t h = 2 * (r.height / (f * 2)), w = 2 * (r.width / (f * 2));
+  const Shape latent_shape = {1, c.in_channels / 4, h, w};
+  Tensor raw;
+  if (r.init_latents) {
+    PD_CHECK(r.init_latents->shape() == latent_shape, "init_latents: ", r.init_latents->describe(), " must be ",
+             shape_str(latent_shape), " for ", r.width, "x", r.height);
+    raw = r.init_latents->to(DType::F32);
+  } else {
+    raw = Tensor::empty(latent_shape);
+    TorchGenerator(r.seed).randn(raw.data<float>(), raw.numel());
+  }
+  Tensor latents = flux_pack_latents(raw);
+  const Tensor img_ids = flux_image_ids(h / 2, w / 2);
+
+  const FlowMatchEulerScheduler scheduler = r.shift > 0 ? FlowMatchEulerScheduler(1000, r.shift) : scheduler_;
+  const FlowMatchSchedule schedule = scheduler.flux_schedule(r.steps, latents.size(1));
+  const std::vector<float> guidance(1, static_cast<float>(r.guidance));
+  const std::vector<float>* g = c.guidance_embeds ? &guidance : nullptr;
+  Timer loop_timer;
+  for (int i = 0; i < r.steps; ++i) {
+    if (cancel && cancel->load()) throw CancelledError();
+    Timings::Scope t(&timings, "denoising_step_" + std::to_string(i));
+    // The pipeline hands the transformer t / 1000 (float32); the model scales it back.
+    const std::vector<float> timestep(1, schedule.timesteps[static_cast<size_t>(i)] / 1000.f);
+    Tensor noise = transformer_->forward(latents, cond.prompt_embeds, cond.pooled, timestep, img_ids, txt_ids, g);
+    if (true_cfg) {
+      const Tensor uncond =
+          transformer_->forward(latents, neg.prompt_embeds, neg.pooled, timestep, img_ids, txt_ids, g);
+      // neg + s * (cond - neg), in float32 as torch evaluates it
+      const float s = static_cast<float>(r.true_cfg);
+      float* n = noise.data<float>();
+      const float* u = uncond.data<float>();
+      for (int64_t k = 0; k < noise.numel(); ++k) n[k] = u[k] + s * (n[k] - u[k]);
+    }
+    FlowMatchEulerScheduler::step(latents, noise, schedule.sigmas[static_cast<size_t>(i)],
+                                  schedule.sigmas[static_cast<size_t>(i) + 1]);
+    if (keep_step_latents) out.step_latents.push_back(latents.clone());
+    if (progress) progress({i + 1, r.steps, loop_timer.seconds()});
+  }
+  out.latents = latents;
+  out.image.width = r.width;
+  out.image.height = r.height;
+  Tensor decoded;
+  {
+    Timings::Scope t(&timings, "vae_decode");
+    const Tensor z = unscale_latents(flux_unpack_latents(latents, h, w), vae_->config());
+    decoded = options_.vae_tiling ? vae_->decode_tiled(z) : vae_->decode(z);
+  }
+  out.image.pixels = to_rgb8(decoded)[0];
+  timings.add("total", 0, total_timer.seconds());
+  return out;
+}
+
+}  // namespace paradit

@@ -1,0 +1,99 @@
+// The tiny FLUX pipeline (tests/fixtures/tiny-flux, dev-like) against diffusers' FluxPipeline:
+// 96x64, 4 steps, guidance 3.5 into the guidance embedding, seed 7 with a CPU generator, T5 at
+// 32 tokens; and the same with true CFG (negative prompt, scale 2). The initial packed latents
+// must equal diffusers', every step's latents match (PCC >= 0.9999 in f32) and the image be
+// within 2 levels per value.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "core/error.h"
+#include "core/torch_rng.h"
+#include "pipelines/flux/pipeline.h"
+#include "support/compare.h"
+#include "support/fixture.h"
+
+namespace paradit {
+namespace {
+
+const std::string kPipeline = std::string(PARADIT_FIXTURES_DIR) + "/tiny-flux";
+
+GenerateRequest reference_request(const test::Fixture& f, const std::string& run) {
+  const auto& c = f.config();
+  const auto& kw = c[run];
+  GenerateRequest r;
+  r.prompt = kw["prompt"];
+  if (kw.contains("negative_prompt")) r.negative_prompt = kw["negative_prompt"];
+  if (kw.contains("true_cfg_scale")) r.true_cfg = kw["true_cfg_scale"];
+  r.guidance = kw["guidance_scale"];
+  r.width = c["width"];
+  r.height = c["height"];
+  r.steps = c["steps"];
+  r.seed = c["seed"];
+  r.max_sequence_length = c["max_sequence_length"];
+  return r;
+}
+
+void expect_matches(const std::string& run, DType dtype, double min_pcc, int max_levels) {
+  test::Fixture f("pipeline/flux_pipeline_io");
+  PipelineOptions o;
+  o.model = kPipeline;
+  o.dtype = dtype;
+  const auto pipe = FluxPipeline::load(o);
+  EXPECT_EQ(pipe.defaults().name, "flux.1-dev");
+  const auto result = pipe.generate(reference_request(f, run), {}, nullptr, true);
+  ASSERT_EQ(static_cast<int>(result.step_latents.size()), f.config()["steps"].get<int>());
+  for (size_t i = 0; i < result.step_latents.size(); ++i)
+    EXPECT_TRUE(test::close_enough(run + " latents after step " + std::to_string(i), result.step_latents[i],
+                                   f.f32("out." + run + ".latents_" + std::to_string(i)), min_pcc, 1.0));
+  const Tensor want = f.f32("out." + run + ".image");  // [1, H, W, 3] floats in [0, 1]
+  ASSERT_EQ(static_cast<int64_t>(result.image.pixels.size()), want.numel());
+  int worst = 0;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    const int expected = static_cast<int>(std::nearbyint(want.data<float>()[i] * 255.f));
+    worst = std::max(worst, std::abs(static_cast<int>(result.image.pixels[static_cast<size_t>(i)]) - expected));
+  }
+  std::printf("  [image] %s %s: max difference %d levels\n", run.c_str(), dtype_name(dtype), worst);
+  EXPECT_LE(worst, max_levels);
+}
+
+TEST(FluxPipeline, DevMatchesDiffusersF32) { expect_matches("dev", DType::F32, 0.9999, 2); }
+TEST(FluxPipeline, TrueCfgMatchesDiffusersF32) { expect_matches("true_cfg", DType::F32, 0.9999, 2); }
+TEST(FluxPipeline, Bf16PathStaysCloseToDiffusers) { expect_matches("dev", DType::BF16, 0.999, 6); }
+
+// The initial latents as diffusers draws them for this seed, packed 2x2; and pack/unpack invert.
+TEST(FluxPipeline, InitialLatentsArePackedTorchRandn) {
+  test::Fixture f("pipeline/flux_pipeline_io");
+  Tensor raw = Tensor::empty({1, 16, 8, 12});
+  TorchGenerator(f.config()["seed"].get<uint64_t>()).randn(raw.data<float>(), raw.numel());
+  const Tensor packed = flux_pack_latents(raw);
+  EXPECT_EQ(packed.to_f32_vector(), f.f32("out.initial_latents").to_f32_vector());
+  EXPECT_EQ(flux_unpack_latents(packed, 8, 12).to_f32_vector(), raw.to_f32_vector());
+  EXPECT_THROW(flux_pack_latents(Tensor::zeros({1, 16, 7, 12})), Error);
+}
+
+TEST(FluxPipeline, DetectionAndBadRequests) {
+  EXPECT_TRUE(is_flux_pipeline(kPipeline));
+  EXPECT_FALSE(is_flux_pipeline(std::string(PARADIT_FIXTURES_DIR) + "/tiny-sd35"));
+  PipelineOptions o;
+  o.model = kPipeline;
+  const auto pipe = FluxPipeline::load(o);
+  GenerateRequest r;
+  r.prompt = "x";
+  r.width = 72;  // not a multiple of 16
+  r.height = 64;
+  EXPECT_THROW(pipe.validate(r), Error);
+  r.width = 64;
+  r.true_cfg = -1;
+  EXPECT_THROW(pipe.validate(r), Error);
+  r.true_cfg = 1;
+  r.max_sequence_length = 513;
+  EXPECT_THROW(pipe.validate(r), Error);
+  r.max_sequence_length = 0;
+  EXPECT_NO_THROW(pipe.validate(r));
+  o.no_t5 = true;
+  EXPECT_THROW(FluxPipeline::load(o), Error);
+}
+
+}  // namespace
+}  // namespace paradit
