@@ -19,7 +19,7 @@
 namespace paradit::api {
 
 struct LoadOptions {
-  std::string model;                 // diffusers pipeline folder, or an SD3 transformer file
+  std::string model;                 // diffusers pipeline folder (SD3 / SD3.5 or FLUX.1), or an SD3 transformer file
   std::string clip_l, clip_g, t5xxl; // single-file text encoders (override the folder's)
   std::string vae;                   // a diffusers VAE folder (overrides the folder's vae/)
   bool no_t5 = false;                // T5 replaced by zeros: less memory, weaker prompts
@@ -49,6 +49,7 @@ struct Request {
   int steps = 0;                  // 0: the model's default (Large 28, Turbo 4, Medium 40)
   double guidance = -1;           // < 0: the model's default (3.5, 0, 4.5)
   double shift = 0;               // 0: the scheduler's (3.0)
+  double true_cfg = 1.0;          // FLUX.1: true CFG with negative_prompt when above 1 (a second pass)
   uint64_t seed = 0;              // torch.Generator('cpu').manual_seed(seed) latents
   int max_sequence_length = 0;    // T5 tokens; 0: the model's default (256 unless its folder says)
   std::string init_latents_file;  // a .safetensors with tensor "latents" instead of the seed

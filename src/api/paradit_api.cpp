@@ -1,4 +1,6 @@
-// The public API (include/paradit/paradit.h) over the SD3.5 pipeline.
+// The public API (include/paradit/paradit.h) over the SD3.5 and FLUX.1 pipelines (the model's
+// files say which: a FluxPipeline folder runs FLUX).
+#include <optional>
 #include <sstream>
 
 #include "core/error.h"
@@ -8,6 +10,7 @@
 #include "io/png.h"
 #include "paradit/paradit.h"
 #include "core/cpu_features.h"
+#include "pipelines/flux/pipeline.h"
 #include "pipelines/sd35/pipeline.h"
 #include "models/mmdit/weights.h"
 #include "parallel/setup.h"
@@ -20,9 +23,16 @@ static bool cpu_has_native_bf16() { return cpu_features().avx512_bf16 || cpu_fea
 
 struct Pipeline::Impl {
   std::unique_ptr<ParallelGroups> groups;  // before the pipeline, whose transformer uses it
-  Sd35Pipeline pipeline;
+  std::optional<Sd35Pipeline> sd3;         // one of the two
+  std::optional<FluxPipeline> flux;
   LoadOptions options;
   std::string dtype;
+
+  void validate(const GenerateRequest& r) const { flux ? flux->validate(r) : sd3->validate(r); }
+  GenerateResult generate(const GenerateRequest& r, const ProgressFn& progress, const std::atomic<bool>* cancel) const {
+    return flux ? flux->generate(r, progress, cancel) : sd3->generate(r, progress, cancel);
+  }
+  const ModelDefaults& defaults() const { return flux ? flux->defaults() : sd3->defaults(); }
 };
 
 Pipeline::Pipeline() = default;
@@ -48,14 +58,19 @@ std::unique_ptr<Pipeline> Pipeline::load(const LoadOptions& o) {
   po.parallel = o.parallel;
   po.ulysses = o.ulysses;
   po.profile = o.parallel_profile;
+  const bool flux = is_flux_pipeline(o.model);
+  PD_CHECK(!flux || o.mesh.empty(), "FLUX: multi-rank runs are not supported yet; run it on one rank");
   StepShape shape;  // what `auto` plans for: this model at 1024x1024 with CFG and 333 prompt tokens
   if (!o.mesh.empty()) shape = mmdit_step_shape(open_mmdit_weights(o.model).config, 128, 128, 333, 2);
   auto groups = setup_parallel(po, shape);
   p.parallel = groups.get();
   std::unique_ptr<Pipeline> out(new Pipeline());
-  Sd35Pipeline pipeline = Sd35Pipeline::load(p);
-  out->impl_ = std::make_unique<Impl>(
-      Impl{std::move(groups), std::move(pipeline), o, p.dtype == DType::BF16 ? "bf16" : "f32"});
+  out->impl_ = std::make_unique<Impl>();
+  out->impl_->groups = std::move(groups);
+  if (flux) out->impl_->flux = FluxPipeline::load(p);
+  else out->impl_->sd3 = Sd35Pipeline::load(p);
+  out->impl_->options = o;
+  out->impl_->dtype = p.dtype == DType::BF16 ? "bf16" : "f32";
   return out;
 }
 
@@ -70,6 +85,7 @@ GenerateRequest to_internal(const Request& r) {
   g.steps = r.steps;
   g.guidance = r.guidance;
   g.shift = r.shift;
+  g.true_cfg = r.true_cfg;
   g.seed = r.seed;
   g.max_sequence_length = r.max_sequence_length;
   if (!r.init_latents_file.empty()) {
@@ -90,18 +106,18 @@ std::string describe(const Request& r, const GenerateResult& g, const std::strin
 
 }  // namespace
 
-void Pipeline::validate(const Request& r) const { impl_->pipeline.validate(to_internal(r)); }
+void Pipeline::validate(const Request& r) const { impl_->validate(to_internal(r)); }
 
 Result Pipeline::generate(const Request& request, const std::function<void(const Progress&)>& on_step,
                           const std::atomic<bool>* cancel) const {
   auto& groups = *impl_->groups;
   PD_CHECK(groups.is_root(), "generate: only rank 0 starts generations; the other ranks call follow()");
   const GenerateRequest g = to_internal(request);
-  impl_->pipeline.validate(g);  // a bad request fails here, on rank 0, before any rank starts it
+  impl_->validate(g);  // a bad request fails here, on rank 0, before any rank starts it
   if (!groups.trivial()) send_request(*groups.world, &g);
   GenerateResult out;
   try {
-    out = impl_->pipeline.generate(
+    out = impl_->generate(
         g, [&](const StepInfo& s) { if (on_step) on_step({s.step, s.total, s.elapsed_s}); }, cancel);
   } catch (const CancelledError&) {
     throw Cancelled();
@@ -129,7 +145,7 @@ int Pipeline::follow() const {
   int done = 0;
   while (auto request = receive_request(*groups.world)) {
     try {
-      impl_->pipeline.generate(*request);
+      impl_->generate(*request, {}, nullptr);
     } catch (const CancelledError&) {  // rank 0 cancelled it: wait for the next one
     } catch (const Error&) {  // rank 0 meets the same error and reports it to its caller
     }
@@ -143,17 +159,18 @@ void Pipeline::release() const {
   if (groups.is_root() && !groups.trivial()) send_request(*groups.world, nullptr);
 }
 
-std::string Pipeline::model_name() const { return impl_->pipeline.defaults().name; }
-int Pipeline::default_steps() const { return impl_->pipeline.defaults().steps; }
-double Pipeline::default_guidance() const { return impl_->pipeline.defaults().guidance; }
+std::string Pipeline::model_name() const { return impl_->defaults().name; }
+int Pipeline::default_steps() const { return impl_->defaults().steps; }
+double Pipeline::default_guidance() const { return impl_->defaults().guidance; }
 std::string Pipeline::dtype() const { return impl_->dtype; }
 bool Pipeline::is_root() const { return impl_->groups->is_root(); }
 std::string Pipeline::parallel_config() const { return impl_->groups->describe(); }
-int Pipeline::default_size() const { return impl_->pipeline.defaults().width; }
+int Pipeline::default_size() const { return impl_->defaults().width; }
 
 int Pipeline::max_size() const {
-  const auto& t = impl_->pipeline.transformer_config();
-  return static_cast<int>(t.pos_embed_max_size * t.patch_size * impl_->pipeline.vae_config().downscale());
+  if (impl_->flux) return 4096;  // rotary positions have no table to outgrow; FluxPipeline's own check
+  const auto& t = impl_->sd3->transformer_config();
+  return static_cast<int>(t.pos_embed_max_size * t.patch_size * impl_->sd3->vae_config().downscale());
 }
 
 namespace {

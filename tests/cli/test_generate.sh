@@ -45,4 +45,18 @@ check "a prompt from a file" 0 "wrote .*f.png (64x64)" sh -c "printf 'a red circ
 check "the file's prompt is the prompt" 0 "" cmp "$tmp/s.png" "$tmp/f.png"
 check "--prompt and --prompt-file together" 2 "not both" "$bin" generate --model "$shapes" --prompt x \
   --prompt-file "$tmp/p.txt" -o "$tmp/x.png"
+# FLUX.1: the tiny FluxPipeline folder renders through the same command (the pipeline's numbers
+# against diffusers are tests/pipelines/test_flux_pipeline.cpp), true CFG takes its own option.
+flux="$2/tiny-flux"
+fgen=("$bin" generate --model "$flux" --prompt "a red circle on a blue background" --width 96 --height 64 --steps 2
+      --seed 7 --max-sequence-length 32)
+check "FLUX generates" 0 "model flux.1-dev, 2 steps, guidance 3.50" "${fgen[@]}" -o "$tmp/flux.png" --timings
+check "FLUX same seed again" 0 "" "${fgen[@]}" -o "$tmp/flux2.png" --quiet
+check "FLUX same seed, same image" 0 "" cmp "$tmp/flux.png" "$tmp/flux2.png"
+check "FLUX true CFG" 0 "wrote .*fc.png (96x64)" "${fgen[@]}" --negative-prompt "a green square" --true-cfg 2 \
+  -o "$tmp/fc.png"
+check "FLUX true CFG changes the image" 1 "" cmp -s "$tmp/flux.png" "$tmp/fc.png"
+check "FLUX bad size" 2 "width: 72 must be a positive multiple of 16" "${fgen[@]}" --width 72
+check "FLUX bad true CFG" 2 "true_cfg: -1 must be in 0..100" "${fgen[@]}" --true-cfg -1
+check "FLUX needs T5" 2 "FLUX cannot run without T5" "${fgen[@]}" --no-t5
 summary

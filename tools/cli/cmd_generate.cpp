@@ -53,7 +53,7 @@ int run_generate(int argc, char** argv) {
     if (std::string(a) == "-o") a = long_output.data();
   const Args args(argc, rewritten.data(), 2, {"no-t5", "timings", "quiet", "vae-tiling"});
   std::vector<std::string> known = {"prompt", "prompt-file", "negative-prompt", "width",  "height", "steps",  "guidance", "shift",
-                                    "seed",   "rng",             "init-latents", "max-sequence-length", "output",
+                                    "true-cfg", "seed",   "rng",             "init-latents", "max-sequence-length", "output",
                                     "timings", "trace",          "quiet"};
   known.insert(known.end(), kPipelineOptions.begin(), kPipelineOptions.end());
   known.insert(known.end(), kParallelOptions.begin(), kParallelOptions.end());
@@ -78,6 +78,7 @@ int run_generate(int argc, char** argv) {
   r.steps = args.get_int("steps", 0);
   r.guidance = get_double(args, "guidance", -1);
   r.shift = get_double(args, "shift", 0);
+  r.true_cfg = get_double(args, "true-cfg", 1.0);
   r.seed = get_seed(args);
   r.max_sequence_length = args.get_int("max-sequence-length", 0);  // 0: the model's default
   r.init_latents_file = args.get("init-latents");
