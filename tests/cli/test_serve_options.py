@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """`paradit serve` options seen from outside: --access-log writes one line per request (time,
-method, path, status, duration; never the body) and --api-key guards the API. (The warning for a
+method, path, status, duration; never the body) and --api-key guards the API. A FLUX.1 pipeline
+folder (tests/fixtures/tiny-flux, beside the SD3 one) serves through the same APIs. (The warning for a
 non-loopback address without a key is not exercised here: tests bind 127.0.0.1 only; its
 condition, is_loopback_host, is unit-tested in ServerGuard.) Run as:
 test_serve_options.py PARADIT_BINARY TINY_MODEL_DIR"""
@@ -14,8 +15,8 @@ import urllib.error
 import urllib.request
 
 
-def start(binary, model, *extra):
-    p = subprocess.Popen([binary, "serve", "--model", model, "--no-t5", "--port", "0", *extra],
+def start(binary, model, *extra, no_t5=True):
+    p = subprocess.Popen([binary, "serve", "--model", model, *(["--no-t5"] if no_t5 else []), "--port", "0", *extra],
                          stderr=subprocess.PIPE, text=True)
     lines = []
     while True:
@@ -64,6 +65,20 @@ def main():
         check("time, method, path, status, duration", all(re.match(pattern, l) for l in lines), text)
         check("statuses logged", " /v1/models 401 " in text and " /v1/images/generations 200 " in text, text)
         check("never the body", secret_prompt not in text, text)
+
+    flux = os.path.join(os.path.dirname(os.path.abspath(model)), "tiny-flux")
+    server, port, banner = start(binary, flux, no_t5=False)
+    base = f"http://127.0.0.1:{port}"
+    check("FLUX serves", "flux.1-dev on http://127.0.0.1" in banner, banner)
+    body = json.dumps({"prompt": "a red circle", "size": "64x64", "steps": 2}).encode()
+    req = urllib.request.Request(base + "/v1/images/generations", data=body,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        answer = json.loads(r.read())
+    check("FLUX image over the OpenAI API", len(answer.get("data", [])) == 1 and
+          answer["data"][0].get("b64_json", "").startswith("iVBORw0KGgo"), str(answer)[:200])
+    server.terminate()
+    server.wait(timeout=60)
 
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
