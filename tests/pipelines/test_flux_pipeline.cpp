@@ -1,6 +1,7 @@
 // The tiny FLUX pipeline (tests/fixtures/tiny-flux, dev-like) against diffusers' FluxPipeline:
 // 96x64, 4 steps, guidance 3.5 into the guidance embedding, seed 7 with a CPU generator, T5 at
-// 32 tokens; and the same with true CFG (negative prompt, scale 2). The initial packed latents
+// 32 tokens; and the same with true CFG (negative prompt, scale 2); and a schnell-like folder
+// (tests/fixtures/tiny-flux-schnell: no guidance embedding, shift 1, no dynamic shift). The initial packed latents
 // must equal diffusers', every step's latents match (PCC >= 0.9999 in f32) and the image be
 // within 2 levels per value.
 #include <gtest/gtest.h>
@@ -35,12 +36,14 @@ GenerateRequest reference_request(const test::Fixture& f, const std::string& run
 }
 
 void expect_matches(const std::string& run, DType dtype, double min_pcc, int max_levels) {
-  test::Fixture f("pipeline/flux_pipeline_io");
+  const bool schnell = run == "schnell";
+  test::Fixture f(schnell ? "pipeline/flux_schnell_pipeline_io" : "pipeline/flux_pipeline_io");
   PipelineOptions o;
-  o.model = kPipeline;
+  o.model = schnell ? kPipeline + "-schnell" : kPipeline;
   o.dtype = dtype;
   const auto pipe = FluxPipeline::load(o);
-  EXPECT_EQ(pipe.defaults().name, "flux.1-dev");
+  EXPECT_EQ(pipe.defaults().name, schnell ? "flux.1-schnell" : "flux.1-dev");
+  EXPECT_EQ(pipe.defaults().steps, schnell ? 4 : 28);
   const auto result = pipe.generate(reference_request(f, run), {}, nullptr, true);
   ASSERT_EQ(static_cast<int>(result.step_latents.size()), f.config()["steps"].get<int>());
   for (size_t i = 0; i < result.step_latents.size(); ++i)
@@ -60,6 +63,7 @@ void expect_matches(const std::string& run, DType dtype, double min_pcc, int max
 TEST(FluxPipeline, DevMatchesDiffusersF32) { expect_matches("dev", DType::F32, 0.9999, 2); }
 TEST(FluxPipeline, TrueCfgMatchesDiffusersF32) { expect_matches("true_cfg", DType::F32, 0.9999, 2); }
 TEST(FluxPipeline, Bf16PathStaysCloseToDiffusers) { expect_matches("dev", DType::BF16, 0.999, 6); }
+TEST(FluxPipeline, SchnellMatchesDiffusersF32) { expect_matches("schnell", DType::F32, 0.9999, 2); }
 
 // The initial latents as diffusers draws them for this seed, packed 2x2; and pack/unpack invert.
 TEST(FluxPipeline, InitialLatentsArePackedTorchRandn) {
