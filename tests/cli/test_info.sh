@@ -9,6 +9,10 @@ trap 'rm -rf "$tmp"' EXIT
 source "$(dirname "$0")/check.sh"
 check "info on a fixture" 0 "tensors: " "$bin" info --model "$fixtures/layers/linear.safetensors"
 check "info lists tensors" 0 "weight" "$bin" info --model "$fixtures/layers/linear.safetensors" --tensors
+check "info names a FLUX transformer" 0 "model: FLUX.1 transformer, diffusers layout, config from config.json" \
+  "$bin" info --model "$fixtures/tiny-flux/transformer"
+check "info names a BFL single file" 0 "model: FLUX.1 transformer (config: FLUX: cannot infer axes_dims_rope" \
+  "$bin" info --model "$fixtures/models/flux_dev_like_bfl_fp8.safetensors"
 head -c 100 "$fixtures/layers/linear.safetensors" >"$tmp/truncated.safetensors"
 check "truncated file" 2 "truncated.safetensors" "$bin" info --model "$tmp/truncated.safetensors"
 printf 'garbage-garbage-garbage' >"$tmp/garbage.safetensors"

@@ -10,6 +10,7 @@
 #include "io/layouts/vae_original.h"
 #include "io/prefixed_weights.h"
 #include "models/clip/clip_text_model.h"
+#include "models/flux/weights.h"
 #include "models/mmdit/weights.h"
 #include "models/t5/t5_encoder.h"
 #include "models/vae/config.h"
@@ -46,6 +47,19 @@ int run_info(int argc, char** argv) {
                 mmdit.config_inferred ? "inferred from tensor shapes" : "from config.json", mmdit.config.describe().c_str());
     any = true;
   } catch (const Error&) {
+  }
+  if (is_flux_transformer(path)) {
+    // A FLUX.1 transformer: its config from config.json, else from the shapes (an error, with the
+    // reason, where they cannot give it).
+    try {
+      const auto flux = open_flux_weights(path);
+      std::printf("model: FLUX.1 transformer, %s layout, config %s\n%s\n", flux.layout.c_str(),
+                  flux.config_inferred ? "inferred from tensor shapes" : "from config.json",
+                  flux.config.describe().c_str());
+    } catch (const Error& e) {
+      std::printf("model: FLUX.1 transformer (config: %s)\n", e.what());
+    }
+    any = true;
   }
   const auto source = std::make_shared<Checkpoint>(ck);
   try {
