@@ -20,8 +20,9 @@ namespace paradit::api {
 
 struct LoadOptions {
   std::string model;                 // diffusers pipeline folder (SD3 / SD3.5 or FLUX.1), or an SD3 transformer file
+  std::string transformer;           // FLUX.1: a transformer file (BFL layout) in place of the folder's
   std::string clip_l, clip_g, t5xxl; // single-file text encoders (override the folder's)
-  std::string vae;                   // a diffusers VAE folder (overrides the folder's vae/)
+  std::string vae;                   // a diffusers VAE folder (overrides the folder's vae/); FLUX: also ae.safetensors
   bool no_t5 = false;                // T5 replaced by zeros: less memory, weaker prompts
   // "auto" (bf16 where the CPU has native bf16 dot products, else f32), "f32" (the
   // reference; 4 bytes per weight, 32 GB for SD3.5 Large) or "bf16" (fast GEMMs, half that).

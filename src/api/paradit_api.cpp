@@ -45,6 +45,7 @@ std::unique_ptr<Pipeline> Pipeline::load(const LoadOptions& o) {
   set_num_threads(o.threads);
   PipelineOptions p;
   p.model = o.model;
+  p.transformer = o.transformer;
   p.clip_l = o.clip_l;
   p.clip_g = o.clip_g;
   p.t5 = o.t5xxl;

@@ -59,4 +59,8 @@ check "FLUX true CFG changes the image" 1 "" cmp -s "$tmp/flux.png" "$tmp/fc.png
 check "FLUX bad size" 2 "width: 72 must be a positive multiple of 16" "${fgen[@]}" --width 72
 check "FLUX bad true CFG" 2 "true_cfg: -1 must be in 0..100" "${fgen[@]}" --true-cfg -1
 check "FLUX needs T5" 2 "FLUX cannot run without T5" "${fgen[@]}" --no-t5
+check "FLUX --transformer FILE" 0 "wrote .*ft.png (96x64)" "${fgen[@]}" \
+  --transformer "$2/models/tiny_flux_transformer_bfl.safetensors" -o "$tmp/ft.png"
+check "SD3 refuses --transformer" 2 "only FLUX pipelines take a separate transformer file" "${gen[@]}" \
+  --transformer "$2/models/tiny_flux_transformer_bfl.safetensors"
 summary

@@ -6,10 +6,13 @@
 // within 2 levels per value.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "core/error.h"
 #include "core/torch_rng.h"
+#include "io/checkpoint.h"
+#include "io/safetensors.h"
 #include "pipelines/flux/pipeline.h"
 #include "support/compare.h"
 #include "support/fixture.h"
@@ -74,6 +77,43 @@ TEST(FluxPipeline, InitialLatentsArePackedTorchRandn) {
   EXPECT_EQ(packed.to_f32_vector(), f.f32("out.initial_latents").to_f32_vector());
   EXPECT_EQ(flux_unpack_latents(packed, 8, 12).to_f32_vector(), raw.to_f32_vector());
   EXPECT_THROW(flux_pack_latents(Tensor::zeros({1, 16, 7, 12})), Error);
+}
+
+// BFL's single files in place of the folder's parts: the transformer (--transformer, its config
+// from the folder) gives the same latents bit for bit; an ae.safetensors-layout VAE (the
+// original layout, no prefix, no config) takes FLUX.1's latent factors and decodes as the folder's.
+TEST(FluxPipeline, SingleFileTransformerAndVae) {
+  test::Fixture f("pipeline/flux_pipeline_io");
+  PipelineOptions o;
+  o.model = kPipeline;
+  o.dtype = DType::F32;
+  GenerateRequest r = reference_request(f, "dev");
+  r.steps = 2;
+  const auto folder = FluxPipeline::load(o).generate(r, {}, nullptr, true);
+  o.transformer = std::string(PARADIT_FIXTURES_DIR) + "/models/tiny_flux_transformer_bfl.safetensors";
+  const auto single = FluxPipeline::load(o).generate(r, {}, nullptr, true);
+  for (size_t i = 0; i < folder.step_latents.size(); ++i)
+    EXPECT_EQ(single.step_latents[i].to_f32_vector(), folder.step_latents[i].to_f32_vector()) << "step " << i;
+  EXPECT_EQ(single.image.pixels, folder.image.pixels);
+
+  // ae.safetensors: tiny-sd35's VAE in the original layout, without the first_stage_model. prefix.
+  const Checkpoint sd3 = Checkpoint::open(std::string(PARADIT_FIXTURES_DIR) + "/models/tiny_sd35_single_file.safetensors");
+  NamedTensors ae;
+  for (const auto& name : sd3.names())
+    if (name.rfind("first_stage_model.", 0) == 0) ae.push_back({name.substr(18), sd3.get(name)});
+  const std::string ae_path = testing::TempDir() + "/paradit_flux_ae.safetensors";
+  save_safetensors(ae_path, ae);
+  const auto vae = AutoencoderKL::load_from_single_file(ae_path, std::make_pair(kFluxVaeScaling, kFluxVaeShift));
+  ASSERT_TRUE(vae.has_value());
+  EXPECT_EQ(vae->config().scaling_factor, 0.3611f);
+  EXPECT_EQ(vae->config().shift_factor, 0.1159f);
+  const auto reference = AutoencoderKL::load_folder(kPipeline + "/vae");
+  Tensor z = Tensor::empty({1, 16, 4, 6});
+  TorchGenerator(3).randn(z.data<float>(), z.numel());
+  EXPECT_MATCHES("ae.safetensors decode", vae->decode(z), reference.decode(z));
+  o.vae = ae_path;
+  EXPECT_EQ(FluxPipeline::load(o).generate(r).image.width, r.width);  // the pipeline takes the file
+  std::remove(ae_path.c_str());
 }
 
 TEST(FluxPipeline, DetectionAndBadRequests) {

@@ -40,6 +40,7 @@ int64_t joint_dim_for(const Args& args) {
 api::LoadOptions load_options(const Args& args) {
   api::LoadOptions load;
   load.model = args.require("model");
+  load.transformer = args.get("transformer");
   load.clip_l = args.get("clip-l");
   load.clip_g = args.get("clip-g");
   load.t5xxl = args.get("t5xxl");

@@ -18,7 +18,7 @@ TextEncoderFiles text_encoder_files(const Args& args);
 int64_t joint_dim_for(const Args& args);
 
 // The options every pipeline-loading command shares (generate, serve).
-inline const std::vector<std::string> kPipelineOptions = {"model", "clip-l", "clip-g", "t5xxl", "vae", "no-t5",
+inline const std::vector<std::string> kPipelineOptions = {"model", "transformer", "clip-l", "clip-g", "t5xxl", "vae", "no-t5",
                                                           "dtype", "threads", "vae-tiling", "device"};
 api::LoadOptions load_options(const Args& args);
 

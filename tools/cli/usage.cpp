@@ -33,6 +33,8 @@ const Entry kEntries[] = {
      "  --seed S --rng torch       initial noise as torch.Generator(\"cpu\").manual_seed(S)\n"
      "  --init-latents F           .safetensors with tensor \"latents\" [1,C,H/f,W/f]\n"
      "  --clip-l F --clip-g F --t5xxl F --vae DIR   component overrides; --no-t5 drops T5\n"
+     "  --transformer F            FLUX.1: a transformer file (BFL's flux1-dev.safetensors layout, bf16 or\n"
+     "                             fp8) in place of the folder's; --vae also takes BFL's ae.safetensors\n"
      "  --max-sequence-length N    T5 tokens (default: the model's, else 256)\n"
      "  -o, --output FILE          PNG to write (default out.png)\n"
      "  --dtype auto|f32|bf16      auto: bf16 GEMMs where the CPU has native bf16 (default)\n"

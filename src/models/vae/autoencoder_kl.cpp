@@ -1,5 +1,7 @@
 #include "models/vae/autoencoder_kl.h"
 
+#include <tuple>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -95,12 +97,15 @@ AutoencoderKL AutoencoderKL::load_folder(const std::string& dir) {
   return load({&ck, DType::F32, std::nullopt}, config, ck.has("encoder.conv_in.weight"));
 }
 
-std::optional<AutoencoderKL> AutoencoderKL::load_from_single_file(const std::string& path) {
+std::optional<AutoencoderKL> AutoencoderKL::load_from_single_file(const std::string& path,
+                                                                 std::optional<std::pair<float, float>> scale_shift) {
   auto ck = std::make_shared<Checkpoint>(Checkpoint::open(path));
   const auto prefix = VaeOriginalLayout::detect(*ck);
   if (!prefix) return std::nullopt;
   const VaeOriginalLayout weights(ck, *prefix);
-  return load({&weights, DType::F32, std::nullopt}, VaeConfig::infer(weights), weights.has("encoder.conv_in.weight"));
+  VaeConfig config = VaeConfig::infer(weights);
+  if (scale_shift) std::tie(config.scaling_factor, config.shift_factor) = *scale_shift;
+  return load({&weights, DType::F32, std::nullopt}, config, weights.has("encoder.conv_in.weight"));
 }
 
 Tensor AutoencoderKL::encode_mean(const Tensor& image) const {

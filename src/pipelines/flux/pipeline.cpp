@@ -48,11 +48,18 @@ FluxPipeline FluxPipeline::load(const PipelineOptions& o, Timings* timings) {
   p.options_ = o;
   PD_CHECK(!o.parallel || o.parallel->trivial(), "FLUX: parallel configs are not supported yet; run it on one rank");
   std::error_code ec;
-  PD_CHECK(fs::is_directory(fs::path(o.model) / "transformer", ec), o.model,
-           ": FLUX runs from a FluxPipeline folder for now (transformer/, vae/, text_encoder/, text_encoder_2/)");
+  PD_CHECK(fs::is_directory(o.model, ec), o.model,
+           ": FLUX runs from a FluxPipeline folder (its tokenizers, text encoders, VAE, scheduler); a transformer "
+           "file goes in --transformer");
   {
     Timings::Scope t(timings, "load_transformer");
-    const FluxWeights w = open_flux_weights(o.model);
+    // --transformer FILE: BFL's layout (or diffusers'), its config from the folder's
+    // transformer/config.json when there is one, else from its shapes.
+    const fs::path folder_config = fs::path(o.model) / "transformer" / "config.json";
+    const FluxWeights w = o.transformer.empty()
+                              ? open_flux_weights(o.model)
+                              : open_flux_weights(o.transformer, fs::exists(folder_config, ec) ? folder_config.string()
+                                                                                              : std::string());
     p.transformer_ = std::make_shared<FluxTransformer>(FluxTransformer::load({w.source.get(), o.dtype, std::nullopt},
                                                                              w.config));
   }
@@ -68,8 +75,15 @@ FluxPipeline FluxPipeline::load(const PipelineOptions& o, Timings* timings) {
   }
   {
     Timings::Scope t(timings, "load_vae");
-    const std::string vae_dir = o.vae.empty() ? (fs::path(o.model) / "vae").string() : o.vae;
-    p.vae_ = std::make_shared<AutoencoderKL>(AutoencoderKL::load_folder(vae_dir));
+    if (!o.vae.empty() && fs::is_regular_file(o.vae, ec)) {
+      // BFL's ae.safetensors: the original layout without a config; FLUX.1's latent factors.
+      auto vae = AutoencoderKL::load_from_single_file(o.vae, std::make_pair(kFluxVaeScaling, kFluxVaeShift));
+      PD_CHECK(vae.has_value(), o.vae, ": not a VAE in the original layout (no decoder.conv_in.weight)");
+      p.vae_ = std::make_shared<AutoencoderKL>(std::move(*vae));
+    } else {
+      p.vae_ = std::make_shared<AutoencoderKL>(
+          AutoencoderKL::load_folder(o.vae.empty() ? (fs::path(o.model) / "vae").string() : o.vae));
+    }
     PD_CHECK(p.vae_->config().latent_channels * 4 == c.in_channels, "FLUX: the VAE's ",
              p.vae_->config().latent_channels, " latent channels do not pack into the transformer's ", c.in_channels);
   }

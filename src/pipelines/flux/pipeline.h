@@ -40,6 +40,9 @@ class FluxPipeline {
   FlowMatchEulerScheduler scheduler_;
 };
 
+// FLUX.1's VAE latent factors (black-forest-labs/FLUX.1-dev vae/config.json), for ae.safetensors.
+inline constexpr float kFluxVaeScaling = 0.3611f, kFluxVaeShift = 0.1159f;
+
 // True when `model` is a FluxPipeline folder (its model_index.json says so) or a FLUX transformer.
 bool is_flux_pipeline(const std::string& model);
 

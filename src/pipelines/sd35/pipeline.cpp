@@ -48,6 +48,8 @@ void apply_folder_defaults(const std::string& model_index_json, ModelDefaults& d
 }
 
 Sd35Pipeline Sd35Pipeline::load(const PipelineOptions& o, Timings* timings) {
+  PD_CHECK(o.transformer.empty(), "--transformer: only FLUX pipelines take a separate transformer file; for SD3 "
+           "pass the single file as --model");
   Sd35Pipeline p;
   p.options_ = o;
   std::error_code ec;

@@ -24,6 +24,7 @@ namespace paradit {
 
 struct PipelineOptions {
   std::string model;               // a diffusers pipeline folder, or the transformer file/folder
+  std::string transformer;         // FLUX: a transformer file in place of the folder's transformer/
   std::string clip_l, clip_g, t5;  // single-file text encoders (override the folder's)
   std::string vae;                 // a VAE folder (overrides the pipeline's vae/)
   bool no_t5 = false;
