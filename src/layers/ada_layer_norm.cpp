@@ -3,6 +3,9 @@
 #include "ops/ops.h"
 
 namespace paradit {
+namespace {
+constexpr float kEps = 1e-6f;  // diffusers' adaLN norms: LayerNorm(elementwise_affine=False, eps=1e-6)
+}  // namespace
 
 AdaLayerNormZero AdaLayerNormZero::load(const LoadContext& ctx, const std::string& prefix, int64_t dim) {
   AdaLayerNormZero n;
@@ -14,7 +17,7 @@ AdaLayerNormZero::Output AdaLayerNormZero::forward(const Tensor& x, const Tensor
   // Chunk order is diffusers': shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp.
   auto parts = ops::chunk(linear_.forward(ops::silu(emb)), 6, 1);
   Output out;
-  out.x = ops::modulate(norm_.forward(x), parts[1], parts[0]);
+  out.x = ops::layer_norm_modulate(x, parts[1], parts[0], kEps);
   out.gate_msa = parts[2];
   out.shift_mlp = parts[3];
   out.scale_mlp = parts[4];
@@ -31,14 +34,13 @@ AdaLayerNormZeroX AdaLayerNormZeroX::load(const LoadContext& ctx, const std::str
 AdaLayerNormZeroX::Output AdaLayerNormZeroX::forward(const Tensor& x, const Tensor& emb) const {
   // shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp, shift_msa2, scale_msa2, gate_msa2
   auto parts = ops::chunk(linear_.forward(ops::silu(emb)), 9, 1);
-  const Tensor normed = norm_.forward(x);
   Output out;
-  out.x = ops::modulate(normed, parts[1], parts[0]);
+  out.x = ops::layer_norm_modulate(x, parts[1], parts[0], kEps);
   out.gate_msa = parts[2];
   out.shift_mlp = parts[3];
   out.scale_mlp = parts[4];
   out.gate_mlp = parts[5];
-  out.x2 = ops::modulate(normed, parts[7], parts[6]);
+  out.x2 = ops::layer_norm_modulate(x, parts[7], parts[6], kEps);
   out.gate_msa2 = parts[8];
   return out;
 }
@@ -52,7 +54,7 @@ AdaLayerNormZeroSingle AdaLayerNormZeroSingle::load(const LoadContext& ctx, cons
 AdaLayerNormZeroSingle::Output AdaLayerNormZeroSingle::forward(const Tensor& x, const Tensor& emb) const {
   // shift_msa, scale_msa, gate_msa
   auto parts = ops::chunk(linear_.forward(ops::silu(emb)), 3, 1);
-  return {ops::modulate(norm_.forward(x), parts[1], parts[0]), parts[2]};
+  return {ops::layer_norm_modulate(x, parts[1], parts[0], kEps), parts[2]};
 }
 
 AdaLayerNormContinuous AdaLayerNormContinuous::load(const LoadContext& ctx, const std::string& prefix, int64_t dim,
@@ -65,7 +67,7 @@ AdaLayerNormContinuous AdaLayerNormContinuous::load(const LoadContext& ctx, cons
 Tensor AdaLayerNormContinuous::forward(const Tensor& x, const Tensor& conditioning) const {
   // Note the order: scale first, then shift (unlike AdaLayerNormZero).
   auto parts = ops::chunk(linear_.forward(ops::silu(conditioning)), 2, 1);
-  return ops::modulate(norm_.forward(x), parts[0], parts[1]);
+  return ops::layer_norm_modulate(x, parts[0], parts[1], kEps);
 }
 
 }  // namespace paradit

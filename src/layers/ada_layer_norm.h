@@ -24,7 +24,6 @@ class AdaLayerNormZero {
 
  private:
   GatheredLinear linear_;  // column-parallel under tp, gathered
-  LayerNorm norm_ = LayerNorm::plain(1e-6f);
 };
 
 // SD35AdaLayerNormZeroX (MMDiT-X blocks): nine vectors; the extra three modulate the same
@@ -41,7 +40,6 @@ class AdaLayerNormZeroX {
 
  private:
   GatheredLinear linear_;  // column-parallel under tp, gathered
-  LayerNorm norm_ = LayerNorm::plain(1e-6f);
 };
 
 // AdaLayerNormZeroSingle (FLUX's single-stream blocks): three vectors, shift, scale and gate.
@@ -57,7 +55,6 @@ class AdaLayerNormZeroSingle {
 
  private:
   GatheredLinear linear_;
-  LayerNorm norm_ = LayerNorm::plain(1e-6f);
 };
 
 class AdaLayerNormContinuous {
@@ -70,7 +67,6 @@ class AdaLayerNormContinuous {
 
  private:
   GatheredLinear linear_;  // column-parallel under tp, gathered
-  LayerNorm norm_ = LayerNorm::plain(1e-6f);
 };
 
 }  // namespace paradit

@@ -405,4 +405,36 @@ Tensor gated_add(const Tensor& x, const Tensor& gate, const Tensor& y) {
   return out;
 }
 
+Tensor layer_norm_modulate(const Tensor& x, const Tensor& scale, const Tensor& shift, float eps) {
+  check_f32("layer_norm_modulate", x, "x");
+  check_f32("layer_norm_modulate", scale, "scale");
+  check_f32("layer_norm_modulate", shift, "shift");
+  PD_CHECK(x.dim() == 3 && x.size(2) > 0, "layer_norm_modulate: x must be [B, N, D], got ", x.describe());
+  const Shape bd = {x.size(0), x.size(2)};
+  PD_CHECK(scale.shape() == bd && shift.shape() == bd, "layer_norm_modulate: scale ", scale.describe(), " and shift ",
+           shift.describe(), " must be ", shape_str(bd));
+  Tensor y = Tensor::empty(x.shape());
+  cpu::layer_norm_modulate(x, scale, shift, eps, y);
+  return y;
+}
+
+Tensor guidance_combine(const Tensor& uncond, const Tensor& cond, float scale) {
+  check_f32("guidance_combine", uncond, "uncond");
+  check_f32("guidance_combine", cond, "cond");
+  PD_CHECK(uncond.shape() == cond.shape(), "guidance_combine: ", uncond.describe(), " and ", cond.describe(),
+           " differ");
+  PD_CHECK(std::isfinite(scale), "guidance_combine: the scale must be finite");
+  Tensor out = Tensor::empty(cond.shape());
+  cpu::guidance_combine(uncond, cond, scale, out);
+  return out;
+}
+
+void euler_step(Tensor& latents, const Tensor& velocity, float sigma, float sigma_next) {
+  check_f32("euler_step", latents, "latents");
+  check_f32("euler_step", velocity, "velocity");
+  PD_CHECK(latents.shape() == velocity.shape(), "euler_step: latents ", latents.describe(), " and velocity ",
+           velocity.describe(), " differ");
+  cpu::euler_step(latents, velocity, sigma_next - sigma);
+}
+
 }  // namespace paradit::ops

@@ -134,6 +134,16 @@ Tensor mul(const Tensor& a, const Tensor& b);
 Tensor modulate(const Tensor& x, const Tensor& scale, const Tensor& shift);
 // x [B, N, D] + gate[B, D] * y [B, N, D], the gated residual of adaLN-Zero blocks.
 Tensor gated_add(const Tensor& x, const Tensor& gate, const Tensor& y);
+// LayerNorm over D without affine parameters, then the adaLN modulation, in one pass over x:
+// layer_norm(x, eps) * (1 + scale[B, D]) + shift[B, D] for x [B, N, D] (f32), the same numbers
+// as layer_norm followed by modulate.
+Tensor layer_norm_modulate(const Tensor& x, const Tensor& scale, const Tensor& shift, float eps);
+
+// ---- sampling (where the latents live) ----
+// Classifier-free guidance: uncond + scale * (cond - uncond), in float32 as torch evaluates it.
+Tensor guidance_combine(const Tensor& uncond, const Tensor& cond, float scale);
+// The flow-match Euler step, in place: latents += (sigma_next - sigma) * velocity, in float32.
+void euler_step(Tensor& latents, const Tensor& velocity, float sigma, float sigma_next);
 
 // ---- layout (any dtype) ----
 Tensor concat(const std::vector<Tensor>& xs, int64_t dim);

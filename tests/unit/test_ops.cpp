@@ -98,6 +98,26 @@ TEST(Ops, PackedWeightsGiveThePlainProducts) {
   EXPECT_FALSE(from_file.to(DType::BF16).file_backed());
 }
 
+// The fused adaLN entry point equals the two passes it replaces; the sampling ops run as torch
+// evaluates them.
+TEST(Ops, FusedNormModulationAndSamplingOps) {
+  Tensor x = Tensor::empty({2, 5, 24}), scale = Tensor::empty({2, 24}), shift = Tensor::empty({2, 24});
+  for (Tensor* t : {&x, &scale, &shift})
+    for (int64_t i = 0; i < t->numel(); ++i)
+      t->data<float>()[i] = static_cast<float>((i * 37 + t->numel()) % 19) / 7.f - 1.3f;
+  const Tensor two_pass = ops::modulate(ops::layer_norm(x, nullptr, nullptr, 1e-6f), scale, shift);
+  EXPECT_TRUE(test::close_enough("layer_norm_modulate", ops::layer_norm_modulate(x, scale, shift, 1e-6f), two_pass,
+                                 0.9999999, 1e-6));
+  EXPECT_THROW(ops::layer_norm_modulate(x, shift.rows(0, 1), shift, 1e-6f), Error);
+  const Tensor u = Tensor::from_vector({3}, {1.f, 2.f, -1.f}), c = Tensor::from_vector({3}, {2.f, 2.f, 1.f});
+  EXPECT_EQ(ops::guidance_combine(u, c, 4.5f).to_f32_vector(), (std::vector<float>{5.5f, 2.f, 8.f}));
+  EXPECT_THROW(ops::guidance_combine(u, x, 1.f), Error);
+  Tensor latents = Tensor::from_vector({3}, {1.f, 2.f, 3.f});
+  ops::euler_step(latents, Tensor::from_vector({3}, {1.f, -1.f, 0.5f}), 1.f, 0.75f);
+  EXPECT_EQ(latents.to_f32_vector(), (std::vector<float>{0.75f, 2.25f, 2.875f}));
+  EXPECT_THROW(ops::euler_step(latents, u.rows(0, 2), 1.f, 0.f), Error);
+}
+
 TEST(Ops, Matmul) {
   Fixture f("ops/matmul");
   const Tensor a = f.f32("in.a"), b = f.f32("in.b");

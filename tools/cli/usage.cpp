@@ -57,6 +57,7 @@ const Entry kEntries[] = {
      "  --access-log FILE|-        one line per request: time, method, path, status, duration\n"
      "  --keep-jobs 600            seconds a finished job's status and image stay readable (then 410)\n"
      "  --clip-l F --clip-g F --t5xxl F --vae DIR --no-t5 --vae-tiling\n"
+     "  --transformer F            FLUX.1: a transformer file in place of the folder's\n"
      "  --dtype auto|f32|bf16 --threads N --device cpu\n",
      true},
     {"info",

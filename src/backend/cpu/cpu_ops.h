@@ -81,6 +81,9 @@ void binary(const Tensor& a, const Tensor& b, Binary op, Tensor& y);
 void apply_rope(Tensor& x, const Tensor& cos, const Tensor& sin);
 void modulate(const Tensor& x, const Tensor& scale, const Tensor& shift, Tensor& y);
 void gated_add(const Tensor& x, const Tensor& gate, const Tensor& y, Tensor& out);
+void layer_norm_modulate(const Tensor& x, const Tensor& scale, const Tensor& shift, float eps, Tensor& y);
+void guidance_combine(const Tensor& uncond, const Tensor& cond, float scale, Tensor& out);
+void euler_step(Tensor& latents, const Tensor& velocity, float dt);
 
 // Copies `src` (viewed as [outer, src_inner]) into dst (viewed as [outer, dst_inner]) at
 // column byte offset `dst_offset`; the building block of concat and split.

@@ -72,4 +72,21 @@ void gated_add(const Tensor& x, const Tensor& gate, const Tensor& y, Tensor& out
   }
 }
 
+void guidance_combine(const Tensor& uncond, const Tensor& cond, float scale, Tensor& out) {
+  const float* u = uncond.data<float>();
+  const float* c = cond.data<float>();
+  float* o = out.data<float>();
+  const int64_t n = out.numel();
+#pragma omp parallel for if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) o[i] = u[i] + scale * (c[i] - u[i]);
+}
+
+void euler_step(Tensor& latents, const Tensor& velocity, float dt) {
+  float* x = latents.data<float>();
+  const float* v = velocity.data<float>();
+  const int64_t n = latents.numel();
+#pragma omp parallel for if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) x[i] = x[i] + dt * v[i];
+}
+
 }  // namespace paradit::cpu

@@ -72,4 +72,28 @@ void group_norm(const Tensor& x, int64_t groups, const Tensor* weight, const Ten
   }
 }
 
+// layer_norm (no affine) and modulate fused: the same expressions, in the same order.
+void layer_norm_modulate(const Tensor& x, const Tensor& scale, const Tensor& shift, float eps, Tensor& y) {
+  const int64_t B = x.size(0), N = x.size(1), D = x.size(2);
+#pragma omp parallel for collapse(2)
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t n = 0; n < N; ++n) {
+      const float* in = x.data<float>() + (b * N + n) * D;
+      const float* sc = scale.data<float>() + b * D;
+      const float* sh = shift.data<float>() + b * D;
+      float* out = y.data<float>() + (b * N + n) * D;
+      float sum = 0.f;
+      for (int64_t i = 0; i < D; ++i) sum += in[i];
+      const float mean = sum / static_cast<float>(D);
+      float sq = 0.f;
+      for (int64_t i = 0; i < D; ++i) sq += (in[i] - mean) * (in[i] - mean);
+      const float inv = 1.f / std::sqrt(sq / static_cast<float>(D) + eps);
+      for (int64_t i = 0; i < D; ++i) {
+        const float normed = (in[i] - mean) * inv;
+        out[i] = normed * (1.f + sc[i]) + sh[i];
+      }
+    }
+  }
+}
+
 }  // namespace paradit::cpu

@@ -40,11 +40,11 @@ void FluxDoubleBlock::forward(Tensor& hidden, Tensor& context, const Tensor& tem
   const auto c1 = norm1_context_.forward(context, temb);
   const auto attended = attn_.forward(n1.x, &c1.x, -1, -1, &rope);
   hidden = ops::gated_add(hidden, n1.gate_msa, attended.hidden);
-  hidden = ops::gated_add(hidden, n1.gate_mlp, ff_.forward(ops::modulate(norm2_.forward(hidden), n1.scale_mlp,
-                                                                           n1.shift_mlp)));
+  hidden = ops::gated_add(hidden, n1.gate_mlp, ff_.forward(ops::layer_norm_modulate(hidden, n1.scale_mlp,
+                                                                                      n1.shift_mlp, 1e-6f)));
   context = ops::gated_add(context, c1.gate_msa, *attended.context);
-  context = ops::gated_add(context, c1.gate_mlp, ff_context_.forward(ops::modulate(norm2_.forward(context),
-                                                                                     c1.scale_mlp, c1.shift_mlp)));
+  context = ops::gated_add(context, c1.gate_mlp, ff_context_.forward(ops::layer_norm_modulate(context, c1.scale_mlp,
+                                                                                                c1.shift_mlp, 1e-6f)));
 }
 
 FluxSingleBlock FluxSingleBlock::load(const LoadContext& ctx, const std::string& prefix, const FluxConfig& config) {

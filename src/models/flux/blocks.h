@@ -26,7 +26,6 @@ class FluxDoubleBlock {
  private:
   AdaLayerNormZero norm1_, norm1_context_;
   Attention attn_;
-  LayerNorm norm2_ = LayerNorm::plain(1e-6f);
   FeedForward ff_, ff_context_;
 };
 

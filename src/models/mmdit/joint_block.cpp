@@ -54,12 +54,12 @@ void JointTransformerBlock::forward(Tensor& hidden, Tensor& context, const Tenso
   hidden = ops::gated_add(hidden, n1.gate_msa, attended.hidden);
   if (dual_) hidden = ops::gated_add(hidden, gate_msa2, attn2_->forward(x2, nullptr, image_tokens).hidden);
 
-  const Tensor ff_in = ops::modulate(norm2_.forward(hidden), n1.scale_mlp, n1.shift_mlp);
+  const Tensor ff_in = ops::layer_norm_modulate(hidden, n1.scale_mlp, n1.shift_mlp, 1e-6f);
   hidden = ops::gated_add(hidden, n1.gate_mlp, ff_.forward(ff_in));
 
   if (context_pre_only_) return;
   context = ops::gated_add(context, c1.gate_msa, *attended.context);
-  const Tensor ffc_in = ops::modulate(norm2_.forward(context), c1.scale_mlp, c1.shift_mlp);
+  const Tensor ffc_in = ops::layer_norm_modulate(context, c1.scale_mlp, c1.shift_mlp, 1e-6f);
   context = ops::gated_add(context, c1.gate_mlp, ff_context_->forward(ffc_in));
 }
 

@@ -34,7 +34,6 @@ class JointTransformerBlock {
   AdaLayerNormContinuous norm1_context_last_;
   Attention attn_;
   std::optional<Attention> attn2_;
-  LayerNorm norm2_ = LayerNorm::plain(1e-6f);
   FeedForward ff_;
   std::optional<FeedForward> ff_context_;
 };

@@ -177,11 +177,7 @@ GenerateResult FluxPipeline::generate(const GenerateRequest& request, const Prog
     if (true_cfg) {
       const Tensor uncond =
           transformer_->forward(latents, neg.prompt_embeds, neg.pooled, timestep, img_ids, txt_ids, g);
-      // neg + s * (cond - neg), in float32 as torch evaluates it
-      const float s = static_cast<float>(r.true_cfg);
-      float* n = noise.data<float>();
-      const float* u = uncond.data<float>();
-      for (int64_t k = 0; k < noise.numel(); ++k) n[k] = u[k] + s * (n[k] - u[k]);
+      noise = ops::guidance_combine(uncond, noise, static_cast<float>(r.true_cfg));  // neg + s * (cond - neg)
     }
     FlowMatchEulerScheduler::step(latents, noise, schedule.sigmas[static_cast<size_t>(i)],
                                   schedule.sigmas[static_cast<size_t>(i) + 1]);

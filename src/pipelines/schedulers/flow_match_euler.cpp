@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "io/json_file.h"
+#include "ops/ops.h"
 
 namespace paradit {
 
@@ -92,12 +93,7 @@ FlowMatchSchedule FlowMatchEulerScheduler::flux_schedule(int steps, int64_t imag
 }
 
 void FlowMatchEulerScheduler::step(Tensor& latents, const Tensor& velocity, float sigma, float sigma_next) {
-  PD_CHECK(latents.dtype() == DType::F32 && velocity.dtype() == DType::F32 && latents.shape() == velocity.shape(),
-           "scheduler step: latents ", latents.describe(), " and velocity ", velocity.describe(), " differ");
-  const float dt = sigma_next - sigma;
-  float* x = latents.data<float>();
-  const float* v = velocity.data<float>();
-  for (int64_t i = 0; i < latents.numel(); ++i) x[i] = x[i] + dt * v[i];
+  ops::euler_step(latents, velocity, sigma, sigma_next);
 }
 
 }  // namespace paradit

@@ -209,12 +209,7 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& request, const Prog
     Tensor guided;
     if (cfg) {
       // noise = uncond + g * (cond - uncond), in float32 as torch evaluates it
-      const auto halves = ops::split(velocity, {1, 1}, 0);
-      guided = Tensor::empty(latents.shape());
-      const float g = static_cast<float>(guidance);
-      const float* u = halves[0].data<float>();
-      const float* c = halves[1].data<float>();
-      for (int64_t k = 0; k < guided.numel(); ++k) guided.data<float>()[k] = u[k] + g * (c[k] - u[k]);
+      guided = ops::guidance_combine(velocity.rows(0, 1), velocity.rows(1, 2), static_cast<float>(guidance));
     } else {
       guided = velocity;
     }
