@@ -4,6 +4,19 @@
 #include "backend/cpu/cpu_ops.h"
 
 namespace paradit::cpu {
+namespace {
+
+// A row's mean and 1 / sqrt(variance + eps), two-pass, as torch's LayerNorm computes them in f32.
+inline void row_stats(const float* in, int64_t D, float eps, float* mean, float* inv) {
+  float sum = 0.f;
+  for (int64_t i = 0; i < D; ++i) sum += in[i];
+  *mean = sum / static_cast<float>(D);
+  float sq = 0.f;
+  for (int64_t i = 0; i < D; ++i) sq += (in[i] - *mean) * (in[i] - *mean);
+  *inv = 1.f / std::sqrt(sq / static_cast<float>(D) + eps);
+}
+
+}  // namespace
 
 void layer_norm(const Tensor& x, const Tensor* weight, const Tensor* bias, float eps, Tensor& y) {
   const int64_t D = x.size(-1), rows = x.numel() / D;
@@ -13,12 +26,8 @@ void layer_norm(const Tensor& x, const Tensor* weight, const Tensor* bias, float
   for (int64_t r = 0; r < rows; ++r) {
     const float* in = x.data<float>() + r * D;
     float* out = y.data<float>() + r * D;
-    float sum = 0.f;
-    for (int64_t i = 0; i < D; ++i) sum += in[i];
-    const float mean = sum / static_cast<float>(D);
-    float sq = 0.f;
-    for (int64_t i = 0; i < D; ++i) sq += (in[i] - mean) * (in[i] - mean);
-    const float inv = 1.f / std::sqrt(sq / static_cast<float>(D) + eps);
+    float mean, inv;
+    row_stats(in, D, eps, &mean, &inv);
     for (int64_t i = 0; i < D; ++i) {
       float v = (in[i] - mean) * inv;
       if (w) v *= w[i];
@@ -74,24 +83,18 @@ void group_norm(const Tensor& x, int64_t groups, const Tensor* weight, const Ten
 
 // layer_norm (no affine) and modulate fused: the same expressions, in the same order.
 void layer_norm_modulate(const Tensor& x, const Tensor& scale, const Tensor& shift, float eps, Tensor& y) {
-  const int64_t B = x.size(0), N = x.size(1), D = x.size(2);
-#pragma omp parallel for collapse(2)
-  for (int64_t b = 0; b < B; ++b) {
-    for (int64_t n = 0; n < N; ++n) {
-      const float* in = x.data<float>() + (b * N + n) * D;
-      const float* sc = scale.data<float>() + b * D;
-      const float* sh = shift.data<float>() + b * D;
-      float* out = y.data<float>() + (b * N + n) * D;
-      float sum = 0.f;
-      for (int64_t i = 0; i < D; ++i) sum += in[i];
-      const float mean = sum / static_cast<float>(D);
-      float sq = 0.f;
-      for (int64_t i = 0; i < D; ++i) sq += (in[i] - mean) * (in[i] - mean);
-      const float inv = 1.f / std::sqrt(sq / static_cast<float>(D) + eps);
-      for (int64_t i = 0; i < D; ++i) {
-        const float normed = (in[i] - mean) * inv;
-        out[i] = normed * (1.f + sc[i]) + sh[i];
-      }
+  const int64_t N = x.size(1), D = x.size(2), rows = x.numel() / D;
+#pragma omp parallel for
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* in = x.data<float>() + r * D;
+    const float* sc = scale.data<float>() + (r / N) * D;  // the row's sample
+    const float* sh = shift.data<float>() + (r / N) * D;
+    float* out = y.data<float>() + r * D;
+    float mean, inv;
+    row_stats(in, D, eps, &mean, &inv);
+    for (int64_t i = 0; i < D; ++i) {
+      const float normed = (in[i] - mean) * inv;
+      out[i] = normed * (1.f + sc[i]) + sh[i];
     }
   }
 }
