@@ -5,13 +5,22 @@
 #include "core/error.h"
 #include "models/flux/rope.h"
 #include "ops/ops.h"
+#include "parallel/token_shard.h"
 
 namespace paradit {
 
-FluxTransformer FluxTransformer::load(const LoadContext& ctx, const FluxConfig& config) {
+FluxTransformer FluxTransformer::load(const LoadContext& parallel_ctx, const FluxConfig& config) {
   config.validate();
-  PD_CHECK(!is_parallel(ctx), "FLUX: parallel configs are not supported yet; run it on one rank");
   FluxTransformer m;
+  // The layers load whole: the cfg axis splits the batch, not the weights.
+  LoadContext ctx = parallel_ctx;
+  ctx.parallel = nullptr;
+  if (is_parallel(parallel_ctx)) {
+    ParallelGroups& g = *parallel_ctx.parallel;
+    PD_CHECK(g.sp->size() == 1 && g.tp->size() == 1, "FLUX: only the cfg axis is supported in parallel configs so ",
+             "far (true CFG over two submeshes); sp and tp must be 1, got ", g.config.str());
+    m.parallel_ = &g;
+  }
   m.config_ = config;
   const int64_t D = config.inner_dim();
   m.x_embedder_ = Linear::load(ctx, "x_embedder", config.in_channels, D);
@@ -64,6 +73,26 @@ Tensor FluxTransformer::forward(const Tensor& hidden, const Tensor& context, con
                                 const std::vector<float>& timesteps, const Tensor& img_ids, const Tensor& txt_ids,
                                 const std::vector<float>* guidance) const {
   check_inputs(hidden, context, pooled, timesteps, img_ids, txt_ids, guidance);
+  if (!parallel_) return forward_local(hidden, context, pooled, timesteps, img_ids, txt_ids, guidance);
+  // cfg: this group's share of the batch, gathered back so every rank holds the whole result.
+  Communicator& cfg = *parallel_->cfg;
+  const int64_t B = hidden.size(0), groups = cfg.size();
+  PD_CHECK(B % groups == 0, "FLUX transformer: a batch of ", B, " does not split over cfg factor ", groups,
+           " (true CFG runs [negative; prompt] halves on separate submeshes)");
+  const int64_t b = B / groups, first = cfg.rank() * b;
+  auto mine = [&](const std::vector<float>& v) {
+    return std::vector<float>(v.begin() + first, v.begin() + first + b);
+  };
+  const std::vector<float> my_guidance = guidance ? mine(*guidance) : std::vector<float>{};
+  const Tensor local = forward_local(hidden.rows(first, first + b), context.rows(first, first + b),
+                                     pooled.rows(first, first + b), mine(timesteps), img_ids, txt_ids,
+                                     guidance ? &my_guidance : nullptr);
+  return gather_batch(cfg, local);
+}
+
+Tensor FluxTransformer::forward_local(const Tensor& hidden, const Tensor& context, const Tensor& pooled,
+                                      const std::vector<float>& timesteps, const Tensor& img_ids,
+                                      const Tensor& txt_ids, const std::vector<float>* guidance) const {
   const int64_t T = context.size(1), N = hidden.size(1);
   // The model scales timestep and guidance by 1000 in f32, as diffusers does.
   std::vector<float> t(timesteps);

@@ -15,7 +15,8 @@ namespace paradit {
 class FluxTransformer {
  public:
   FluxTransformer() = default;
-  // Single rank for now: a parallel context is refused with one line.
+  // Parallel: the cfg axis only so far (each cfg group runs its share of the batch: true CFG's
+  // [negative; prompt] halves); sp or tp above 1 is refused with one line.
   static FluxTransformer load(const LoadContext& ctx, const FluxConfig& config);
 
   // The inputs exactly as diffusers' transformer takes them: hidden [B, N, in_channels] (packed
@@ -32,6 +33,10 @@ class FluxTransformer {
   void check_inputs(const Tensor& hidden, const Tensor& context, const Tensor& pooled,
                     const std::vector<float>& timesteps, const Tensor& img_ids, const Tensor& txt_ids,
                     const std::vector<float>* guidance) const;
+  Tensor forward_local(const Tensor& hidden, const Tensor& context, const Tensor& pooled,
+                       const std::vector<float>& timesteps, const Tensor& img_ids, const Tensor& txt_ids,
+                       const std::vector<float>* guidance) const;
+  ParallelGroups* parallel_ = nullptr;
   FluxConfig config_;
   Linear x_embedder_, context_embedder_;
   CombinedTimestepTextProjEmbeddings time_text_embed_;                  // [schnell]

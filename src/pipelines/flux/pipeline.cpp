@@ -11,6 +11,7 @@
 #include "models/flux/rope.h"
 #include "models/flux/weights.h"
 #include "ops/ops.h"
+#include "pipelines/sd35/request_broadcast.h"
 
 namespace paradit {
 namespace fs = std::filesystem;
@@ -46,7 +47,6 @@ Tensor flux_unpack_latents(const Tensor& p, int64_t h, int64_t w) {
 FluxPipeline FluxPipeline::load(const PipelineOptions& o, Timings* timings) {
   FluxPipeline p;
   p.options_ = o;
-  PD_CHECK(!o.parallel || o.parallel->trivial(), "FLUX: parallel configs are not supported yet; run it on one rank");
   std::error_code ec;
   PD_CHECK(fs::is_directory(o.model, ec), o.model,
            ": FLUX runs from a FluxPipeline folder (its tokenizers, text encoders, VAE, scheduler); a transformer "
@@ -60,8 +60,9 @@ FluxPipeline FluxPipeline::load(const PipelineOptions& o, Timings* timings) {
                               ? open_flux_weights(o.model)
                               : open_flux_weights(o.transformer, fs::exists(folder_config, ec) ? folder_config.string()
                                                                                               : std::string());
-    p.transformer_ = std::make_shared<FluxTransformer>(FluxTransformer::load({w.source.get(), o.dtype, std::nullopt},
-                                                                             w.config));
+    LoadContext ctx{w.source.get(), o.dtype, std::nullopt};
+    ctx.parallel = o.parallel;
+    p.transformer_ = std::make_shared<FluxTransformer>(FluxTransformer::load(ctx, w.config));
   }
   const FluxConfig& c = p.transformer_->config();
   {
@@ -123,6 +124,10 @@ void FluxPipeline::validate(const GenerateRequest& request) const {
   PD_CHECK(r.shift >= 0 && std::isfinite(r.shift), "shift: must be positive");
   PD_CHECK(r.max_sequence_length >= 1 && r.max_sequence_length <= 512, "max_sequence_length: ",
            r.max_sequence_length, " must be in 1..512");
+  if (options_.parallel && options_.parallel->config.cfg.factor > 1)
+    PD_CHECK(r.true_cfg > 1.0 && !r.negative_prompt.empty(), "true_cfg: the parallel config ",
+             options_.parallel->config.str(), " gives true CFG its own submesh: give --true-cfg above 1 and a "
+             "negative prompt, or use cfg factor 1");
 }
 
 GenerateResult FluxPipeline::generate(const GenerateRequest& request, const ProgressFn& progress,
@@ -165,20 +170,26 @@ GenerateResult FluxPipeline::generate(const GenerateRequest& request, const Prog
 
   const FlowMatchEulerScheduler scheduler = r.shift > 0 ? FlowMatchEulerScheduler(1000, r.shift) : scheduler_;
   const FlowMatchSchedule schedule = scheduler.flux_schedule(r.steps, latents.size(1));
-  const std::vector<float> guidance(1, static_cast<float>(r.guidance));
+  // True CFG runs [negative; prompt] as one batch of two, which the cfg axis splits.
+  const int64_t batch = true_cfg ? 2 : 1;
+  const Tensor context = true_cfg ? ops::concat({neg.prompt_embeds, cond.prompt_embeds}, 0) : cond.prompt_embeds;
+  const Tensor pooled = true_cfg ? ops::concat({neg.pooled, cond.pooled}, 0) : cond.pooled;
+  const std::vector<float> guidance(static_cast<size_t>(batch), static_cast<float>(r.guidance));
   const std::vector<float>* g = c.guidance_embeds ? &guidance : nullptr;
+  const bool parallel = options_.parallel && !options_.parallel->trivial();
   Timer loop_timer;
   for (int i = 0; i < r.steps; ++i) {
-    if (cancel && cancel->load()) throw CancelledError();
+    bool cancelled = cancel && cancel->load();
+    // Only rank 0 hears a cancel; every rank must stop at the same step.
+    if (parallel) cancelled = agree_with_root(*options_.parallel->world, cancelled);
+    if (cancelled) throw CancelledError();
     Timings::Scope t(&timings, "denoising_step_" + std::to_string(i));
     // The pipeline hands the transformer t / 1000 (float32); the model scales it back.
-    const std::vector<float> timestep(1, schedule.timesteps[static_cast<size_t>(i)] / 1000.f);
-    Tensor noise = transformer_->forward(latents, cond.prompt_embeds, cond.pooled, timestep, img_ids, txt_ids, g);
-    if (true_cfg) {
-      const Tensor uncond =
-          transformer_->forward(latents, neg.prompt_embeds, neg.pooled, timestep, img_ids, txt_ids, g);
-      noise = ops::guidance_combine(uncond, noise, static_cast<float>(r.true_cfg));  // neg + s * (cond - neg)
-    }
+    const std::vector<float> timestep(static_cast<size_t>(batch), schedule.timesteps[static_cast<size_t>(i)] / 1000.f);
+    const Tensor input = true_cfg ? ops::concat({latents, latents}, 0) : latents;
+    Tensor noise = transformer_->forward(input, context, pooled, timestep, img_ids, txt_ids, g);
+    if (true_cfg)  // neg + s * (cond - neg)
+      noise = ops::guidance_combine(noise.rows(0, 1), noise.rows(1, 2), static_cast<float>(r.true_cfg));
     FlowMatchEulerScheduler::step(latents, noise, schedule.sigmas[static_cast<size_t>(i)],
                                   schedule.sigmas[static_cast<size_t>(i) + 1]);
     if (keep_step_latents) out.step_latents.push_back(latents.clone());
@@ -187,6 +198,10 @@ GenerateResult FluxPipeline::generate(const GenerateRequest& request, const Prog
   out.latents = latents;
   out.image.width = r.width;
   out.image.height = r.height;
+  if (parallel && !options_.parallel->is_root()) {  // rank 0 decodes the image
+    timings.add("total", 0, total_timer.seconds());
+    return out;
+  }
   Tensor decoded;
   {
     Timings::Scope t(&timings, "vae_decode");

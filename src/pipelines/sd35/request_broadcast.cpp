@@ -19,6 +19,7 @@ std::string encode(const GenerateRequest& r) {
                       {"steps", r.steps},
                       {"guidance", r.guidance},
                       {"shift", r.shift},
+                      {"true_cfg", r.true_cfg},
                       {"seed", r.seed},
                       {"max_sequence_length", r.max_sequence_length},
                       {"clip_skip", r.clip_skip}};
@@ -47,6 +48,7 @@ GenerateRequest decode(const std::string& message) {
   r.steps = j.at("steps");
   r.guidance = j.at("guidance");
   r.shift = j.at("shift");
+  r.true_cfg = j.at("true_cfg");
   r.seed = j.at("seed");
   r.max_sequence_length = j.at("max_sequence_length");
   r.clip_skip = j.at("clip_skip");
