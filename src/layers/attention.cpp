@@ -30,7 +30,8 @@ Attention Attention::load(const LoadContext& ctx, const std::string& prefix, con
   std::function<Linear(const std::string&)> out_proj = [&](const std::string& name) { return Linear::load(ctx, join(prefix, name), inner, out_dim); };
   if (is_parallel(ctx)) {
     PD_CHECK(!config.causal, "Attention: causal attention has no parallel form");
-    PD_CHECK(!config.context_first && !config.pre_only, "Attention: FLUX's attention has no parallel form yet");
+    PD_CHECK((!config.context_first && !config.pre_only && !config.shared_projection) || ctx.parallel->tp->size() == 1,
+             "Attention: FLUX's attention splits no heads over tp yet");
     a.parallel_ = ctx.parallel;
     const auto& tp = *ctx.parallel->tp;
     const TpSplit split = tp_split(config.heads, tp.size(), tp.rank(), ctx.parallel->ulysses->size());
@@ -82,15 +83,15 @@ Attention::Output Attention::forward(const Tensor& hidden, const Tensor* context
                                      int64_t prompt_tokens, const Rotary* rope) const {
   PD_CHECK(hidden.dim() == 3 && hidden.size(2) == config_.query_dim, "Attention: hidden states ", hidden.describe(),
            " must be [B, N, ", config_.query_dim, "]");
-  PD_CHECK(!context || add_qkv_, "Attention: a context was given to a module without added_kv projections");
+  PD_CHECK(!context || add_qkv_ || config_.shared_projection,
+           "Attention: a context was given to a module without added_kv projections");
   if (context)
-    PD_CHECK(context->dim() == 3 && context->size(0) == hidden.size(0) && context->size(2) == config_.added_kv_proj_dim,
-             "Attention: context ", context->describe(), " must be [", hidden.size(0), ", M, ",
-             config_.added_kv_proj_dim, "]");
-  if (parallel_) {
-    PD_CHECK(!rope, "Attention: rotary embeddings have no parallel form yet");
-    return forward_parallel(hidden, context, image_tokens, prompt_tokens);
-  }
+    PD_CHECK(context->dim() == 3 && context->size(0) == hidden.size(0) && context->size(2) == context_dim(),
+             "Attention: context ", context->describe(), " must be [", hidden.size(0), ", M, ", context_dim(), "]");
+  if (parallel_) return forward_parallel(hidden, context, image_tokens, prompt_tokens, rope);
+  const Linear& context_qkv = config_.shared_projection ? qkv_ : (add_qkv_ ? *add_qkv_ : qkv_);
+  const std::optional<RMSNorm>& context_norm_q = config_.shared_projection ? norm_q_ : norm_added_q_;
+  const std::optional<RMSNorm>& context_norm_k = config_.shared_projection ? norm_k_ : norm_added_k_;
   // Where the projections run in bf16 and the CPU multiplies bf16 natively, the projections
   // write bf16 and the attention reads them in place, in bf16 products (softmax and
   // accumulation in f32), and writes bf16 for the output projections. Otherwise everything
@@ -101,9 +102,9 @@ Attention::Output Attention::forward(const Tensor& hidden, const Tensor* context
   auto [q, k, v] = project(qkv_, bf16 ? hidden.to(DType::BF16) : hidden, act);
   image = {q, k, v, norm_q_ ? norm_q_->weight() : nullptr, norm_k_ ? norm_k_->weight() : nullptr};
   if (context) {
-    auto [cq, ck, cv] = project(*add_qkv_, bf16 ? context->to(DType::BF16) : *context, act);
-    prompt = {cq, ck, cv, norm_added_q_ ? norm_added_q_->weight() : nullptr,
-              norm_added_k_ ? norm_added_k_->weight() : nullptr};
+    auto [cq, ck, cv] = project(context_qkv, bf16 ? context->to(DType::BF16) : *context, act);
+    prompt = {cq, ck, cv, context_norm_q ? context_norm_q->weight() : nullptr,
+              context_norm_k ? context_norm_k->weight() : nullptr};
   }
   const bool prompt_first = context && config_.context_first;
   std::vector<ops::AttentionStream> streams;
@@ -134,13 +135,15 @@ Attention::Output Attention::forward(const Tensor& hidden, const Tensor* context
   out.hidden = config_.pre_only ? image_out : to_out_.forward(image_out, DType::F32);
   if (context) {
     const Tensor& prompt_out = attended[prompt_first ? 0 : 1];
-    out.context = to_add_out_ ? to_add_out_->forward(prompt_out, DType::F32) : prompt_out.to(DType::F32);
+    out.context = to_add_out_ ? to_add_out_->forward(prompt_out, DType::F32)
+                  : config_.pre_only ? prompt_out
+                                     : prompt_out.to(DType::F32);
   }
   return out;
 }
 
 Attention::Output Attention::forward_parallel(const Tensor& hidden, const Tensor* context, int64_t image_tokens,
-                                             int64_t prompt_tokens) const {
+                                             int64_t prompt_tokens, const Rotary* rope) const {
   // The tp group's rows are gathered for the column-parallel projections (the sp rank's whole
   // shard); the row-parallel outputs are summed and scattered back to each rank's rows.
   Communicator& tp = *parallel_->tp;
@@ -148,25 +151,43 @@ Attention::Output Attention::forward_parallel(const Tensor& hidden, const Tensor
   const int64_t B = x.size(0), N = x.size(1), inner = local_heads_ * config_.head_dim;
   if (image_tokens < 0) image_tokens = N * parallel_->sp->size();
   const auto [xq, xk, xv] = project(qkv_, x, x.dtype());
-  const Tensor q = to_heads(xq, norm_q_);
-  const Tensor k = to_heads(xk, norm_k_);
+  Tensor q = to_heads(xq, norm_q_);
+  Tensor k = to_heads(xk, norm_k_);
   const Tensor v = to_heads(xv, std::nullopt);
   Tensor qc, kc, vc, prompt;
   if (context) {
     prompt = gather_rows(tp, *context);
     const int64_t M = prompt_tokens < 0 ? prompt.size(1) : prompt_tokens;
     if (M < prompt.size(1)) prompt = ops::split(prompt, {M, prompt.size(1) - M}, 1)[0];  // padding is no key
-    const auto [pq, pk, pv] = project(*add_qkv_, prompt, prompt.dtype());
-    qc = to_heads(pq, norm_added_q_);
-    kc = to_heads(pk, norm_added_k_);
+    const bool shared = config_.shared_projection;
+    const auto [pq, pk, pv] = project(shared ? qkv_ : *add_qkv_, prompt, prompt.dtype());
+    qc = to_heads(pq, shared ? norm_q_ : norm_added_q_);
+    kc = to_heads(pk, shared ? norm_k_ : norm_added_k_);
     vc = to_heads(pv, std::nullopt);
+  }
+  if (rope) {
+    // The tables hold the prompt rows, then this rank's image rows (FLUX: prompt first).
+    const int64_t M = context ? qc.size(2) : 0;
+    PD_CHECK(config_.context_first || !context, "Attention: rotary tables need the prompt-first order");
+    PD_CHECK(rope->cos.dim() == 2 && rope->cos.size(0) == M + N && rope->sin.shape() == rope->cos.shape(),
+             "Attention: rotary tables ", rope->cos.describe(), " do not cover ", M, " prompt and ", N,
+             " image rows");
+    const Tensor image_cos = rope->cos.rows(M, M + N), image_sin = rope->sin.rows(M, M + N);
+    ops::apply_rope(q, image_cos, image_sin);
+    ops::apply_rope(k, image_cos, image_sin);
+    if (context) {
+      const Tensor prompt_cos = rope->cos.rows(0, M), prompt_sin = rope->sin.rows(0, M);
+      ops::apply_rope(qc, prompt_cos, prompt_sin);
+      ops::apply_rope(kc, prompt_cos, prompt_sin);
+    }
   }
   const float scale = 1.f / std::sqrt(static_cast<float>(config_.head_dim));
   const auto attended = sequence_parallel_attention(*parallel_, q, k, v, context ? &qc : nullptr,
                                                     context ? &kc : nullptr, context ? &vc : nullptr, image_tokens, scale);
   Output out;
-  out.hidden =
-      reduce_scatter_rows(tp, to_out_.forward(ops::permute(attended.image, {0, 2, 1, 3}).reshape({B, N, inner})));
+  const Tensor image = ops::permute(attended.image, {0, 2, 1, 3}).reshape({B, N, inner});
+  // pre_only (FLUX's single blocks; tp 1): the attention output itself.
+  out.hidden = config_.pre_only ? image : reduce_scatter_rows(tp, to_out_.forward(image));
   if (context) {
     const Tensor merged = ops::permute(*attended.prompt, {0, 2, 1, 3}).reshape({B, prompt.size(1), inner});
     // Without to_add_out (the last block) the context output is unused; it stays this rank's heads.

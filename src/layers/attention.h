@@ -31,6 +31,9 @@ class Attention {
     // single-stream blocks) has no to_out: the attention output is returned as it is.
     bool context_first = false;
     bool pre_only = false;
+    // FLUX's single blocks: the prompt is a second stream through the same to_q/k/v and qk norms
+    // (no add_*_proj), so the two attend together without being concatenated.
+    bool shared_projection = false;
     // Projection names: diffusers' to_q/to_k/to_v/to_out.0, or transformers' CLIP
     // q_proj/k_proj/v_proj/out_proj.
     enum class Naming { Diffusers, Clip } naming = Naming::Diffusers;
@@ -52,7 +55,9 @@ class Attention {
   // over sp x tp and the prompt tokens over tp (Megatron sequence parallelism), so the outputs
   // come back in the same layout. `image_tokens` and `prompt_tokens` are the true lengths (the
   // rest is padding).
-  // `rope` (single rank only) rotates q and k after the qk norm.
+  // `rope` rotates q and k after the qk norm: its rows cover the attended tokens in attention
+  // order ([prompt; image] when context_first); in a parallel run, the prompt and this rank's
+  // image rows.
   Output forward(const Tensor& hidden, const Tensor* context, int64_t image_tokens = -1, int64_t prompt_tokens = -1,
                  const Rotary* rope = nullptr) const;
 
@@ -61,8 +66,9 @@ class Attention {
   Tensor to_heads(const Tensor& x, const std::optional<RMSNorm>& norm) const;
   // The fused projection of x in `out` dtype, as q, k, v views [B, N, H, d].
   std::array<Tensor, 3> project(const Linear& qkv, const Tensor& x, DType out) const;
-  Output forward_parallel(const Tensor& hidden, const Tensor* context, int64_t image_tokens,
-                          int64_t prompt_tokens) const;
+  Output forward_parallel(const Tensor& hidden, const Tensor* context, int64_t image_tokens, int64_t prompt_tokens,
+                          const Rotary* rope) const;
+  int64_t context_dim() const { return config_.shared_projection ? config_.query_dim : config_.added_kv_proj_dim; }
   Config config_;
   // Heads held by this rank: all of them on one rank; under tp (and Ulysses) a padded slice.
   int64_t local_heads_ = 0;

@@ -283,7 +283,7 @@ std::vector<Tensor> joint_attention(const std::vector<AttentionStream>& streams,
   auto heads = [&](const Tensor& x, const Tensor* norm, const AttentionStream* rope) {
     Tensor t = x.permuted({0, 2, 1, 3}).to(DType::F32);
     if (norm) t = rms_norm(t, norm, norm_eps);
-    if (rope && rope->rope_cos) cpu::apply_rope(t, *rope->rope_cos, *rope->rope_sin);
+    if (rope && rope->rope_cos) apply_rope(t, *rope->rope_cos, *rope->rope_sin);
     return t;
   };
   std::vector<Tensor> q, k, v;
@@ -303,6 +303,17 @@ std::vector<Tensor> joint_attention(const std::vector<AttentionStream>& streams,
     outs.push_back(out_dtype == DType::F32 ? merged : merged.to(out_dtype));
   }
   return outs;
+}
+
+void apply_rope(Tensor& x, const Tensor& cos, const Tensor& sin) {
+  check_f32("apply_rope", x, "x");
+  check_f32("apply_rope", cos, "cos");
+  check_f32("apply_rope", sin, "sin");
+  PD_CHECK(x.dim() == 4 && x.size(3) % 2 == 0, "apply_rope: x must be [B, H, N, D] with even D, got ", x.describe());
+  const Shape table = {x.size(2), x.size(3)};
+  PD_CHECK(cos.shape() == table && sin.shape() == table, "apply_rope: tables ", cos.describe(), " must be ",
+           shape_str(table));
+  cpu::apply_rope(x, cos, sin);
 }
 
 bool fast_bf16_attention(int64_t head_dim) {

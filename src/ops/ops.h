@@ -83,6 +83,9 @@ Tensor softmax(const Tensor& x);  // over the last dimension
 // `bf16_products` runs f32 inputs through the bf16 kernel too (rounded once, while packing).
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal = false,
                  const Tensor* bias = nullptr, bool bf16_products = false);
+// FLUX's rotary embedding in place on x [B, H, N, D] (f32): each pair (2i, 2i+1) of row n turned
+// by cos/sin [N, D] (apply_rotary_emb); joint_attention applies it itself where it can.
+void apply_rope(Tensor& x, const Tensor& cos, const Tensor& sin);
 // Whether the bf16 kernel runs natively here (AVX512-BF16) for this head size, so that
 // bf16_products is worth asking for.
 bool fast_bf16_attention(int64_t head_dim);

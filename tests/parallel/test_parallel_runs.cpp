@@ -154,31 +154,42 @@ TEST_P(PipelineParallel, ImageMatchesOneRank) {
 INSTANTIATE_TEST_SUITE_P(Configs, PipelineParallel, ::testing::ValuesIn(kCases),
                          [](const auto& p) { return std::string(p.param.name); });
 
-// FLUX.1 with true CFG: the cfg axis runs the [negative; prompt] halves on two ranks and gives the
-// one-rank image; the axes FLUX does not take yet, and a cfg split without true CFG, are one-line
-// errors.
-TEST(FluxParallel, CfgAxisEqualsOneRank) {
+// FLUX.1 on the cfg and sp axes against one rank: true CFG's [negative; prompt] halves on two
+// submeshes, the image tokens sharded over sp (112x48: 21 tokens, which no sp factor divides) with
+// ring attention, Ulysses, and both with cfg; tp, and --parallel auto, are one-line errors.
+TEST(FluxParallel, CfgAndSpEqualOneRank) {
   const std::string args = " generate --model " + std::string(PARADIT_FIXTURES_DIR) + "/tiny-flux" +
                            " --prompt 'a red circle on a blue background' --negative-prompt 'a green square'" +
-                           " --true-cfg 2 --width 96 --height 64 --steps 2 --seed 7 --max-sequence-length 32" +
+                           " --true-cfg 2 --width 112 --height 48 --steps 2 --seed 7 --max-sequence-length 32" +
                            " --dtype f32 --quiet --threads 1";
-  const std::string single = temp("flux_single.png"), pair = temp("flux_cfg2.png");
+  const std::string single = temp("flux_single.png"), out = temp("flux_parallel.png");
   auto r = run_command(std::string(PARADIT_CLI) + args + " -o " + single);
   ASSERT_EQ(r.code, 0) << r.output;
-  r = run_command(mpirun(2) + args + " -o " + pair + " --mesh 1x2 --parallel '((2,1),(1,0),(1,0))' --timings");
-  ASSERT_EQ(r.code, 0) << r.output;
-  EXPECT_NE(r.output.find("comm "), std::string::npos) << r.output;
-  const int worst = max_level_difference(read_png(pair), read_png(single));
-  std::printf("FLUX cfg2: image max difference %d levels\n", worst);
-  EXPECT_LE(worst, 1);
-  r = run_command(mpirun(2) + args + " -o " + pair + " --mesh 1x2 --parallel '((1,0),(2,1),(1,0))'");
+  const RgbImage want = read_png(single);
+  struct Run {
+    const char* name;
+    int ranks;
+    const char* flags;
+  };
+  for (const Run& c : {Run{"cfg2", 2, "--mesh 1x2 --parallel '((2,1),(1,0),(1,0))'"},
+                       Run{"sp2 ring", 2, "--mesh 1x2 --parallel '((1,0),(2,1),(1,0))'"},
+                       Run{"sp2 ulysses2", 2, "--mesh 1x2 --parallel '((1,0),(2,1),(1,0))' --ulysses 2"},
+                       Run{"cfg2 sp2", 4, "--mesh 2x2 --parallel '((2,0),(2,1),(1,0))'"}}) {
+    r = run_command(mpirun(c.ranks) + args + " -o " + out + " " + c.flags + " --timings");
+    ASSERT_EQ(r.code, 0) << c.name << ": " << r.output;
+    EXPECT_NE(r.output.find("comm "), std::string::npos) << r.output;
+    const int worst = max_level_difference(read_png(out), want);
+    std::printf("FLUX %s: image max difference %d levels\n", c.name, worst);
+    EXPECT_LE(worst, 1) << c.name;
+  }
+  r = run_command(mpirun(2) + args + " -o " + out + " --mesh 1x2 --parallel '((1,0),(1,0),(2,1))'");
   EXPECT_NE(r.code, 0);
-  EXPECT_NE(r.output.find("only the cfg axis"), std::string::npos) << r.output;
-  r = run_command(mpirun(2) + args + " -o " + pair + " --mesh 1x2");
+  EXPECT_NE(r.output.find("tp must be 1"), std::string::npos) << r.output;
+  r = run_command(mpirun(2) + args + " -o " + out + " --mesh 1x2");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.output.find("--parallel auto plans SD3 only"), std::string::npos) << r.output;
   fs::remove(single);
-  fs::remove(pair);
+  fs::remove(out);
 }
 
 // The tiled VAE decode with its tiles spread over 2, 3 and 4 ranks (240x160 pixels: 5x3 tiles

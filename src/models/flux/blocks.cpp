@@ -34,11 +34,11 @@ FluxDoubleBlock FluxDoubleBlock::load(const LoadContext& ctx, const std::string&
   return b;
 }
 
-void FluxDoubleBlock::forward(Tensor& hidden, Tensor& context, const Tensor& temb,
-                              const Attention::Rotary& rope) const {
+void FluxDoubleBlock::forward(Tensor& hidden, Tensor& context, const Tensor& temb, const Attention::Rotary& rope,
+                              int64_t image_tokens, int64_t prompt_tokens) const {
   const auto n1 = norm1_.forward(hidden, temb);
   const auto c1 = norm1_context_.forward(context, temb);
-  const auto attended = attn_.forward(n1.x, &c1.x, -1, -1, &rope);
+  const auto attended = attn_.forward(n1.x, &c1.x, image_tokens, prompt_tokens, &rope);
   hidden = ops::gated_add(hidden, n1.gate_msa, attended.hidden);
   hidden = ops::gated_add(hidden, n1.gate_mlp, ff_.forward(ops::layer_norm_modulate(hidden, n1.scale_mlp,
                                                                                       n1.shift_mlp, 1e-6f)));
@@ -53,19 +53,26 @@ FluxSingleBlock FluxSingleBlock::load(const LoadContext& ctx, const std::string&
   b.norm_ = AdaLayerNormZeroSingle::load(ctx, join(prefix, "norm"), D);
   Attention::Config attn = attention_config(config);
   attn.pre_only = true;
+  attn.shared_projection = true;
   b.attn_ = Attention::load(ctx, join(prefix, "attn"), attn);
   b.proj_mlp_ = Linear::load(ctx, join(prefix, "proj_mlp"), D, F);
   b.proj_out_ = Linear::load(ctx, join(prefix, "proj_out"), D + F, D);
   return b;
 }
 
-void FluxSingleBlock::forward(Tensor& x, const Tensor& temb, const Attention::Rotary& rope) const {
-  const auto n = norm_.forward(x, temb);
-  // The attention output comes in the compute dtype (bf16 on the fast path); the MLP's hidden
+void FluxSingleBlock::forward(Tensor& hidden, Tensor& context, const Tensor& temb, const Attention::Rotary& rope,
+                              int64_t image_tokens, int64_t prompt_tokens) const {
+  const auto n = norm_.forward(hidden, temb);
+  const auto c = norm_.forward(context, temb);
+  // The attention outputs come in the compute dtype (bf16 on the fast path); the MLP's hidden
   // activation is written in the same dtype, so both feed proj_out as they are.
-  const Tensor attended = attn_.forward(n.x, nullptr, -1, -1, &rope).hidden;
-  const Tensor mlp = proj_mlp_.forward_gelu(n.x, /*tanh_approximation=*/true, attended.dtype());
-  x = ops::gated_add(x, n.gate, proj_out_.forward(ops::concat({attended, mlp}, 2), DType::F32));
+  const auto attended = attn_.forward(n.x, &c.x, image_tokens, prompt_tokens, &rope);
+  auto finish = [&](Tensor& x, const Tensor& normed, const Tensor& attn, const Tensor& gate) {
+    const Tensor mlp = proj_mlp_.forward_gelu(normed, /*tanh_approximation=*/true, attn.dtype());
+    x = ops::gated_add(x, gate, proj_out_.forward(ops::concat({attn, mlp}, 2), DType::F32));
+  };
+  finish(hidden, n.x, attended.hidden, n.gate);
+  finish(context, c.x, *attended.context, c.gate);
 }
 
 }  // namespace paradit

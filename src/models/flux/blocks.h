@@ -2,9 +2,13 @@
 // - FluxDoubleBlock (FluxTransformerBlock): adaLN-Zero on the image and the prompt stream, joint
 //   attention over [prompt; image] with qk RMSNorm and rotary embeddings, gated residuals and a
 //   tanh-GELU feed-forward per stream.
-// - FluxSingleBlock (FluxSingleTransformerBlock): one stream of [prompt; image] tokens; from one
-//   modulated input, attention (no output projection) and the MLP's first layer side by side,
-//   joined by proj_out, gated into the residual.
+// - FluxSingleBlock (FluxSingleTransformerBlock): diffusers runs it on [prompt; image] as one
+//   stream; here the prompt and image tokens stay two streams through the same weights (tokenwise
+//   layers need no concatenation, and the attention takes both), which is also how the image
+//   tokens shard over sp. From one modulated input, attention (no output projection) and the
+//   MLP's first layer side by side, joined by proj_out, gated into the residual.
+// In a parallel run (cfg and sp; tp 1) the image tokens are this rank's shard and `image_tokens`
+// / `prompt_tokens` the true counts.
 #pragma once
 
 #include <string>
@@ -21,7 +25,8 @@ class FluxDoubleBlock {
   FluxDoubleBlock() = default;
   static FluxDoubleBlock load(const LoadContext& ctx, const std::string& prefix, const FluxConfig& config);
   // hidden [B, N, D] and context [B, T, D] updated in place; temb [B, D]; rope over T + N tokens.
-  void forward(Tensor& hidden, Tensor& context, const Tensor& temb, const Attention::Rotary& rope) const;
+  void forward(Tensor& hidden, Tensor& context, const Tensor& temb, const Attention::Rotary& rope,
+               int64_t image_tokens = -1, int64_t prompt_tokens = -1) const;
 
  private:
   AdaLayerNormZero norm1_, norm1_context_;
@@ -33,8 +38,9 @@ class FluxSingleBlock {
  public:
   FluxSingleBlock() = default;
   static FluxSingleBlock load(const LoadContext& ctx, const std::string& prefix, const FluxConfig& config);
-  // x [B, T + N, D] (prompt tokens first) updated in place.
-  void forward(Tensor& x, const Tensor& temb, const Attention::Rotary& rope) const;
+  // hidden [B, N, D] and context [B, T, D] updated in place, as the double block.
+  void forward(Tensor& hidden, Tensor& context, const Tensor& temb, const Attention::Rotary& rope,
+               int64_t image_tokens = -1, int64_t prompt_tokens = -1) const;
 
  private:
   AdaLayerNormZeroSingle norm_;

@@ -12,14 +12,16 @@ namespace paradit {
 FluxTransformer FluxTransformer::load(const LoadContext& parallel_ctx, const FluxConfig& config) {
   config.validate();
   FluxTransformer m;
-  // The layers load whole: the cfg axis splits the batch, not the weights.
+  // The layers load whole (tp 1): cfg splits the batch and sp the image tokens, not the weights;
+  // under sp the attention layers run their sequence-parallel form.
   LoadContext ctx = parallel_ctx;
   ctx.parallel = nullptr;
   if (is_parallel(parallel_ctx)) {
     ParallelGroups& g = *parallel_ctx.parallel;
-    PD_CHECK(g.sp->size() == 1 && g.tp->size() == 1, "FLUX: only the cfg axis is supported in parallel configs so ",
-             "far (true CFG over two submeshes); sp and tp must be 1, got ", g.config.str());
+    PD_CHECK(g.tp->size() == 1, "FLUX: the cfg and sp axes are supported in parallel configs so far; tp must be 1, ",
+             "got ", g.config.str());
     m.parallel_ = &g;
+    if (g.sp->size() > 1) ctx.parallel = &g;
   }
   m.config_ = config;
   const int64_t D = config.inner_dim();
@@ -94,6 +96,7 @@ Tensor FluxTransformer::forward_local(const Tensor& hidden, const Tensor& contex
                                       const std::vector<float>& timesteps, const Tensor& img_ids,
                                       const Tensor& txt_ids, const std::vector<float>* guidance) const {
   const int64_t T = context.size(1), N = hidden.size(1);
+  const bool sp = parallel_ && parallel_->sp->size() > 1;
   // The model scales timestep and guidance by 1000 in f32, as diffusers does.
   std::vector<float> t(timesteps);
   for (float& v : t) v *= 1000.f;
@@ -107,14 +110,25 @@ Tensor FluxTransformer::forward_local(const Tensor& hidden, const Tensor& contex
   }
   Tensor x = x_embedder_.forward(hidden);
   Tensor ctx = context_embedder_.forward(context);
-  const RotaryTables tables =
+  RotaryTables tables =
       flux_rotary_tables(ops::concat({txt_ids.to(DType::F32), img_ids.to(DType::F32)}, 0), config_.axes_dims_rope);
+  if (sp) {
+    // sp: this rank's shard of the image tokens (zero-padded at the global tail), and the rotary
+    // rows of the prompt and of that shard (padding rows: zeros, never attended as keys).
+    const int64_t parts = parallel_->sp->size(), rank = parallel_->sp->rank();
+    x = shard_tokens(x, rank, parts);
+    auto local = [&](const Tensor& table) {
+      const Tensor image = shard_tokens(table.rows(T, T + N).reshape({1, N, -1}), rank, parts);
+      return ops::concat({table.rows(0, T), image.reshape({image.size(1), -1})}, 0);
+    };
+    tables = {local(tables.cos), local(tables.sin)};
+  }
   const Attention::Rotary rope{tables.cos, tables.sin};
-  for (const auto& block : double_blocks_) block.forward(x, ctx, temb, rope);
-  Tensor joint = ops::concat({ctx, x}, 1);  // the single blocks see [prompt; image] as one stream
-  for (const auto& block : single_blocks_) block.forward(joint, temb, rope);
-  x = ops::split(joint, {T, N}, 1)[1];
-  return proj_out_.forward(norm_out_.forward(x, temb));
+  const int64_t image_tokens = sp ? N : -1, prompt_tokens = sp ? T : -1;
+  for (const auto& block : double_blocks_) block.forward(x, ctx, temb, rope, image_tokens, prompt_tokens);
+  for (const auto& block : single_blocks_) block.forward(x, ctx, temb, rope, image_tokens, prompt_tokens);
+  const Tensor out = proj_out_.forward(norm_out_.forward(x, temb));
+  return sp ? gather_tokens(*parallel_->sp, out, N) : out;
 }
 
 }  // namespace paradit

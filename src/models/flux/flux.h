@@ -15,8 +15,9 @@ namespace paradit {
 class FluxTransformer {
  public:
   FluxTransformer() = default;
-  // Parallel: the cfg axis only so far (each cfg group runs its share of the batch: true CFG's
-  // [negative; prompt] halves); sp or tp above 1 is refused with one line.
+  // Parallel: cfg (each cfg group runs its share of the batch: true CFG's [negative; prompt]
+  // halves) and sp (image tokens sharded, ring and/or Ulysses attention, rotary rows at each
+  // token's global position); tp above 1 is refused with one line.
   static FluxTransformer load(const LoadContext& ctx, const FluxConfig& config);
 
   // The inputs exactly as diffusers' transformer takes them: hidden [B, N, in_channels] (packed
