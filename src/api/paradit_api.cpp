@@ -61,7 +61,7 @@ std::unique_ptr<Pipeline> Pipeline::load(const LoadOptions& o) {
   po.profile = o.parallel_profile;
   const bool flux = is_flux_pipeline(o.model);
   PD_CHECK(!flux || o.mesh.empty() || o.parallel != "auto", "FLUX: --parallel auto plans SD3 only; give the "
-           "tuple (FLUX takes the cfg and sp axes so far, e.g. --parallel '((1,0),(2,1),(1,0))' on a 1x2 mesh)");
+           "tuple, e.g. --parallel '((1,0),(2,1),(1,0))' on a 1x2 mesh");
   StepShape shape;  // what `auto` plans for: this model at 1024x1024 with CFG and 333 prompt tokens
   if (!o.mesh.empty() && !flux) shape = mmdit_step_shape(open_mmdit_weights(o.model).config, 128, 128, 333, 2);
   auto groups = setup_parallel(po, shape);

@@ -30,8 +30,6 @@ Attention Attention::load(const LoadContext& ctx, const std::string& prefix, con
   std::function<Linear(const std::string&)> out_proj = [&](const std::string& name) { return Linear::load(ctx, join(prefix, name), inner, out_dim); };
   if (is_parallel(ctx)) {
     PD_CHECK(!config.causal, "Attention: causal attention has no parallel form");
-    PD_CHECK((!config.context_first && !config.pre_only && !config.shared_projection) || ctx.parallel->tp->size() == 1,
-             "Attention: FLUX's attention splits no heads over tp yet");
     a.parallel_ = ctx.parallel;
     const auto& tp = *ctx.parallel->tp;
     const TpSplit split = tp_split(config.heads, tp.size(), tp.rank(), ctx.parallel->ulysses->size());

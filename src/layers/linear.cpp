@@ -53,6 +53,13 @@ ops::GemmWeight Linear::prepare(const LoadContext& ctx, Tensor w) {
   return ctx.pack_weights && !ctx.record ? ops::GemmWeight::pack(w) : ops::GemmWeight::plain(std::move(w));
 }
 
+Linear Linear::from(const LoadContext& ctx, Tensor weight, std::optional<Tensor> bias) {
+  Linear l;
+  l.weight_ = prepare(ctx, std::move(weight));
+  l.bias_ = std::move(bias);
+  return l;
+}
+
 Linear Linear::stacked(const std::vector<Linear>& parts, bool pack) {
   PD_CHECK(!parts.empty(), "Linear::stacked: no parts");
   std::vector<Tensor> weights, biases;

@@ -25,6 +25,8 @@ class Linear {
   // stacked copy is made at load unless their weights already lie back to back (the original
   // SD3 files' fused qkv, viewed), in which case it is a view. `pack`: as LoadContext::pack_weights.
   static Linear stacked(const std::vector<Linear>& parts, bool pack);
+  // A linear over tensors already in hand ([out, in] in the compute dtype), prepared as load does.
+  static Linear from(const LoadContext& ctx, Tensor weight, std::optional<Tensor> bias);
   Tensor forward(const Tensor& x) const;  // in x's dtype
   Tensor forward(const Tensor& x, DType out) const;
   // gelu(x W^T + b), the GELU fused into the GEMM.

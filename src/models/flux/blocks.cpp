@@ -1,6 +1,7 @@
 #include "models/flux/blocks.h"
 
 #include "ops/ops.h"
+#include "parallel/token_shard.h"
 
 namespace paradit {
 namespace {
@@ -55,8 +56,26 @@ FluxSingleBlock FluxSingleBlock::load(const LoadContext& ctx, const std::string&
   attn.pre_only = true;
   attn.shared_projection = true;
   b.attn_ = Attention::load(ctx, join(prefix, "attn"), attn);
-  b.proj_mlp_ = Linear::load(ctx, join(prefix, "proj_mlp"), D, F);
-  b.proj_out_ = Linear::load(ctx, join(prefix, "proj_out"), D + F, D);
+  if (is_parallel(ctx) && ctx.parallel->tp->size() > 1) {
+    Communicator& tp = *ctx.parallel->tp;
+    b.tp_ = &tp;
+    const int64_t d = config.attention_head_dim;
+    const TpSplit heads = tp_split(config.num_attention_heads, tp.size(), tp.rank(), ctx.parallel->ulysses->size());
+    const TpSplit mlp = tp_split(F, tp.size(), tp.rank());
+    b.proj_mlp_ = load_column_parallel(ctx, join(prefix, "proj_mlp"), D, F, 1, mlp);
+    // proj_out's input is [attention (D) | MLP (F)]: this rank's columns of both, zero-padded
+    // like the heads and MLP features they meet.
+    const std::string w = join(prefix, "proj_out.weight");
+    const Shape full = {D, D + F};
+    const Tensor attn_cols = load_matrix_shard(ctx, w, full, {1, heads.begin * d, heads.end * d, heads.per_rank * d});
+    const Tensor mlp_cols = load_matrix_shard(ctx, w, full, {1, D + mlp.begin, D + mlp.end, mlp.per_rank});
+    std::optional<Tensor> bias;
+    if (tp.rank() == 0) bias = load_tensor(ctx, join(prefix, "proj_out.bias"), {D});  // the sum adds it once
+    b.proj_out_ = Linear::from(ctx, ops::concat({attn_cols, mlp_cols}, 1), bias);
+  } else {
+    b.proj_mlp_ = Linear::load(ctx, join(prefix, "proj_mlp"), D, F);
+    b.proj_out_ = Linear::load(ctx, join(prefix, "proj_out"), D + F, D);
+  }
   return b;
 }
 
@@ -67,9 +86,19 @@ void FluxSingleBlock::forward(Tensor& hidden, Tensor& context, const Tensor& tem
   // The attention outputs come in the compute dtype (bf16 on the fast path); the MLP's hidden
   // activation is written in the same dtype, so both feed proj_out as they are.
   const auto attended = attn_.forward(n.x, &c.x, image_tokens, prompt_tokens, &rope);
-  auto finish = [&](Tensor& x, const Tensor& normed, const Tensor& attn, const Tensor& gate) {
-    const Tensor mlp = proj_mlp_.forward_gelu(normed, /*tanh_approximation=*/true, attn.dtype());
-    x = ops::gated_add(x, gate, proj_out_.forward(ops::concat({attn, mlp}, 2), DType::F32));
+  auto finish = [&](Tensor& x, const Tensor& normed, Tensor attn, const Tensor& gate) {
+    if (!tp_) {
+      const Tensor mlp = proj_mlp_.forward_gelu(normed, /*tanh_approximation=*/true, attn.dtype());
+      x = ops::gated_add(x, gate, proj_out_.forward(ops::concat({attn, mlp}, 2), DType::F32));
+      return;
+    }
+    // tp: the attention's rows are the tp group's (its heads); so are the MLP's, once gathered.
+    const Tensor rows = gather_rows(*tp_, normed);
+    const Tensor mlp = proj_mlp_.forward_gelu(rows, /*tanh_approximation=*/true, attn.dtype());
+    if (attn.size(1) < rows.size(1))  // the prompt's tp padding, which the attention trimmed
+      attn = ops::concat({attn, Tensor::zeros({attn.size(0), rows.size(1) - attn.size(1), attn.size(2)},
+                                              attn.dtype())}, 1);
+    x = ops::gated_add(x, gate, reduce_scatter_rows(*tp_, proj_out_.forward(ops::concat({attn, mlp}, 2), DType::F32)));
   };
   finish(hidden, n.x, attended.hidden, n.gate);
   finish(context, c.x, *attended.context, c.gate);

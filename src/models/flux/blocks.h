@@ -7,8 +7,8 @@
 //   layers need no concatenation, and the attention takes both), which is also how the image
 //   tokens shard over sp. From one modulated input, attention (no output projection) and the
 //   MLP's first layer side by side, joined by proj_out, gated into the residual.
-// In a parallel run (cfg and sp; tp 1) the image tokens are this rank's shard and `image_tokens`
-// / `prompt_tokens` the true counts.
+// In a parallel run the image tokens are this rank's shard (over sp x tp), the prompt tokens its
+// tp shard, and `image_tokens` / `prompt_tokens` the true counts.
 #pragma once
 
 #include <string>
@@ -45,7 +45,10 @@ class FluxSingleBlock {
  private:
   AdaLayerNormZeroSingle norm_;
   Attention attn_;
+  // Under tp: proj_mlp column-parallel, proj_out row-parallel over its two input ranges (this
+  // rank's attention heads and its MLP slice); rows gathered before, summed and scattered after.
   Linear proj_mlp_, proj_out_;
+  Communicator* tp_ = nullptr;
 };
 
 }  // namespace paradit

@@ -1,5 +1,6 @@
 #include "models/flux/flux.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -18,10 +19,8 @@ FluxTransformer FluxTransformer::load(const LoadContext& parallel_ctx, const Flu
   ctx.parallel = nullptr;
   if (is_parallel(parallel_ctx)) {
     ParallelGroups& g = *parallel_ctx.parallel;
-    PD_CHECK(g.tp->size() == 1, "FLUX: the cfg and sp axes are supported in parallel configs so far; tp must be 1, ",
-             "got ", g.config.str());
     m.parallel_ = &g;
-    if (g.sp->size() > 1) ctx.parallel = &g;
+    if (g.sp->size() > 1 || g.tp->size() > 1) ctx.parallel = &g;
   }
   m.config_ = config;
   const int64_t D = config.inner_dim();
@@ -96,7 +95,7 @@ Tensor FluxTransformer::forward_local(const Tensor& hidden, const Tensor& contex
                                       const std::vector<float>& timesteps, const Tensor& img_ids,
                                       const Tensor& txt_ids, const std::vector<float>* guidance) const {
   const int64_t T = context.size(1), N = hidden.size(1);
-  const bool sp = parallel_ && parallel_->sp->size() > 1;
+  const bool sp = parallel_ && (parallel_->sp->size() > 1 || parallel_->tp->size() > 1);
   // The model scales timestep and guidance by 1000 in f32, as diffusers does.
   std::vector<float> t(timesteps);
   for (float& v : t) v *= 1000.f;
@@ -113,13 +112,21 @@ Tensor FluxTransformer::forward_local(const Tensor& hidden, const Tensor& contex
   RotaryTables tables =
       flux_rotary_tables(ops::concat({txt_ids.to(DType::F32), img_ids.to(DType::F32)}, 0), config_.axes_dims_rope);
   if (sp) {
-    // sp: this rank's shard of the image tokens (zero-padded at the global tail), and the rotary
-    // rows of the prompt and of that shard (padding rows: zeros, never attended as keys).
-    const int64_t parts = parallel_->sp->size(), rank = parallel_->sp->rank();
-    x = shard_tokens(x, rank, parts);
+    // Image tokens over sp x tp (the tp ranks of an sp shard hold consecutive slices of it,
+    // zero-padded at the global tail), prompt tokens over tp. The attention gathers its tp
+    // group's rows, so its rotary rows are the prompt's and the whole sp shard's (padding
+    // rows: zeros, never attended as keys).
+    const int64_t sp_size = parallel_->sp->size(), tp_size = parallel_->tp->size();
+    const int64_t index = parallel_->sp->rank() * tp_size + parallel_->tp->rank();
+    x = shard_tokens(x, index, sp_size * tp_size);
+    ctx = shard_tokens(ctx, parallel_->tp->rank(), tp_size);
+    const int64_t shard = tp_size * x.size(1), start = parallel_->sp->rank() * shard;
     auto local = [&](const Tensor& table) {
-      const Tensor image = shard_tokens(table.rows(T, T + N).reshape({1, N, -1}), rank, parts);
-      return ops::concat({table.rows(0, T), image.reshape({image.size(1), -1})}, 0);
+      Tensor rows = Tensor::zeros({T + shard, table.size(1)});
+      const int64_t valid = valid_tokens(N, start, shard);
+      const Tensor head = ops::concat({table.rows(0, T), table.rows(T + start, T + start + valid)}, 0);
+      std::copy_n(head.data<float>(), head.numel(), rows.data<float>());
+      return rows;
     };
     tables = {local(tables.cos), local(tables.sin)};
   }
@@ -128,7 +135,7 @@ Tensor FluxTransformer::forward_local(const Tensor& hidden, const Tensor& contex
   for (const auto& block : double_blocks_) block.forward(x, ctx, temb, rope, image_tokens, prompt_tokens);
   for (const auto& block : single_blocks_) block.forward(x, ctx, temb, rope, image_tokens, prompt_tokens);
   const Tensor out = proj_out_.forward(norm_out_.forward(x, temb));
-  return sp ? gather_tokens(*parallel_->sp, out, N) : out;
+  return sp ? gather_tokens(*parallel_->sp, gather_rows(*parallel_->tp, out), N) : out;
 }
 
 }  // namespace paradit

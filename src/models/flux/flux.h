@@ -16,8 +16,9 @@ class FluxTransformer {
  public:
   FluxTransformer() = default;
   // Parallel: cfg (each cfg group runs its share of the batch: true CFG's [negative; prompt]
-  // halves) and sp (image tokens sharded, ring and/or Ulysses attention, rotary rows at each
-  // token's global position); tp above 1 is refused with one line.
+  // halves), sp (image tokens sharded, ring and/or Ulysses attention, rotary rows at each
+  // token's global position) and tp (heads, the MLPs and adaLN split; in the single blocks
+  // proj_mlp column-parallel and proj_out row-parallel over [heads | MLP]).
   static FluxTransformer load(const LoadContext& ctx, const FluxConfig& config);
 
   // The inputs exactly as diffusers' transformer takes them: hidden [B, N, in_channels] (packed
