@@ -42,10 +42,13 @@ Attention Attention::load(const LoadContext& ctx, const std::string& prefix, con
     };
   }
   // q, k and v run as one GEMM over weights stacked at load; their outputs are sliced as views.
-  a.qkv_ = Linear::stacked({in_proj(clip ? "q_proj" : "to_q", config.query_dim),
-                            in_proj(clip ? "k_proj" : "to_k", config.query_dim),
-                            in_proj(clip ? "v_proj" : "to_v", config.query_dim)},
-                           ctx.pack_weights && !ctx.record);
+  // (A dry run that only records names stacks nothing: it would copy untouched memory.)
+  auto stack = [&](std::vector<Linear> parts) {
+    return ctx.record ? parts[0] : Linear::stacked(parts, ctx.pack_weights);
+  };
+  a.qkv_ = stack({in_proj(clip ? "q_proj" : "to_q", config.query_dim),
+                  in_proj(clip ? "k_proj" : "to_k", config.query_dim),
+                  in_proj(clip ? "v_proj" : "to_v", config.query_dim)});
   if (!config.pre_only) a.to_out_ = out_proj(clip ? "out_proj" : "to_out.0");
   const bool rms = config.qk_norm == "rms_norm";
   if (rms) {
@@ -53,10 +56,9 @@ Attention Attention::load(const LoadContext& ctx, const std::string& prefix, con
     a.norm_k_ = RMSNorm::load(ctx, join(prefix, "norm_k"), config.head_dim, config.eps, true);
   }
   if (config.added_kv_proj_dim) {
-    a.add_qkv_ = Linear::stacked({in_proj("add_q_proj", config.added_kv_proj_dim),
-                                  in_proj("add_k_proj", config.added_kv_proj_dim),
-                                  in_proj("add_v_proj", config.added_kv_proj_dim)},
-                                 ctx.pack_weights && !ctx.record);
+    a.add_qkv_ = stack({in_proj("add_q_proj", config.added_kv_proj_dim),
+                        in_proj("add_k_proj", config.added_kv_proj_dim),
+                        in_proj("add_v_proj", config.added_kv_proj_dim)});
     if (!config.context_pre_only) a.to_add_out_ = out_proj("to_add_out");
     if (rms) {
       a.norm_added_q_ = RMSNorm::load(ctx, join(prefix, "norm_added_q"), config.head_dim, config.eps, true);

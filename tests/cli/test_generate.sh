@@ -61,6 +61,11 @@ check "FLUX bad true CFG" 2 "true_cfg: -1 must be in 0..100" "${fgen[@]}" --true
 check "FLUX needs T5" 2 "FLUX cannot run without T5" "${fgen[@]}" --no-t5
 check "FLUX --transformer FILE" 0 "wrote .*ft.png (96x64)" "${fgen[@]}" \
   --transformer "$2/models/tiny_flux_transformer_bfl.safetensors" -o "$tmp/ft.png"
+check "make-pipeline writes a FLUX folder" 0 "wrote $tmp/randflux" "$bin" bench make-pipeline --like "$flux" \
+  --out "$tmp/randflux" --shard-gb 0.0005
+check "the random FLUX folder is a FluxPipeline" 0 "FluxPipeline" cat "$tmp/randflux/model_index.json"
+check "a random FLUX pipeline renders" 0 "wrote .*rf.png (64x64)" "$bin" generate --model "$tmp/randflux" --prompt x \
+  --width 64 --height 64 --steps 1 --max-sequence-length 16 -o "$tmp/rf.png"
 check "SD3 refuses --transformer" 2 "only FLUX pipelines take a separate transformer file" "${gen[@]}" \
   --transformer "$2/models/tiny_flux_transformer_bfl.safetensors"
 summary

@@ -1,7 +1,7 @@
-// `paradit bench make-pipeline`: writes a diffusers StableDiffusion3Pipeline folder with
-// real-shaped random weights in the released files' layout and dtypes (transformer bf16 in
-// shards, CLIP-L/G and T5-XXL f16, VAE f32), for measuring whole images (time, peak memory)
-// without downloading the real weights. Which tensors to write comes from paradit's own
+// `paradit bench make-pipeline`: writes a diffusers StableDiffusion3Pipeline or FluxPipeline
+// folder with real-shaped random weights in the released files' layout and dtypes (transformer
+// bf16 in shards, CLIP-L/G and T5-XXL f16, VAE f32), for measuring whole images (time, peak
+// memory) without downloading the real weights. Which tensors to write comes from paradit's own
 // loaders run dry (LoadContext::record), so the files hold exactly what a load reads.
 #include <cstdio>
 #include <filesystem>
@@ -14,7 +14,9 @@
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "models/clip/clip_text_model.h"
+#include "models/flux/flux.h"
 #include "models/mmdit/mmdit.h"
+#include "pipelines/flux/pipeline.h"
 #include "models/t5/t5_encoder.h"
 #include "models/vae/autoencoder_kl.h"
 
@@ -42,6 +44,36 @@ const char* kVae = R"({"_class_name": "AutoencoderKL", "in_channels": 3, "out_ch
   "scaling_factor": 1.5305, "shift_factor": 0.0609, "use_quant_conv": false, "use_post_quant_conv": false,
   "down_block_types": ["DownEncoderBlock2D", "DownEncoderBlock2D", "DownEncoderBlock2D", "DownEncoderBlock2D"],
   "up_block_types": ["UpDecoderBlock2D", "UpDecoderBlock2D", "UpDecoderBlock2D", "UpDecoderBlock2D"]})";
+
+// FLUX.1's VAE: SD3's shapes with its own latent factors; its scheduler configs.
+std::string flux_vae_json() {
+  nlohmann::json j = nlohmann::json::parse(kVae);
+  j["scaling_factor"] = 0.3611;
+  j["shift_factor"] = 0.1159;
+  return j.dump(2);
+}
+std::string flux_scheduler_json(bool dev) {
+  const nlohmann::json j = {{"_class_name", "FlowMatchEulerDiscreteScheduler"}, {"num_train_timesteps", 1000},
+                            {"shift", dev ? 3.0 : 1.0}, {"use_dynamic_shifting", dev}, {"base_shift", 0.5},
+                            {"max_shift", 1.15}, {"base_image_seq_len", 256}, {"max_image_seq_len", 4096}};
+  return j.dump(2);
+}
+
+std::string flux_json(const FluxConfig& c) {
+  const nlohmann::json j = {{"_class_name", "FluxTransformer2DModel"},
+                            {"attention_head_dim", c.attention_head_dim},
+                            {"axes_dims_rope", c.axes_dims_rope},
+                            {"guidance_embeds", c.guidance_embeds},
+                            {"in_channels", c.in_channels},
+                            {"joint_attention_dim", c.joint_attention_dim},
+                            {"num_attention_heads", c.num_attention_heads},
+                            {"num_layers", c.num_layers},
+                            {"num_single_layers", c.num_single_layers},
+                            {"out_channels", c.out_channels},
+                            {"patch_size", c.patch_size},
+                            {"pooled_projection_dim", c.pooled_projection_dim}};
+  return j.dump(2);
+}
 
 std::string mmdit_json(const MMDiTConfig& c) {
   nlohmann::json j = {{"_class_name", "SD3Transformer2DModel"},
@@ -98,9 +130,83 @@ void write_weights(const fs::path& dir, const std::string& stem, const Recorded&
   }
 }
 
+// Each loader, run dry, lists the tensors it reads; then they are written.
+template <typename Load>
+Recorded record(Load load) {
+  Recorded r;
+  LoadContext ctx;
+  ctx.compute = DType::BF16;  // half the (untouched) address space
+  ctx.record = &r;
+  load(ctx);
+  return r;
+}
+
 void write_config(const fs::path& dir, const std::string& json) {
   fs::create_directories(dir);
   write_file_atomic((dir / "config.json").string(), json);
+}
+
+// The components both pipelines share, each from the config.json already in its folder.
+void write_clip(const fs::path& dir, uint64_t seed, double shard_bytes) {
+  write_weights(dir, "model", record([&](const LoadContext& c) {
+                  ClipTextModel::load(c, ClipTextConfig::from_json_file((dir / "config.json").string()));
+                }),
+                DType::F16, seed, shard_bytes);
+}
+void write_t5(const fs::path& dir, uint64_t seed, double shard_bytes) {
+  write_weights(dir, "model", record([&](const LoadContext& c) {
+                  T5Encoder::load(c, T5Config::from_json_file((dir / "config.json").string()));
+                }),
+                DType::F16, seed, shard_bytes);
+}
+void write_vae(const fs::path& dir, uint64_t seed, double shard_bytes) {
+  write_weights(dir, "diffusion_pytorch_model", record([&](const LoadContext& c) {
+                  AutoencoderKL::load(c, VaeConfig::from_json_file((dir / "config.json").string()), true);
+                }),
+                DType::F32, seed, shard_bytes);
+}
+// --like: the components' config.json files of another pipeline folder.
+void copy_configs(const fs::path& like, const fs::path& out, const std::vector<const char*>& parts) {
+  for (const char* part : parts) {
+    PD_CHECK(fs::is_regular_file(like / part / "config.json"), (like / part).string(), " has no config.json");
+    fs::create_directories(out / part);
+    fs::copy_file(like / part / "config.json", out / part / "config.json", fs::copy_options::overwrite_existing);
+  }
+}
+
+// The FLUX.1 form: transformer, CLIP-L (text_encoder), T5-XXL (text_encoder_2), VAE, scheduler.
+int make_flux_pipeline(const fs::path& out, const fs::path& like, const std::string& preset, const fs::path& tokenizers,
+                       double shard_bytes, uint64_t seed) {
+  for (const char* t : {"tokenizer", "tokenizer_2"})
+    PD_CHECK(fs::is_directory(tokenizers / t), tokenizers.string(), " has no ", t,
+             "/ (pass --tokenizers FLUX_PIPELINE_DIR: the tokenizers are copied, not generated)");
+  if (like.empty()) {
+    const FluxConfig config = FluxConfig::preset(preset);
+    write_config(out / "transformer", flux_json(config));
+    write_config(out / "text_encoder", kClipL);
+    write_config(out / "text_encoder_2", kT5);
+    write_config(out / "vae", flux_vae_json());
+    fs::create_directories(out / "scheduler");
+    write_file_atomic((out / "scheduler/scheduler_config.json").string(), flux_scheduler_json(config.guidance_embeds));
+  } else {
+    copy_configs(like, out, {"transformer", "text_encoder", "text_encoder_2", "vae"});
+    fs::create_directories(out / "scheduler");
+    fs::copy_file(like / "scheduler/scheduler_config.json", out / "scheduler/scheduler_config.json",
+                  fs::copy_options::overwrite_existing);
+  }
+  const FluxConfig flux = FluxConfig::from_json_file((out / "transformer/config.json").string());
+  for (const char* t : {"tokenizer", "tokenizer_2"})
+    fs::copy(tokenizers / t, out / t, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  write_file_atomic((out / "model_index.json").string(),
+                    R"({"_class_name": "FluxPipeline", "_note": "random weights, paradit bench make-pipeline"})");
+  std::fprintf(stderr, "writing %s (%s, random weights)\n", out.c_str(), preset.c_str());
+  write_weights(out / "transformer", "diffusion_pytorch_model",
+                record([&](const LoadContext& c) { FluxTransformer::load(c, flux); }), DType::BF16, seed, shard_bytes);
+  write_clip(out / "text_encoder", seed + 1, shard_bytes);
+  write_t5(out / "text_encoder_2", seed + 3, shard_bytes);
+  write_vae(out / "vae", seed + 4, shard_bytes);
+  std::fprintf(stderr, "wrote %s\n", out.c_str());
+  return 0;
 }
 
 }  // namespace
@@ -116,6 +222,13 @@ int run_make_pipeline(const Args& args) {
   const double shard_bytes = std::stod(args.get("shard-gb", "2")) * 1e9;
   const uint64_t seed = static_cast<uint64_t>(args.get_int("seed", 1234));
   PD_CHECK(shard_bytes >= 1e5, "--shard-gb must be at least 0.0001");
+  const bool flux = like.empty() ? preset.rfind("flux", 0) == 0 : is_flux_pipeline(like.string());
+  if (flux)
+    return make_flux_pipeline(out, like, preset,
+                              args.get("tokenizers", like.empty() ? std::string(PARADIT_SOURCE_DIR) +
+                                                                        "/tests/fixtures/tiny-flux"
+                                                                  : like.string()),
+                              shard_bytes, seed);
   for (const char* t : {"tokenizer", "tokenizer_2", "tokenizer_3"})
     PD_CHECK(fs::is_directory(tokenizers / t), tokenizers.string(), " has no ", t,
              "/ (pass --tokenizers PIPELINE_DIR: the tokenizers are copied, not generated)");
@@ -127,11 +240,7 @@ int run_make_pipeline(const Args& args) {
     write_config(out / "text_encoder_3", kT5);
     write_config(out / "vae", kVae);
   } else {
-    for (const char* part : {"transformer", "text_encoder", "text_encoder_2", "text_encoder_3", "vae"}) {
-      PD_CHECK(fs::is_regular_file(like / part / "config.json"), (like / part).string(), " has no config.json");
-      fs::create_directories(out / part);
-      fs::copy_file(like / part / "config.json", out / part / "config.json", fs::copy_options::overwrite_existing);
-    }
+    copy_configs(like, out, {"transformer", "text_encoder", "text_encoder_2", "text_encoder_3", "vae"});
   }
   const MMDiTConfig mmdit = MMDiTConfig::from_json_file((out / "transformer/config.json").string());
   for (const char* t : {"tokenizer", "tokenizer_2", "tokenizer_3"})
@@ -139,38 +248,13 @@ int run_make_pipeline(const Args& args) {
   write_file_atomic((out / "model_index.json").string(),
                     R"({"_class_name": "StableDiffusion3Pipeline", "_note": "random weights, paradit bench make-pipeline"})");
 
-  // Each loader, run dry, lists the tensors it reads; then they are written.
-  auto record = [](auto load) {
-    Recorded r;
-    LoadContext ctx;
-    ctx.compute = DType::BF16;  // half the (untouched) address space
-    ctx.record = &r;
-    load(ctx);
-    return r;
-  };
   std::fprintf(stderr, "writing %s (%s, random weights)\n", out.c_str(), preset.c_str());
   write_weights(out / "transformer", "diffusion_pytorch_model",
                 record([&](const LoadContext& c) { MMDiT::load(c, mmdit); }), DType::BF16, seed, shard_bytes);
-  write_weights(out / "text_encoder", "model",
-                record([&](const LoadContext& c) {
-                  ClipTextModel::load(c, ClipTextConfig::from_json_file((out / "text_encoder/config.json").string()));
-                }),
-                DType::F16, seed + 1, shard_bytes);
-  write_weights(out / "text_encoder_2", "model",
-                record([&](const LoadContext& c) {
-                  ClipTextModel::load(c, ClipTextConfig::from_json_file((out / "text_encoder_2/config.json").string()));
-                }),
-                DType::F16, seed + 2, shard_bytes);
-  write_weights(out / "text_encoder_3", "model",
-                record([&](const LoadContext& c) {
-                  T5Encoder::load(c, T5Config::from_json_file((out / "text_encoder_3/config.json").string()));
-                }),
-                DType::F16, seed + 3, shard_bytes);
-  write_weights(out / "vae", "diffusion_pytorch_model",
-                record([&](const LoadContext& c) {
-                  AutoencoderKL::load(c, VaeConfig::from_json_file((out / "vae/config.json").string()), true);
-                }),
-                DType::F32, seed + 4, shard_bytes);
+  write_clip(out / "text_encoder", seed + 1, shard_bytes);
+  write_clip(out / "text_encoder_2", seed + 2, shard_bytes);
+  write_t5(out / "text_encoder_3", seed + 3, shard_bytes);
+  write_vae(out / "vae", seed + 4, shard_bytes);
   std::fprintf(stderr, "wrote %s\n", out.c_str());
   return 0;
 }

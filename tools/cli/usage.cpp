@@ -129,10 +129,11 @@ const Entry kEntries[] = {
      "Times the SD3 VAE decoder with random weights of the real shapes.\n",
      false},
     {"bench make-pipeline",
-     "usage: paradit bench make-pipeline --out DIR [--config sd3.5-large|sd3.5-medium | --like PIPELINE]\n"
-     "           [--shard-gb 2] [--tokenizers PIPELINE] [--seed N]\n"
+     "usage: paradit bench make-pipeline --out DIR [--config sd3.5-large|sd3.5-medium|flux.1-dev|flux.1-schnell\n"
+     "           | --like PIPELINE] [--shard-gb 2] [--tokenizers PIPELINE] [--seed N]\n"
      "\n"
-     "Writes a diffusers SD3.5 folder with random weights in the released layout and dtypes.\n",
+     "Writes a diffusers SD3.5 or FLUX.1 pipeline folder with random weights in the released layout\n"
+     "and dtypes (FLUX.1: 24 GB of transformer in bf16).\n",
      false},
     {"plan",
      "usage: paradit plan --mesh RxC [--config sd3.5-large] [--size 1024] [--batch 2] [--prompt-tokens N]\n"
