@@ -12,6 +12,7 @@
 #include "core/cpu_features.h"
 #include "pipelines/flux/pipeline.h"
 #include "pipelines/sd35/pipeline.h"
+#include "models/flux/weights.h"
 #include "models/mmdit/weights.h"
 #include "parallel/setup.h"
 #include "pipelines/sd35/request_broadcast.h"
@@ -60,10 +61,12 @@ std::unique_ptr<Pipeline> Pipeline::load(const LoadOptions& o) {
   po.ulysses = o.ulysses;
   po.profile = o.parallel_profile;
   const bool flux = is_flux_pipeline(o.model);
-  PD_CHECK(!flux || o.mesh.empty() || o.parallel != "auto", "FLUX: --parallel auto plans SD3 only; give the "
-           "tuple, e.g. --parallel '((1,0),(2,1),(1,0))' on a 1x2 mesh");
-  StepShape shape;  // what `auto` plans for: this model at 1024x1024 with CFG and 333 prompt tokens
-  if (!o.mesh.empty() && !flux) shape = mmdit_step_shape(open_mmdit_weights(o.model).config, 128, 128, 333, 2);
+  // What `auto` plans for: this model at 1024x1024; SD3 with CFG and 333 prompt tokens, FLUX
+  // one sample (true CFG is a per-request choice) and 512 T5 tokens.
+  StepShape shape;
+  if (!o.mesh.empty())
+    shape = flux ? flux_step_shape(open_flux_weights(o.model).config, 128, 128, 512, 1)
+                 : mmdit_step_shape(open_mmdit_weights(o.model).config, 128, 128, 333, 2);
   auto groups = setup_parallel(po, shape);
   p.parallel = groups.get();
   std::unique_ptr<Pipeline> out(new Pipeline());

@@ -79,7 +79,7 @@ std::vector<PlanCost> rank_configs(const Mesh& mesh, const StepShape& shape, con
   for (int cfg = 1; cfg <= 2; ++cfg)
     for (int sp = 1; sp <= P; ++sp)
       for (int tp = 1; tp <= P; ++tp) {
-        if (cfg * sp * tp != P) continue;
+        if (cfg * sp * tp != P || cfg > shape.batch) continue;  // cfg splits the batch
         for (int axes = 0; axes < 8; ++axes) {
           ParallelConfig c;
           c.cfg = {cfg, axes & 1};

@@ -156,8 +156,7 @@ INSTANTIATE_TEST_SUITE_P(Configs, PipelineParallel, ::testing::ValuesIn(kCases),
 
 // FLUX.1 on every axis against one rank: true CFG's [negative; prompt] halves on two submeshes,
 // the image tokens sharded over sp (112x48: 21 tokens, which no sp factor divides) with ring
-// attention and Ulysses, tp with padded heads, and the seed's 2x4 tuple; --parallel auto is a
-// one-line error (its cost model knows SD3 only).
+// attention and Ulysses, tp with padded heads, the seed's 2x4 tuple, and --parallel auto.
 TEST(FluxParallel, EveryAxisEqualsOneRank) {
   const std::string args = " generate --model " + std::string(PARADIT_FIXTURES_DIR) + "/tiny-flux" +
                            " --prompt 'a red circle on a blue background' --negative-prompt 'a green square'" +
@@ -179,7 +178,8 @@ TEST(FluxParallel, EveryAxisEqualsOneRank) {
                        Run{"tp2", 2, "--mesh 1x2 --parallel '((1,0),(1,0),(2,1))'"},
                        Run{"tp3 (4 heads padded to 6)", 3, "--mesh 1x3 --parallel '((1,0),(1,0),(3,1))'"},
                        Run{"sp2 tp2", 4, "--mesh 2x2 --parallel '((1,0),(2,0),(2,1))'"},
-                       Run{"cfg2 sp2 tp2", 8, "--mesh 2x4 --parallel '((2,1),(2,0),(2,1))'"}}) {
+                       Run{"cfg2 sp2 tp2", 8, "--mesh 2x4 --parallel '((2,1),(2,0),(2,1))'"},
+                       Run{"auto on 1x2", 2, "--mesh 1x2"}}) {
     r = run_command(mpirun(c.ranks) + args + " -o " + out + " " + c.flags + " --timings");
     ASSERT_EQ(r.code, 0) << c.name << ": " << r.output;
     EXPECT_NE(r.output.find("comm "), std::string::npos) << r.output;
@@ -187,9 +187,13 @@ TEST(FluxParallel, EveryAxisEqualsOneRank) {
     std::printf("FLUX %s: image max difference %d levels\n", c.name, worst);
     EXPECT_LE(worst, 1) << c.name;
   }
-  r = run_command(mpirun(2) + args + " -o " + out + " --mesh 1x2");
+  // auto plans one sample per step (true CFG is a request's choice), so it never picks cfg; a
+  // cfg split without true CFG is refused per request.
+  r = run_command(mpirun(2) + " generate --model " + std::string(PARADIT_FIXTURES_DIR) + "/tiny-flux --prompt x" +
+                  " --width 64 --height 64 --steps 1 --max-sequence-length 16 --quiet --threads 1 -o " + out +
+                  " --mesh 1x2 --parallel '((2,1),(1,0),(1,0))'");
   EXPECT_NE(r.code, 0);
-  EXPECT_NE(r.output.find("--parallel auto plans SD3 only"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("gives true CFG its own submesh"), std::string::npos) << r.output;
   fs::remove(single);
   fs::remove(out);
 }

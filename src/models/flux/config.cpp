@@ -126,4 +126,21 @@ double flux_flops(const FluxConfig& c, int64_t image_tokens, int64_t text_tokens
          (static_cast<double>(c.num_layers) * dbl + static_cast<double>(c.num_single_layers) * single + embed);
 }
 
+StepShape flux_step_shape(const FluxConfig& c, int64_t latent_h, int64_t latent_w, int64_t text_tokens,
+                          int64_t batch) {
+  StepShape s;
+  s.layers = c.num_layers + c.num_single_layers;
+  s.dim = c.inner_dim();
+  s.heads = c.num_attention_heads;
+  s.head_dim = c.attention_head_dim;
+  s.image_tokens = (latent_h / 2) * (latent_w / 2);
+  s.prompt_tokens = text_tokens;
+  s.batch = batch;
+  s.weight_params = 36.0 * static_cast<double>(s.dim * s.dim * s.layers) * 1.01;
+  s.bytes_per_weight = 2;
+  s.bytes_per_activation = 4;
+  s.out_per_token = c.out_channels;
+  return s;
+}
+
 }  // namespace paradit

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "io/weight_source.h"
+#include "parallel/auto_config.h"
 
 namespace paradit {
 
@@ -40,5 +41,11 @@ struct FluxConfig {
 // FLOPs of one forward pass (multiply-add = 2) for `batch` samples of `image_tokens` packed
 // latent tokens and `text_tokens` T5 tokens: every linear layer plus the attention products.
 double flux_flops(const FluxConfig& config, int64_t image_tokens, int64_t text_tokens, int64_t batch);
+
+// What one step moves and computes, for `--parallel auto`: the cost model's block (q, k, v, out
+// and a 4x MLP per token) fits both FLUX block kinds, so every block counts as one layer.
+// latent_h, latent_w: the VAE latent (packed 2x2 into tokens); batch 1 (2 with true CFG).
+StepShape flux_step_shape(const FluxConfig& config, int64_t latent_h, int64_t latent_w, int64_t text_tokens,
+                          int64_t batch);
 
 }  // namespace paradit
