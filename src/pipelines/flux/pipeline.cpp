@@ -99,13 +99,7 @@ FluxPipeline FluxPipeline::load(const PipelineOptions& o, Timings* timings) {
 }
 
 GenerateRequest FluxPipeline::resolve(const GenerateRequest& request) const {
-  GenerateRequest r = request;
-  if (r.width == 0) r.width = defaults_.width;
-  if (r.height == 0) r.height = defaults_.height;
-  if (r.steps == 0) r.steps = defaults_.steps;
-  if (r.guidance < 0) r.guidance = defaults_.guidance;
-  if (r.max_sequence_length == 0) r.max_sequence_length = defaults_.max_sequence_length;
-  return r;
+  return with_defaults(request, defaults_);
 }
 
 void FluxPipeline::validate(const GenerateRequest& request) const {

@@ -102,14 +102,18 @@ Sd35Pipeline Sd35Pipeline::load(const PipelineOptions& o, Timings* timings) {
   return p;
 }
 
-GenerateRequest Sd35Pipeline::resolve(const GenerateRequest& request) const {
+GenerateRequest with_defaults(const GenerateRequest& request, const ModelDefaults& defaults) {
   GenerateRequest r = request;
-  if (r.width == 0) r.width = defaults_.width;
-  if (r.height == 0) r.height = defaults_.height;
-  if (r.steps == 0) r.steps = defaults_.steps;
-  if (r.guidance < 0) r.guidance = defaults_.guidance;
-  if (r.max_sequence_length == 0) r.max_sequence_length = defaults_.max_sequence_length;
+  if (r.width == 0) r.width = defaults.width;
+  if (r.height == 0) r.height = defaults.height;
+  if (r.steps == 0) r.steps = defaults.steps;
+  if (r.guidance < 0) r.guidance = defaults.guidance;
+  if (r.max_sequence_length == 0) r.max_sequence_length = defaults.max_sequence_length;
   return r;
+}
+
+GenerateRequest Sd35Pipeline::resolve(const GenerateRequest& request) const {
+  return with_defaults(request, defaults_);
 }
 
 void Sd35Pipeline::validate(const GenerateRequest& request) const {

@@ -118,5 +118,7 @@ ModelDefaults model_defaults(const MMDiTConfig& config, const std::string& path)
 // that start with "_"): "_paradit_defaults": {"num_inference_steps", "guidance_scale",
 // "max_sequence_length"}, each optional.
 void apply_folder_defaults(const std::string& model_index_json, ModelDefaults& defaults);
+// The request with every "the model's default" field (0, or < 0 for guidance) filled in.
+GenerateRequest with_defaults(const GenerateRequest& request, const ModelDefaults& defaults);
 
 }  // namespace paradit
