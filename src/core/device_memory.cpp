@@ -26,6 +26,16 @@ class HostMemory final : public DeviceMemory {
   }
 };
 
+}  // namespace
+
+void DeviceMemory::copy_strided(const Shape& shape, const Shape&, const void*, DType src_dtype, const Shape&, void*,
+                                DType dst_dtype) {
+  fail("a strided ", dtype_name(src_dtype), " -> ", dtype_name(dst_dtype), " copy of ", shape_str(shape),
+       " has no implementation on this device");
+}
+
+namespace {
+
 DeviceMemory*& slot(Device device) {
   static HostMemory host;
   static DeviceMemory* slots[2] = {&host, nullptr};

@@ -20,6 +20,14 @@ class DeviceMemory {
   virtual void copy_from_host(void* dst, const void* host_src, size_t bytes) = 0;
   virtual void copy_to_host(void* host_dst, const void* src, size_t bytes) = 0;
   virtual void copy_within(void* dst, const void* src, size_t bytes) = 0;
+  // Within this device: every element of `shape` read at `src_strides` (elements) from `src`,
+  // converted from `src_dtype` and written at `dst_strides` into `dst` as `dst_dtype`. Strided
+  // views, dtype conversions, permutes, concats and broadcasts (a stride of 0) are all this.
+  // The host does it in core; a device without it fails naming the copy.
+  virtual void copy_strided(const Shape& shape, const Shape& src_strides, const void* src, DType src_dtype,
+                            const Shape& dst_strides, void* dst, DType dst_dtype);
+  // Waits until everything queued on this device has run (timings; the host is synchronous).
+  virtual void synchronize() {}
 };
 
 // `memory` must outlive every tensor on `device` (backends register a static instance).

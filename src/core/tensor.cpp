@@ -62,9 +62,7 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
 
 Tensor Tensor::to(Device device) const {
   if (device == device_) return *this;
-  const Tensor src = device_ == Device::CPU ? contiguous() : *this;
-  PD_CHECK(src.is_contiguous(), "Tensor::to(", device_name(device), "): ", describe(), " on ", device_name(device_),
-           " is a strided view; make it contiguous on its device first");
+  const Tensor src = contiguous();
   Tensor out = empty(shape_, dtype_, device);
   if (nbytes() == 0) return out;
   if (device == Device::CPU) device_memory(device_).copy_to_host(out.data_, src.data_, nbytes());
@@ -274,15 +272,16 @@ void gather_strided(const Shape& shape, const Shape& strides, const char* src, D
 
 Tensor Tensor::contiguous() const {
   if (is_contiguous()) return *this;
-  PD_CHECK(device_ == Device::CPU, "contiguous: ", describe(), " on ", device_name(device_),
-           ": strided copies run on the CPU here");
   return to(dtype_);
 }
 
 Tensor Tensor::to(DType dtype) const {
-  PD_CHECK(device_ == Device::CPU, "Tensor::to(", dtype_name(dtype), "): ", describe(), " is on ", device_name(device_),
-           "; dtype conversion runs on the CPU here (move it with to(Device::CPU))");
-  Tensor out = empty(shape_, dtype);
+  Tensor out = empty(shape_, dtype, device_);
+  if (device_ != Device::CPU) {  // the device converts and gathers in one pass
+    if (numel())
+      device_memory(device_).copy_strided(shape_, strides_, data_, dtype_, out.strides_, out.data_, dtype);
+    return out;
+  }
   if (is_contiguous()) convert(data_, dtype_, out.data_, dtype, static_cast<size_t>(numel()));
   else gather_strided(shape_, strides_, static_cast<const char*>(data_), dtype_, static_cast<char*>(out.data_), dtype);
   return out;

@@ -96,7 +96,10 @@ Attention::Output Attention::forward(const Tensor& hidden, const Tensor* context
   // write bf16 and the attention reads them in place, in bf16 products (softmax and
   // accumulation in f32), and writes bf16 for the output projections. Otherwise everything
   // stays f32: the f32 path is the exact reference.
-  const bool bf16 = qkv_.compute_dtype() == DType::BF16 && ops::fast_bf16_attention(config_.head_dim);
+  // bf16 activations into the attention where its products run in bf16: always on the GPU, on
+  // the CPU where AVX512-BF16 makes them fast.
+  const bool bf16 = qkv_.compute_dtype() == DType::BF16 &&
+                    (hidden.device() != Device::CPU || ops::fast_bf16_attention(config_.head_dim));
   const DType act = bf16 ? DType::BF16 : DType::F32;
   ops::AttentionStream image, prompt;
   auto [q, k, v] = project(qkv_, bf16 ? hidden.to(DType::BF16) : hidden, act);

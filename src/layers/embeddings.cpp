@@ -31,13 +31,11 @@ Tensor PatchEmbed::forward(const Tensor& latent) const {
   PD_CHECK(h <= max && w <= max, "PatchEmbed: ", h, "x", w, " patches exceed pos_embed_max_size ", max);
   const Tensor patches = ops::conv2d(latent, proj_weight_, &proj_bias_, {p, 0, 0, 0, 0});
   Tensor tokens = ops::permute(patches.reshape({B, D, h * w}), {0, 2, 1});
-  // Centre crop of the max x max table, as diffusers' cropped_pos_embed does.
+  // Centre crop of the max x max table, as diffusers' cropped_pos_embed does (a view, made
+  // contiguous on the table's device).
   const int64_t top = (max - h) / 2, left = (max - w) / 2;
-  Tensor pos = Tensor::empty({h * w, D});
-  for (int64_t r = 0; r < h; ++r)
-    std::memcpy(pos.data<float>() + r * w * D, pos_embed_.data<float>() + ((top + r) * max + left) * D,
-                static_cast<size_t>(w * D) * sizeof(float));
-  return ops::add(tokens, pos);
+  const Tensor pos = pos_embed_.reshape({max, max, D}).slice(0, top, top + h).slice(1, left, left + w).contiguous();
+  return ops::add(tokens, pos.reshape({h * w, D}));
 }
 
 Tensor timestep_sinusoid(const std::vector<float>& timesteps, int64_t dim) {
@@ -80,7 +78,7 @@ CombinedTimestepTextProjEmbeddings CombinedTimestepTextProjEmbeddings::load(cons
 Tensor CombinedTimestepTextProjEmbeddings::forward(const std::vector<float>& timesteps, const Tensor& pooled) const {
   PD_CHECK(pooled.dim() == 2 && pooled.size(0) == static_cast<int64_t>(timesteps.size()),
            "CombinedTimestepTextProjEmbeddings: ", timesteps.size(), " timesteps but pooled is ", pooled.describe());
-  const Tensor t = timestep_embedder_.forward(timestep_sinusoid(timesteps, 256));
+  const Tensor t = timestep_embedder_.forward(timestep_sinusoid(timesteps, 256).to(pooled.device()));
   return ops::add(t, text_embedder_.forward(pooled));
 }
 
@@ -105,8 +103,8 @@ Tensor CombinedTimestepGuidanceTextProjEmbeddings::forward(const std::vector<flo
                guidance.size() == timesteps.size(),
            "CombinedTimestepGuidanceTextProjEmbeddings: ", timesteps.size(), " timesteps, ", guidance.size(),
            " guidance values, pooled ", pooled.describe());
-  const Tensor t = timestep_embedder_.forward(timestep_sinusoid(timesteps, 256));
-  const Tensor g = guidance_embedder_.forward(timestep_sinusoid(guidance, 256));
+  const Tensor t = timestep_embedder_.forward(timestep_sinusoid(timesteps, 256).to(pooled.device()));
+  const Tensor g = guidance_embedder_.forward(timestep_sinusoid(guidance, 256).to(pooled.device()));
   return ops::add(ops::add(t, g), text_embedder_.forward(pooled));
 }
 

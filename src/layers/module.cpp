@@ -62,8 +62,20 @@ Tensor slice_padded(const Tensor& t, const Shard& shard) {
   return out;
 }
 
+Tensor fetch_host(const LoadContext& ctx, const std::string& name, const Shape& expected, DType dtype,
+                  const Shard* shard);
+
 Tensor fetch(const LoadContext& ctx, const std::string& name, const Shape& expected, DType dtype,
              const Shard* shard = nullptr) {
+  Tensor t = fetch_host(ctx, name, expected, dtype, shard);
+  if (ctx.device == Device::CPU || ctx.record) return t;
+  Tensor on_device = t.to(ctx.device);
+  if (ctx.weights && ctx.weights->pages_droppable()) drop_pages(t);
+  return on_device;
+}
+
+Tensor fetch_host(const LoadContext& ctx, const std::string& name, const Shape& expected, DType dtype,
+                  const Shard* shard) {
   if (ctx.record) {  // a dry run: note what the model asks for
     ctx.record->emplace_back(name, expected);
     // Never written, so fresh pages stay unbacked: a dry run of SD3.5 Large costs no memory.

@@ -33,6 +33,9 @@ struct LoadContext {
   // Set: nothing is read; every tensor the model asks for is appended here (name, full shape)
   // and comes back uninitialised. Writers of real-shaped random checkpoints use it.
   std::vector<std::pair<std::string, Shape>>* record = nullptr;
+  // Where the weights live: every tensor is uploaded there once, at load, after the dtype
+  // conversion (the GPU receives the compute dtype, never f32 copies of bf16 matrices).
+  Device device = Device::CPU;
 };
 
 // The values random-weight models use (and random checkpoints hold): deterministic per name.

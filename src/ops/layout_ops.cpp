@@ -1,5 +1,6 @@
 // concat, split, chunk and permute: shape logic here, byte copies in the backend.
 #include "backend/cpu/cpu_ops.h"
+#include "core/device_memory.h"
 #include "core/error.h"
 #include "ops/ops.h"
 
@@ -31,7 +32,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
   Shape out_shape = first.shape();
   out_shape[static_cast<size_t>(dim)] = 0;
   for (const Tensor& x : xs) {
-    PD_CHECK(x.device() == Device::CPU && x.dtype() == first.dtype() && x.dim() == first.dim(),
+    PD_CHECK(x.device() == first.device() && x.dtype() == first.dtype() && x.dim() == first.dim(),
              "concat: tensors differ in device, dtype or rank: ", first.describe(), " vs ", x.describe());
     PD_CHECK(x.is_contiguous(), "concat: ", x.describe(), " is a strided view; this op takes contiguous tensors");
     for (int64_t i = 0; i < x.dim(); ++i)
@@ -39,7 +40,18 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
                " outside dimension ", dim);
     out_shape[static_cast<size_t>(dim)] += x.size(dim);
   }
-  Tensor y = Tensor::empty(out_shape, first.dtype());
+  Tensor y = Tensor::empty(out_shape, first.dtype(), first.device());
+  if (first.device() != Device::CPU) {  // each input copied into its slice of y, on the device
+    int64_t offset = 0;
+    for (const Tensor& x : xs) {
+      const Tensor part = y.slice(dim, offset, offset + x.size(dim));
+      if (x.numel())
+        device_memory(x.device()).copy_strided(x.shape(), x.strides(), x.raw(), x.dtype(), part.strides(),
+                                               const_cast<void*>(part.raw()), y.dtype());
+      offset += x.size(dim);
+    }
+    return y;
+  }
   int64_t outer, inner;
   outer_inner(out_shape, dim, &outer, &inner);
   const size_t elem = dtype_size(first.dtype());
@@ -54,7 +66,6 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
 }
 
 std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim) {
-  PD_CHECK(x.device() == Device::CPU, "ops::split has no ", device_name(x.device()), " implementation yet");
   PD_CHECK(x.is_contiguous(), "split: ", x.describe(), " is a strided view; slice it instead");
   dim = normalize_dim("split", dim, x.dim());
   int64_t total = 0;
@@ -64,6 +75,15 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
   }
   PD_CHECK(total == x.size(dim), "split: sizes add up to ", total, " but dimension ", dim, " of ", x.describe(),
            " is ", x.size(dim));
+  if (x.device() != Device::CPU) {  // each part a slice made contiguous on the device
+    std::vector<Tensor> out;
+    int64_t offset = 0;
+    for (int64_t s : sizes) {
+      out.push_back(x.slice(dim, offset, offset + s).contiguous());
+      offset += s;
+    }
+    return out;
+  }
   int64_t outer, inner;
   outer_inner(x.shape(), dim, &outer, &inner);
   const size_t elem = dtype_size(x.dtype());
@@ -90,7 +110,6 @@ std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
 }
 
 Tensor permute(const Tensor& x, const std::vector<int64_t>& order) {
-  PD_CHECK(x.device() == Device::CPU, "ops::permute has no ", device_name(x.device()), " implementation yet");
   PD_CHECK(static_cast<int64_t>(order.size()) == x.dim(), "permute: order has ", order.size(), " entries for ",
            x.describe());
   std::vector<bool> seen(order.size(), false);
@@ -100,7 +119,7 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& order) {
     seen[static_cast<size_t>(d)] = true;
     out_shape.push_back(x.size(d));
   }
-  if (!x.is_contiguous()) return x.permuted(order).to(x.dtype());  // a strided gather
+  if (!x.is_contiguous() || x.device() != Device::CPU) return x.permuted(order).to(x.dtype());  // a strided gather
   Tensor y = Tensor::empty(out_shape, x.dtype());
   if (y.numel()) cpu::permute(x, order, y);
   return y;

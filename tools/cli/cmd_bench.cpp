@@ -7,6 +7,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "core/device_memory.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "core/timer.h"
@@ -35,7 +36,7 @@ Tensor filled(const Shape& shape, float scale) {
 int bench_flux_transformer(const Args& args) {
   args.allow_only({"config", "random-weights", "model", "size", "batch", "runs", "warmup", "dtype", "device", "threads",
                    "prompt-tokens", "json", "layers"});
-  require_cpu(args.get("device", "cpu"));
+  const Device device = parse_device(args.get("device", "cpu"));
   set_num_threads(args.get_int("threads", 0));
   const DType compute = parse_dtype(args.get("dtype", "bf16"));
   const int size = args.get_int("size", 1024), batch = args.get_int("batch", 1);
@@ -64,22 +65,25 @@ int bench_flux_transformer(const Args& args) {
     label += " (" + std::to_string(layers) + " double + " + std::to_string(2 * layers) + " single blocks)";
   }
   Timer load_timer;
-  const LoadContext ctx{weights.source.get(), compute, weights.source ? std::nullopt : std::optional<uint64_t>(1234)};
+  LoadContext ctx{weights.source.get(), compute, weights.source ? std::nullopt : std::optional<uint64_t>(1234)};
+  ctx.device = device;
   const FluxTransformer model = FluxTransformer::load(ctx, config);
   const double load_s = load_timer.seconds();
   const int64_t side = size / 16, tokens = side * side;
-  const Tensor x = filled({batch, tokens, config.in_channels}, 1.f);
-  const Tensor context = filled({batch, text_tokens, config.joint_attention_dim}, 0.5f);
-  const Tensor pooled = filled({batch, config.pooled_projection_dim}, 0.5f);
+  const Tensor x = filled({batch, tokens, config.in_channels}, 1.f).to(device);
+  const Tensor context = filled({batch, text_tokens, config.joint_attention_dim}, 0.5f).to(device);
+  const Tensor pooled = filled({batch, config.pooled_projection_dim}, 0.5f).to(device);
   const Tensor img_ids = flux_image_ids(side, side), txt_ids = Tensor::zeros({text_tokens, 3});
   const std::vector<float> t(static_cast<size_t>(batch), 0.5f), guidance(static_cast<size_t>(batch), 3.5f);
   const std::vector<float>* g = config.guidance_embeds ? &guidance : nullptr;
   for (int i = 0; i < warmup; ++i) model.forward(x, context, pooled, t, img_ids, txt_ids, g);
+  device_memory(device).synchronize();
   const int64_t reorders_before = ops::packed_weight_reorders();
   std::vector<double> ms;
   for (int i = 0; i < runs; ++i) {
     Timer step;
     model.forward(x, context, pooled, t, img_ids, txt_ids, g);
+    device_memory(device).synchronize();
     ms.push_back(step.seconds() * 1e3);
   }
   std::sort(ms.begin(), ms.end());
@@ -87,15 +91,15 @@ int bench_flux_transformer(const Args& args) {
   const double tflop = flux_flops(config, tokens, text_tokens, batch) / 1e12, tflops = tflop / (median / 1e3);
   if (args.has("json")) {
     const nlohmann::json j = {{"median_ms", median}, {"min_ms", best}, {"tflop_per_step", tflop}, {"tflops", tflops},
-                              {"config", label}, {"size", size}, {"batch", batch}, {"device", "cpu"},
+                              {"config", label}, {"size", size}, {"batch", batch}, {"device", device_name(device)},
                               {"dtype", compute == DType::BF16 ? "bf16" : "f32"}, {"threads", num_threads()},
                               {"load_s", load_s}, {"runs", runs}, {"text_tokens", text_tokens},
                               {"packed_weight_reorders_per_step",
                                static_cast<double>(ops::packed_weight_reorders() - reorders_before) / runs}};
     std::printf("%s\n", j.dump().c_str());
   } else {
-    std::printf("transformer %s, %dx%d, batch %d, %d text tokens, %s, cpu, %d threads\n", label.c_str(), size, size,
-                batch, text_tokens, compute == DType::BF16 ? "bf16" : "f32", num_threads());
+    std::printf("transformer %s, %dx%d, batch %d, %d text tokens, %s, %s, %d threads\n", label.c_str(), size, size,
+                batch, text_tokens, compute == DType::BF16 ? "bf16" : "f32", device_name(device), num_threads());
     std::printf("  weights ready in %.1f s\n", load_s);
     std::printf("  step: median %.1f ms, min %.1f ms over %d runs (after %d warm-up)\n", median, best, runs, warmup);
     std::printf("  %.3f TFLOP per step, %.3f TFLOP/s achieved\n", tflop, tflops);
@@ -114,7 +118,7 @@ int bench_transformer(const Args& args) {
                                     "dtype",  "device",         "threads", "prompt-tokens", "json",   "layers"};
   known.insert(known.end(), kParallelOptions.begin(), kParallelOptions.end());
   args.allow_only(known);
-  require_cpu(args.get("device", "cpu"));
+  const Device device = parse_device(args.get("device", "cpu"));
   set_num_threads(args.get_int("threads", 0));
   const DType compute = parse_dtype(args.get("dtype", "bf16"));
   const int size = args.get_int("size", 1024), batch = args.get_int("batch", 2);
@@ -149,20 +153,25 @@ int bench_transformer(const Args& args) {
   Timer load_timer;
   LoadContext ctx{weights.source.get(), compute, weights.source ? std::nullopt : std::optional<uint64_t>(1234)};
   ctx.parallel = groups.get();
+  PD_CHECK(device == Device::CPU || groups->trivial(), "--device cuda runs one rank for now; the parallel configs ",
+           "run on the CPU");
+  ctx.device = device;
   const MMDiT model = MMDiT::load(ctx, config);
   const double load_s = load_timer.seconds();
 
-  const Tensor x = filled({batch, config.in_channels, latent, latent}, 1.f);
-  const Tensor context = filled({batch, prompt_tokens, config.joint_attention_dim}, 0.5f);
-  const Tensor pooled = filled({batch, config.pooled_projection_dim}, 0.5f);
+  const Tensor x = filled({batch, config.in_channels, latent, latent}, 1.f).to(device);
+  const Tensor context = filled({batch, prompt_tokens, config.joint_attention_dim}, 0.5f).to(device);
+  const Tensor pooled = filled({batch, config.pooled_projection_dim}, 0.5f).to(device);
   const std::vector<float> t(static_cast<size_t>(batch), 500.f);
   for (int i = 0; i < warmup; ++i) model.forward(x, context, pooled, t);
+  device_memory(device).synchronize();
   groups->stats().clear();
   const int64_t reorders_before = ops::packed_weight_reorders();
   std::vector<double> ms;
   for (int i = 0; i < runs; ++i) {
     Timer step;
     model.forward(x, context, pooled, t);
+    device_memory(device).synchronize();
     ms.push_back(step.seconds() * 1e3);
   }
   std::sort(ms.begin(), ms.end());
@@ -178,7 +187,7 @@ int bench_transformer(const Args& args) {
   if (args.has("json")) {
     const nlohmann::json j = {{"median_ms", median}, {"min_ms", best},      {"tflop_per_step", tflop},
                               {"tflops", tflops},    {"config", label},     {"size", size},
-                              {"batch", batch},      {"device", "cpu"},     {"dtype", compute == DType::BF16 ? "bf16" : "f32"},
+                              {"batch", batch},      {"device", device_name(device)}, {"dtype", compute == DType::BF16 ? "bf16" : "f32"},
                               {"threads", num_threads()}, {"load_s", load_s}, {"runs", runs},
                               {"ranks", groups->world->size()}, {"mesh", groups->mesh.str()},
                               {"parallel", groups->config.str()}, {"comm", comm},
@@ -186,8 +195,8 @@ int bench_transformer(const Args& args) {
                                static_cast<double>(ops::packed_weight_reorders() - reorders_before) / runs}};
     std::printf("%s\n", j.dump().c_str());
   } else {
-    std::printf("transformer %s, %dx%d, batch %d, %d prompt tokens, %s, cpu, %d threads\n", label.c_str(), size, size,
-                batch, prompt_tokens, compute == DType::BF16 ? "bf16" : "f32", num_threads());
+    std::printf("transformer %s, %dx%d, batch %d, %d prompt tokens, %s, %s, %d threads\n", label.c_str(), size, size,
+                batch, prompt_tokens, compute == DType::BF16 ? "bf16" : "f32", device_name(device), num_threads());
     std::printf("  weights ready in %.1f s\n", load_s);
     std::printf("  step: median %.1f ms, min %.1f ms over %d runs (after %d warm-up)\n", median, best, runs, warmup);
     std::printf("  %.3f TFLOP per step, %.3f TFLOP/s achieved\n", tflop, tflops);

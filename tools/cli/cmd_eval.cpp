@@ -1,6 +1,7 @@
 // `paradit eval transformer`: one forward pass of a component on tensors from a file, for
 // checking paradit against another implementation.
 #include <cstdio>
+#include <cstdlib>
 
 #include "args.h"
 #include "commands.h"
@@ -13,6 +14,10 @@
 #include "models/mmdit/weights.h"
 #include "core/timer.h"
 #include "parallel_options.h"
+#ifdef PARADIT_HAVE_CUDA
+#include "backend/cuda/device.h"
+#include "backend/cuda/stream.h"
+#endif
 
 namespace paradit::cli {
 
@@ -24,11 +29,26 @@ DType parse_dtype(const std::string& s) {
 
 void require_cpu(const std::string& device) {
   PD_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda, got '", device, "'");
+  PD_CHECK(device == "cpu", "--device cuda: this command does not run on the GPU yet (bench transformer and ",
+           "eval transformer do); use --device cpu");
+}
+
+Device parse_device(const std::string& device) {
+  PD_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda, got '", device, "'");
+  if (device == "cpu") return Device::CPU;
 #ifdef PARADIT_HAVE_CUDA
-  PD_CHECK(device == "cpu", "--device cuda: this build has the CUDA kernels (see paradit version) but the models do not ",
-           "run on them yet; use --device cpu");
+  PD_CHECK(cuda::device_count() > 0, "--device cuda: ", cuda::unavailable_reason());
+  // Ranks of one node spread over its GPUs (Open MPI and MPICH name the local rank).
+  int local_rank = 0;
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "LOCAL_RANK"})
+    if (const char* v = std::getenv(name)) {
+      local_rank = std::atoi(v);
+      break;
+    }
+  cuda::select_device_for_local_rank(local_rank);
+  return Device::CUDA;
 #else
-  PD_CHECK(device == "cpu", "--device cuda: this build has no CUDA backend (build with nvcc installed)");
+  fail("--device cuda: this build has no CUDA backend (build with nvcc installed)");
 #endif
 }
 
@@ -39,14 +59,14 @@ namespace {
 // [N, 3], txt_ids [T, 3], guidance [B] for [dev]); writes sample [B, N, C]. One rank.
 int eval_flux_transformer(const Args& args) {
   args.allow_only({"model", "in", "out", "device", "dtype", "threads", "timings"});
-  require_cpu(args.get("device", "cpu"));
+  const Device device = parse_device(args.get("device", "cpu"));
   set_num_threads(args.get_int("threads", 0));
   const DType compute = parse_dtype(args.get("dtype", "f32"));
   const std::string in_path = args.require("in"), out_path = args.require("out");
   const Checkpoint inputs = Checkpoint::open(in_path);
   auto input = [&](const char* name) {
     PD_CHECK(inputs.has(name), in_path, ": missing input tensor '", name, "'");
-    return inputs.get(name).to(DType::F32);
+    return inputs.get(name).to(DType::F32).to(device);
   };
   const auto weights = open_flux_weights(args.require("model"));
   const Tensor timestep = input("timestep");
@@ -60,12 +80,15 @@ int eval_flux_transformer(const Args& args) {
     PD_CHECK(!inputs.has("guidance"), in_path, ": this FLUX model has no guidance embedding ([schnell]); ",
              "remove 'guidance'");
   }
-  const FluxTransformer model = FluxTransformer::load({weights.source.get(), compute, std::nullopt}, weights.config);
+  LoadContext ctx{weights.source.get(), compute, std::nullopt};
+  ctx.device = device;
+  const FluxTransformer model = FluxTransformer::load(ctx, weights.config);
   Timer timer;
   const Tensor sample =
       model.forward(input("hidden_states"), input("encoder_hidden_states"), input("pooled_projections"),
                     timestep.to_f32_vector(), input("img_ids"), input("txt_ids"),
-                    weights.config.guidance_embeds ? &guidance : nullptr);
+                    weights.config.guidance_embeds ? &guidance : nullptr)
+          .to(Device::CPU);
   const double seconds = timer.seconds();
   save_safetensors(out_path, {{"sample", sample}}, {{"producer", "paradit eval transformer"}});
   std::fprintf(stderr, "wrote %s: sample %s\n", out_path.c_str(), sample.describe().c_str());
@@ -78,14 +101,14 @@ int eval_transformer(const Args& args) {
   std::vector<std::string> known = {"model", "in", "out", "device", "dtype", "threads", "timings"};
   known.insert(known.end(), kParallelOptions.begin(), kParallelOptions.end());
   args.allow_only(known);
-  require_cpu(args.get("device", "cpu"));
+  const Device device = parse_device(args.get("device", "cpu"));
   set_num_threads(args.get_int("threads", 0));
   const DType compute = parse_dtype(args.get("dtype", "f32"));
   const std::string in_path = args.require("in"), out_path = args.require("out");
   const Checkpoint inputs = Checkpoint::open(in_path);
   auto input = [&](const char* name) {
     PD_CHECK(inputs.has(name), in_path, ": missing input tensor '", name, "'");
-    return inputs.get(name).to(DType::F32);
+    return inputs.get(name).to(DType::F32).to(device);
   };
   const Tensor latent = input("hidden_states"), context = input("encoder_hidden_states"),
                pooled = input("pooled_projections"), timestep = input("timestep");
@@ -95,12 +118,15 @@ int eval_transformer(const Args& args) {
            "encoder_hidden_states [B, T, D]");
   auto groups = parallel_groups(
       args, mmdit_step_shape(weights.config, latent.size(2), latent.size(3), context.size(1), latent.size(0)));
+  PD_CHECK(device == Device::CPU || groups->trivial(), "--device cuda runs one rank for now; the parallel configs ",
+           "run on the CPU");
   LoadContext ctx{weights.source.get(), compute, std::nullopt};
   ctx.parallel = groups.get();
+  ctx.device = device;
   const MMDiT model = MMDiT::load(ctx, weights.config);
   groups->stats().clear();
   Timer timer;
-  const Tensor sample = model.forward(latent, context, pooled, timestep.to_f32_vector());
+  const Tensor sample = model.forward(latent, context, pooled, timestep.to_f32_vector()).to(Device::CPU);
   const double seconds = timer.seconds();
   if (!groups->is_root()) return 0;  // rank 0 writes; every rank holds the same gathered result
   save_safetensors(out_path, {{"sample", sample}}, {{"producer", "paradit eval transformer"}});

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/dtype.h"
+#include "core/tensor.h"
 
 namespace paradit::cli {
 
@@ -21,5 +22,8 @@ int run_eval_text(const std::string& component, int argc, char** argv);
 // Shared flag parsing.
 DType parse_dtype(const std::string& s);  // "f32" | "bf16"
 void require_cpu(const std::string& device);
+// cpu or cuda; cuda fails in one line (exit code 2) without a usable GPU, else picks this
+// rank's GPU.
+Device parse_device(const std::string& device);
 
 }  // namespace paradit::cli

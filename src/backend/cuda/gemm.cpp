@@ -1,8 +1,18 @@
-#include "backend/cuda/gemm.h"
-
+// GEMMs through cuBLASLt. cuBLASLt is column-major, so row-major y[M, N] = x[M, K] w^T is
+// computed as column-major y^T[N, M] = op(w) x^T: w is the first operand (transposed when it
+// is stored [N, K]), x the second. One plan (descriptors and the chosen algorithm) per shape,
+// types and epilogue, made on first use and kept: the first call asks the heuristic for its
+// best candidates and times each on the real operands (unless the stream is being captured,
+// when the heuristic's first choice is taken), so later calls, and graph replays, only launch.
 #include <cublasLt.h>
 
+#include <map>
+#include <mutex>
+#include <tuple>
+
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/cuda_ops.h"
+#include "backend/cuda/stream.h"
 
 namespace paradit::cuda {
 namespace {
@@ -11,13 +21,23 @@ void lt_check(cublasStatus_t status, const char* what) {
   PD_CHECK(status == CUBLAS_STATUS_SUCCESS, "cuBLASLt: ", what, " failed with status ", static_cast<int>(status));
 }
 
-// Descriptors freed on every path out of linear().
-struct Descriptors {
+cudaDataType_t lt_type(DType t) {
+  switch (t) {
+    case DType::F32: return CUDA_R_32F;
+    case DType::BF16: return CUDA_R_16BF;
+    case DType::F16: return CUDA_R_16F;
+    default: fail("cuBLASLt: ", dtype_name(t), " is not a GEMM type here");
+  }
+}
+
+using PlanKey = std::tuple<int64_t, int64_t, int64_t, bool, DType, DType, int, bool>;
+
+struct Plan {
   cublasLtMatmulDesc_t op = nullptr;
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
-  cublasLtMatmulPreference_t pref = nullptr;
-  ~Descriptors() {
-    if (pref) cublasLtMatmulPreferenceDestroy(pref);
+  cublasLtMatmulAlgo_t algo{};
+  bool tuned = false;
+  ~Plan() {
     if (c) cublasLtMatrixLayoutDestroy(c);
     if (b) cublasLtMatrixLayoutDestroy(b);
     if (a) cublasLtMatrixLayoutDestroy(a);
@@ -25,59 +45,128 @@ struct Descriptors {
   }
 };
 
+class Lt {
+ public:
+  static Lt& get() {
+    static Lt lt;
+    return lt;
+  }
+  cublasLtHandle_t handle() const { return handle_; }
+  void* workspace() const { return workspace_; }
+  size_t workspace_bytes() const { return kWorkspace; }
+  std::mutex mutex;
+  std::map<PlanKey, std::unique_ptr<Plan>> plans;
+
+ private:
+  static constexpr size_t kWorkspace = 32u << 20;
+  Lt() {
+    lt_check(cublasLtCreate(&handle_), "cublasLtCreate");
+    PD_CUDA_CHECK(cudaMalloc(&workspace_, kWorkspace));
+  }
+  cublasLtHandle_t handle_ = nullptr;
+  void* workspace_ = nullptr;
+};
+
+float time_algo(Lt& lt, Plan& plan, const cublasLtMatmulAlgo_t& algo, const void* w, const void* x, void* y) {
+  const float alpha = 1.f, beta = 0.f;
+  cudaEvent_t start, stop;
+  PD_CUDA_CHECK(cudaEventCreate(&start));
+  PD_CUDA_CHECK(cudaEventCreate(&stop));
+  float best = 1e30f;
+  for (int rep = 0; rep < 3; ++rep) {
+    PD_CUDA_CHECK(cudaEventRecord(start, stream()));
+    const cublasStatus_t s = cublasLtMatmul(lt.handle(), plan.op, &alpha, w, plan.a, x, plan.b, &beta, y, plan.c, y,
+                                            plan.c, &algo, lt.workspace(), lt.workspace_bytes(), stream());
+    PD_CUDA_CHECK(cudaEventRecord(stop, stream()));
+    PD_CUDA_CHECK(cudaEventSynchronize(stop));
+    float ms = 0.f;
+    PD_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+    if (s != CUBLAS_STATUS_SUCCESS) {
+      best = 1e30f;
+      break;
+    }
+    if (rep > 0 && ms < best) best = ms;  // the first run warms up
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  return best;
+}
+
 }  // namespace
 
-LtGemm::LtGemm(size_t workspace_bytes) : workspace_bytes_(workspace_bytes) {
-  cublasLtHandle_t h = nullptr;
-  lt_check(cublasLtCreate(&h), "cublasLtCreate");
-  handle_ = h;
-  PD_CUDA_CHECK(cudaMalloc(&workspace_, workspace_bytes_));
-}
-
-LtGemm::~LtGemm() {
-  if (workspace_) cudaFree(workspace_);
-  if (handle_) cublasLtDestroy(static_cast<cublasLtHandle_t>(handle_));
-}
-
-void LtGemm::linear(const void* x, const void* w, const void* bias, void* y, bool y_f32, int64_t M, int64_t N,
-                    int64_t K, Epilogue epilogue, cudaStream_t stream) {
-  PD_CHECK(M > 0 && N > 0 && K > 0, "gemm: empty shape ", M, "x", N, "x", K);
-  PD_CHECK(epilogue == Epilogue::None || bias, "gemm: the bias epilogue needs a bias");
-  // cuBLASLt is column-major: row-major y[M,N] is column-major y^T[N,M] = W[N,K] x^T, with
-  // row-major W read as column-major K x N (transposed) and x as column-major K x M.
-  Descriptors d;
-  lt_check(cublasLtMatmulDescCreate(&d.op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "matmul desc");
-  const cublasOperation_t trans_a = CUBLAS_OP_T, trans_b = CUBLAS_OP_N;
-  lt_check(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSA, &trans_a, sizeof trans_a), "transa");
-  lt_check(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSB, &trans_b, sizeof trans_b), "transb");
-  if (epilogue != Epilogue::None) {
-    const cublasLtEpilogue_t e = epilogue == Epilogue::Bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_GELU_BIAS;
-    const cudaDataType_t bias_type = CUDA_R_16BF;
-    lt_check(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &e, sizeof e), "epilogue");
-    lt_check(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias), "bias");
-    lt_check(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof bias_type),
-             "bias type");
+void gemm(const Tensor& x, const Tensor& w, bool trans_w, const Tensor* bias, Tensor& y, Epilogue epilogue) {
+  const int64_t M = x.size(0), K = x.size(1), N = y.size(1);
+  PD_CHECK(M > 0 && N > 0 && K > 0, "cuda gemm: empty shape ", M, "x", N, "x", K);
+  // cuBLASLt's bias epilogue reads a bias of the output's type.
+  Tensor bias_y;
+  if (bias) bias_y = bias->dtype() == y.dtype() ? *bias : bias->to(y.dtype());
+  const bool lt_gelu = epilogue == Epilogue::GeluTanh;
+  Lt& lt = Lt::get();
+  const PlanKey key{M, N, K, trans_w, x.dtype(), y.dtype(), static_cast<int>(lt_gelu), bias != nullptr};
+  Plan* plan = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(lt.mutex);
+    auto& slot = lt.plans[key];
+    if (!slot) {
+      auto p = std::make_unique<Plan>();
+      const cublasComputeType_t compute = CUBLAS_COMPUTE_32F;  // f32 accumulation; f32 inputs stay f32 (no TF32)
+      lt_check(cublasLtMatmulDescCreate(&p->op, compute, CUDA_R_32F), "matmul desc");
+      const cublasOperation_t ta = trans_w ? CUBLAS_OP_T : CUBLAS_OP_N, tb = CUBLAS_OP_N;
+      lt_check(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta), "transa");
+      lt_check(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb), "transb");
+      cublasLtEpilogue_t e = CUBLASLT_EPILOGUE_DEFAULT;
+      if (bias) e = lt_gelu ? CUBLASLT_EPILOGUE_GELU_BIAS : CUBLASLT_EPILOGUE_BIAS;
+      else if (lt_gelu) e = CUBLASLT_EPILOGUE_GELU;
+      lt_check(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &e, sizeof e), "epilogue");
+      const cudaDataType_t in = lt_type(x.dtype()), out = lt_type(y.dtype());
+      // w stored row-major [N, K] (trans_w) is column-major K x N; stored [K, N] it is N x K.
+      if (trans_w)
+        lt_check(cublasLtMatrixLayoutCreate(&p->a, in, static_cast<uint64_t>(K), static_cast<uint64_t>(N), K), "layout w");
+      else
+        lt_check(cublasLtMatrixLayoutCreate(&p->a, in, static_cast<uint64_t>(N), static_cast<uint64_t>(K), N), "layout w");
+      lt_check(cublasLtMatrixLayoutCreate(&p->b, in, static_cast<uint64_t>(K), static_cast<uint64_t>(M), K), "layout x");
+      lt_check(cublasLtMatrixLayoutCreate(&p->c, out, static_cast<uint64_t>(N), static_cast<uint64_t>(M), N), "layout y");
+      slot = std::move(p);
+    }
+    plan = slot.get();
   }
-  const cudaDataType_t out_type = y_f32 ? CUDA_R_32F : CUDA_R_16BF;
-  lt_check(cublasLtMatrixLayoutCreate(&d.a, CUDA_R_16BF, static_cast<uint64_t>(K), static_cast<uint64_t>(N), K),
-           "layout W");
-  lt_check(cublasLtMatrixLayoutCreate(&d.b, CUDA_R_16BF, static_cast<uint64_t>(K), static_cast<uint64_t>(M), K),
-           "layout x");
-  lt_check(cublasLtMatrixLayoutCreate(&d.c, out_type, static_cast<uint64_t>(N), static_cast<uint64_t>(M), N),
-           "layout y");
-  lt_check(cublasLtMatmulPreferenceCreate(&d.pref), "preference");
-  lt_check(cublasLtMatmulPreferenceSetAttribute(d.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes_,
-                                                sizeof workspace_bytes_),
-           "workspace");
-  cublasLtMatmulHeuristicResult_t heuristic{};
-  int found = 0;
-  const auto h = static_cast<cublasLtHandle_t>(handle_);
-  lt_check(cublasLtMatmulAlgoGetHeuristic(h, d.op, d.a, d.b, d.c, d.c, d.pref, 1, &heuristic, &found), "heuristic");
-  PD_CHECK(found > 0, "cuBLASLt: no algorithm for ", M, "x", N, "x", K);
+  if (bias) {
+    const void* bp = bias_y.raw();
+    lt_check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bp, sizeof bp), "bias");
+  }
+  if (!plan->tuned) {
+    cublasLtMatmulPreference_t pref = nullptr;
+    lt_check(cublasLtMatmulPreferenceCreate(&pref), "preference");
+    const size_t ws = lt.workspace_bytes();
+    lt_check(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws),
+             "workspace");
+    cublasLtMatmulHeuristicResult_t found[8] = {};
+    int count = 0;
+    const cublasStatus_t s = cublasLtMatmulAlgoGetHeuristic(lt.handle(), plan->op, plan->a, plan->b, plan->c, plan->c,
+                                                            pref, capturing() ? 1 : 8, found, &count);
+    cublasLtMatmulPreferenceDestroy(pref);
+    lt_check(s, "heuristic");
+    PD_CHECK(count > 0, "cuBLASLt: no algorithm for ", M, "x", N, "x", K, " ", dtype_name(x.dtype()), " -> ",
+             dtype_name(y.dtype()));
+    int best = 0;
+    if (count > 1) {
+      float best_ms = 1e30f;
+      for (int i = 0; i < count; ++i) {
+        const float ms = time_algo(lt, *plan, found[i].algo, w.raw(), x.raw(), y.raw());
+        if (ms < best_ms) {
+          best_ms = ms;
+          best = i;
+        }
+      }
+    }
+    plan->algo = found[best].algo;
+    plan->tuned = true;
+  }
   const float alpha = 1.f, beta = 0.f;
-  lt_check(cublasLtMatmul(h, d.op, &alpha, w, d.a, x, d.b, &beta, y, d.c, y, d.c, &heuristic.algo, workspace_,
-                          workspace_bytes_, stream),
+  lt_check(cublasLtMatmul(lt.handle(), plan->op, &alpha, w.raw(), plan->a, x.raw(), plan->b, &beta, y.raw(), plan->c,
+                          y.raw(), plan->c, &plan->algo, lt.workspace(), lt.workspace_bytes(), stream()),
            "matmul");
+  if (epilogue == Epilogue::GeluErf) activation(y, 0, y);  // cuBLASLt's GELU is the tanh form
 }
 
 }  // namespace paradit::cuda

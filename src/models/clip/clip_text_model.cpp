@@ -130,7 +130,7 @@ ClipTextModel::Output ClipTextModel::forward(const std::vector<std::vector<int32
   out.last_hidden_state = final_norm_.forward(x);
   // Pool at the end-of-text token: the legacy configs (eos_token_id 2) take argmax(ids), the
   // newer ones the first occurrence of eos_token_id.
-  out.pooled = Tensor::empty({B, D});
+  std::vector<Tensor> pooled_rows;  // views of the chosen rows, gathered on the activations' device
   for (int64_t b = 0; b < B; ++b) {
     const auto& row = ids[static_cast<size_t>(b)];
     int64_t pos = 0;
@@ -141,8 +141,9 @@ ClipTextModel::Output ClipTextModel::forward(const std::vector<std::vector<int32
       while (pos < T && row[static_cast<size_t>(pos)] != config_.eos_token_id) ++pos;
       if (pos == T) pos = 0;  // argmax of an all-false mask is 0, as in transformers
     }
-    std::copy_n(out.last_hidden_state.data<float>() + (b * T + pos) * D, D, out.pooled.data<float>() + b * D);
+    pooled_rows.push_back(out.last_hidden_state.select(0, b).slice(0, pos, pos + 1).contiguous());
   }
+  out.pooled = ops::concat(pooled_rows, 0).reshape({B, D});
   if (projection_) out.text_embeds = projection_->forward(out.pooled);
   return out;
 }

@@ -109,8 +109,10 @@ Tensor FluxTransformer::forward_local(const Tensor& hidden, const Tensor& contex
   }
   Tensor x = x_embedder_.forward(hidden);
   Tensor ctx = context_embedder_.forward(context);
-  RotaryTables tables =
-      flux_rotary_tables(ops::concat({txt_ids.to(DType::F32), img_ids.to(DType::F32)}, 0), config_.axes_dims_rope);
+  // The tables are made on the host (f64 angles) and moved to the activations' device.
+  RotaryTables tables = flux_rotary_tables(
+      ops::concat({txt_ids.to(Device::CPU).to(DType::F32), img_ids.to(Device::CPU).to(DType::F32)}, 0),
+      config_.axes_dims_rope);
   if (sp) {
     // Image tokens over sp x tp (the tp ranks of an sp shard hold consecutive slices of it,
     // zero-padded at the global tail), prompt tokens over tp. The attention gathers its tp
@@ -132,6 +134,7 @@ Tensor FluxTransformer::forward_local(const Tensor& hidden, const Tensor& contex
     };
     tables = {local(tables.cos), local(tables.sin)};
   }
+  if (hidden.device() != Device::CPU) tables = {tables.cos.to(hidden.device()), tables.sin.to(hidden.device())};
   const Attention::Rotary rope{tables.cos, tables.sin};
   const int64_t image_tokens = sp ? N : -1, prompt_tokens = sp ? T : -1;
   for (const auto& block : double_blocks_) block.forward(x, ctx, temb, rope, image_tokens, prompt_tokens);

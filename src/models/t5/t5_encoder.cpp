@@ -143,7 +143,8 @@ Tensor T5Encoder::position_bias(int64_t T) const {
   // This rank's heads; padded heads (zero q, k, v) get a zero bias.
   const int64_t H = config_.num_heads, local = heads_.per_rank;
   Tensor bias = Tensor::zeros({local, T, T});
-  const float* table = relative_attention_bias_.data<float>();
+  const Tensor host_table = relative_attention_bias_.to(Device::CPU);  // small: [buckets, H]
+  const float* table = host_table.data<float>();
   for (int64_t q = 0; q < T; ++q)
     for (int64_t k = 0; k < T; ++k) {
       const int64_t bucket = t5_relative_position_bucket(k - q, config_.relative_attention_num_buckets,
@@ -151,7 +152,7 @@ Tensor T5Encoder::position_bias(int64_t T) const {
       for (int64_t h = heads_.begin; h < heads_.end; ++h)
         bias.data<float>()[((h - heads_.begin) * T + q) * T + k] = table[bucket * H + h];
     }
-  return bias;
+  return bias.to(relative_attention_bias_.device());
 }
 
 Tensor T5Encoder::forward(const std::vector<std::vector<int32_t>>& ids) const {
