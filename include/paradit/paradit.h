@@ -27,6 +27,9 @@ struct LoadOptions {
   // "auto" (bf16 where the CPU has native bf16 dot products, else f32), "f32" (the
   // reference; 4 bytes per weight, 32 GB for SD3.5 Large) or "bf16" (fast GEMMs, half that).
   std::string dtype = "auto";
+  // "cpu", or "cuda": the transformer and the denoising loop on the GPU (bf16 weights there
+  // with "auto"); the text encoders and the VAE stay on the CPU for now. One rank.
+  std::string device = "cpu";
   bool vae_tiling = false;           // decode in blended tiles (large images, bounded memory)
   int threads = 0;                   // 0: all cores
   // Free each stage's weights when it is done (text encoders after encoding, reloaded for the

@@ -3,6 +3,7 @@
 #include <optional>
 #include <sstream>
 
+#include "core/device_memory.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "io/checkpoint.h"
@@ -43,6 +44,12 @@ std::unique_ptr<Pipeline> Pipeline::load(const LoadOptions& o) {
   PD_CHECK(!o.model.empty(), "model: no model path given");
   PD_CHECK(o.dtype == "auto" || o.dtype == "f32" || o.dtype == "bf16", "dtype: must be auto, f32 or bf16, got '",
            o.dtype, "'");
+  PD_CHECK(o.device == "cpu" || o.device == "cuda", "device: must be cpu or cuda, got '", o.device, "'");
+  const Device device = o.device == "cuda" ? Device::CUDA : Device::CPU;
+  if (device == Device::CUDA) {
+    PD_CHECK(has_device_memory(Device::CUDA), "device cuda: this build of paradit has no CUDA backend");
+    (void)Tensor::empty({1}, DType::F32, Device::CUDA);  // fails here, in one line, without a usable GPU
+  }
   set_num_threads(o.threads);
   PipelineOptions p;
   p.model = o.model;
@@ -52,7 +59,11 @@ std::unique_ptr<Pipeline> Pipeline::load(const LoadOptions& o) {
   p.t5 = o.t5xxl;
   p.vae = o.vae;
   p.no_t5 = o.no_t5;
-  p.dtype = o.dtype == "bf16" || (o.dtype == "auto" && cpu_has_native_bf16()) ? DType::BF16 : DType::F32;
+  // auto: bf16 on the GPU, and on CPUs with native bf16 dot products.
+  p.dtype = o.dtype == "bf16" || (o.dtype == "auto" && (device == Device::CUDA || cpu_has_native_bf16()))
+                ? DType::BF16
+                : DType::F32;
+  p.device = device;
   p.vae_tiling = o.vae_tiling;
   p.release_after_use = o.release_after_use;
   ParallelOptions po;
@@ -68,6 +79,8 @@ std::unique_ptr<Pipeline> Pipeline::load(const LoadOptions& o) {
     shape = flux ? flux_step_shape(open_flux_weights(o.model).config, 128, 128, 512, 1)
                  : mmdit_step_shape(open_mmdit_weights(o.model).config, 128, 128, 333, 2);
   auto groups = setup_parallel(po, shape);
+  PD_CHECK(device == Device::CPU || groups->trivial(), "device cuda runs one rank for now; the parallel configs run ",
+           "on the CPU");
   p.parallel = groups.get();
   std::unique_ptr<Pipeline> out(new Pipeline());
   out->impl_ = std::make_unique<Impl>();

@@ -28,6 +28,9 @@ class DeviceMemory {
                             const Shape& dst_strides, void* dst, DType dst_dtype);
   // Waits until everything queued on this device has run (timings; the host is synchronous).
   virtual void synchronize() {}
+  // The native stream the device's ops are queued on (a cudaStream_t for CUDA), so that a
+  // communicator can order its own stream after it; null on the host.
+  virtual void* native_stream() { return nullptr; }
 };
 
 // `memory` must outlive every tensor on `device` (backends register a static instance).

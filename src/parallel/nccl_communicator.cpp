@@ -7,6 +7,7 @@
 #include <cstring>
 #include <thread>
 
+#include "core/device_memory.h"
 #include "core/error.h"
 #include "parallel/mpi_communicator.h"
 
@@ -44,10 +45,18 @@ class NcclCommunicator : public Communicator {
     nccl_check(ncclCommCount(comm_, &size_), "size");
     if (stats) stats_ = std::move(stats);
     if (cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking) != cudaSuccess) fail("CUDA: stream creation failed");
+    if (cudaEventCreateWithFlags(&ready_, cudaEventDisableTiming) != cudaSuccess ||
+        cudaEventCreateWithFlags(&done_, cudaEventDisableTiming) != cudaSuccess)
+      fail("CUDA: event creation failed");
+    // The barrier's one value, allocated here: nothing is allocated per call (graph capture).
+    if (cudaMalloc(&barrier_value_, sizeof(float)) != cudaSuccess) fail("CUDA: barrier allocation failed");
   }
   ~NcclCommunicator() override {
+    cudaFree(barrier_value_);
+    cudaEventDestroy(done_);
+    cudaEventDestroy(ready_);
     cudaStreamDestroy(stream_);
-    ncclCommDestroy(comm_);
+    if (!aborted_) ncclCommDestroy(comm_);  // an aborted communicator is already freed
   }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
@@ -89,6 +98,7 @@ class NcclCommunicator : public Communicator {
   }
   std::unique_ptr<PendingExchange> start_send_recv(const Tensor& send, int dst, Tensor& recv, int src) override {
     check_device(send, "send_recv");
+    after_compute();
     ncclGroupStart();
     ncclSend(send.raw(), send.nbytes(), ncclUint8, dst, comm_, stream_);
     ncclRecv(recv.raw(), recv.nbytes(), ncclUint8, src, comm_, stream_);
@@ -101,15 +111,26 @@ class NcclCommunicator : public Communicator {
         [&] { return ncclBroadcast(buffer.raw(), buffer.raw(), buffer.nbytes(), ncclUint8, root, comm_, stream_); });
   }
   void barrier() override {
-    float* one = nullptr;
-    if (cudaMalloc(&one, sizeof(float)) != cudaSuccess) fail("CUDA: barrier allocation failed");
-    run("barrier", 0.0, [&] { return ncclAllReduce(one, one, 1, ncclFloat32, ncclSum, comm_, stream_); });
-    cudaFree(one);
+    run("barrier", 0.0,
+        [&] { return ncclAllReduce(barrier_value_, barrier_value_, 1, ncclFloat32, ncclSum, comm_, stream_); });
   }
   std::unique_ptr<Communicator> split(int color, int key) override {
     ncclComm_t sub = nullptr;
     nccl_check(ncclCommSplit(comm_, color, key, &sub, nullptr), "split");
     return std::make_unique<NcclCommunicator>(sub, stats_);
+  }
+
+  // The compute stream (where paradit's kernels run, backend/cuda/stream.h) goes on only
+  // after this communicator's work: an event, no host wait. Under graph capture that is all
+  // (the graph records the order); otherwise the host also waits for the collective against
+  // the deadline, so that a dead peer aborts the job instead of hanging it.
+  void finish(const char* what) {
+    cudaStream_t compute = compute_stream();
+    if (cudaEventRecord(done_, stream_) != cudaSuccess || cudaStreamWaitEvent(compute, done_, 0) != cudaSuccess)
+      fail("CUDA: ordering the compute stream after NCCL ", what, " failed");
+    cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+    cudaStreamIsCapturing(compute, &capture);
+    if (capture == cudaStreamCaptureStatusNone) wait(what);
   }
 
   // Waits for the stream; a peer that never answers aborts the communicator after the deadline.
@@ -124,6 +145,7 @@ class NcclCommunicator : public Communicator {
       PD_CHECK(async == ncclSuccess || async == ncclInProgress, "NCCL ", what, ": ", ncclGetErrorString(async));
       if (now_s() - start > comm_timeout()) {
         ncclCommAbort(comm_);
+        aborted_ = true;
         fail("NCCL ", what, " waited more than ", comm_timeout(), " s for its peers; a rank has died or hangs");
       }
       std::this_thread::sleep_for(std::chrono::microseconds(20));
@@ -131,20 +153,33 @@ class NcclCommunicator : public Communicator {
   }
 
  private:
+  // The data a collective reads was written on the compute stream: NCCL's stream waits for it.
+  void after_compute() {
+    PD_CHECK(!aborted_, "NCCL: the communicator was aborted after a peer timed out");
+    if (cudaEventRecord(ready_, compute_stream()) != cudaSuccess || cudaStreamWaitEvent(stream_, ready_, 0) != cudaSuccess)
+      fail("CUDA: ordering NCCL after the compute stream failed");
+  }
+  static cudaStream_t compute_stream() {
+    return static_cast<cudaStream_t>(device_memory(Device::CUDA).native_stream());
+  }
   template <typename Launch>
   void run(const char* name, double bytes, Launch launch) {
     const double t0 = now_s();
+    after_compute();
     nccl_check(launch(), name);
-    wait(name);
+    finish(name);
     stats_->add(name, bytes, now_s() - t0);
   }
   ncclComm_t comm_ = nullptr;
   cudaStream_t stream_ = nullptr;
+  cudaEvent_t ready_ = nullptr, done_ = nullptr;
+  float* barrier_value_ = nullptr;
+  bool aborted_ = false;
   int rank_ = 0, size_ = 1;
 };
 
 void NcclExchange::wait() {
-  comm_.wait("send_recv");
+  comm_.finish("send_recv");
   comm_.stats().add("send_recv", bytes_, now_s() - start_);
 }
 

@@ -24,4 +24,16 @@ bool is_whitespace(char32_t c);  // \s: the White_Space property
 
 std::vector<std::string> graphemes(const std::string& s);  // extended grapheme clusters
 
+// The same functions without ICU (what a PARADIT_ICU=OFF build uses): equal to the above on
+// ASCII text; normalisation, lower-casing and graphemes refuse other text with an Error.
+namespace ascii_only {
+std::string nfc(const std::string& s);
+std::string nfkc(const std::string& s);
+std::string lowercase(const std::string& s);
+bool is_letter(char32_t c);
+bool is_number(char32_t c);
+bool is_whitespace(char32_t c);
+std::vector<std::string> graphemes(const std::string& s);
+}  // namespace ascii_only
+
 }  // namespace paradit::text

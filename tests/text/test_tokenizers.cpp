@@ -13,6 +13,7 @@
 #include "support/fixture.h"
 #include "text/clip_tokenizer.h"
 #include "text/t5_tokenizer.h"
+#include "text/unicode.h"
 
 namespace paradit {
 namespace {
@@ -149,4 +150,32 @@ TEST(Tokenizers, WordCacheStaysBounded) {
   EXPECT_GT(clip.cached_words(), 0u);
 }
 
+}  // namespace paradit
+
+namespace paradit {
+namespace {
+
+// The ICU-free twins (what a PARADIT_ICU=OFF build, the GPU bundle, tokenises with) give ICU's
+// answers on ASCII text, and refuse other text rather than tokenising it differently.
+TEST(Unicode, AsciiTwinsEqualIcuOnAscii) {
+  std::string all;
+  for (int c = 1; c < 128; ++c) all.push_back(static_cast<char>(c));
+  for (const std::string& s : {all, std::string("A photo of a Cat, 42 times!\r\n\tOK  "), std::string("\r\n\n\r")}) {
+    EXPECT_EQ(text::ascii_only::nfc(s), text::nfc(s));
+    EXPECT_EQ(text::ascii_only::nfkc(s), text::nfkc(s));
+    EXPECT_EQ(text::ascii_only::lowercase(s), text::lowercase(s));
+    EXPECT_EQ(text::ascii_only::graphemes(s), text::graphemes(s));
+  }
+  for (char32_t c = 0; c < 128; ++c) {
+    EXPECT_EQ(text::ascii_only::is_letter(c), text::is_letter(c)) << static_cast<int>(c);
+    EXPECT_EQ(text::ascii_only::is_number(c), text::is_number(c)) << static_cast<int>(c);
+    EXPECT_EQ(text::ascii_only::is_whitespace(c), text::is_whitespace(c)) << static_cast<int>(c);
+  }
+  for (char32_t c : {U'\u00a0', U'\u2003', U'\u3000', U'\u2028'})
+    EXPECT_EQ(text::ascii_only::is_whitespace(c), text::is_whitespace(c)) << static_cast<int>(c);
+  EXPECT_THROW(text::ascii_only::nfkc("caf\xc3\xa9"), Error);
+  EXPECT_THROW(text::ascii_only::lowercase("\xc3\x89t\xc3\xa9"), Error);
+}
+
+}  // namespace
 }  // namespace paradit

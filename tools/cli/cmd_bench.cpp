@@ -217,7 +217,7 @@ int bench_transformer(const Args& args) {
 // T5-XXL encoder with real-shaped random weights: the text side's heaviest piece.
 int bench_t5(const Args& args) {
   args.allow_only({"random-weights", "batch", "tokens", "runs", "warmup", "dtype", "device", "threads", "json"});
-  require_cpu(args.get("device", "cpu"));
+  const Device device = parse_device(args.get("device", "cpu"));
   PD_CHECK(args.has("random-weights"), "bench t5: only --random-weights (real T5-XXL shapes) is supported");
   set_num_threads(args.get_int("threads", 0));
   const DType compute = parse_dtype(args.get("dtype", "bf16"));
@@ -226,16 +226,20 @@ int bench_t5(const Args& args) {
   PD_CHECK(batch > 0 && tokens > 0 && runs > 0 && warmup >= 0, "--batch, --tokens, --runs must be > 0");
   const T5Config config = T5Config::t5_xxl();
   Timer load_timer;
-  const T5Encoder t5 = T5Encoder::load({nullptr, compute, std::optional<uint64_t>(99)}, config);
+  LoadContext ctx{nullptr, compute, std::optional<uint64_t>(99)};
+  ctx.device = device;
+  const T5Encoder t5 = T5Encoder::load(ctx, config);
   const double load_s = load_timer.seconds();
   std::vector<std::vector<int32_t>> ids(static_cast<size_t>(batch));
   for (auto& row : ids)
     for (int i = 0; i < tokens; ++i) row.push_back((i * 7919 + 13) % 32000);
   for (int i = 0; i < warmup; ++i) t5.forward(ids);
+  device_memory(device).synchronize();
   std::vector<double> ms;
   for (int i = 0; i < runs; ++i) {
     Timer t;
     t5.forward(ids);
+    device_memory(device).synchronize();
     ms.push_back(t.seconds() * 1e3);
   }
   std::sort(ms.begin(), ms.end());
@@ -247,12 +251,13 @@ int bench_t5(const Args& args) {
   if (args.has("json")) {
     const nlohmann::json j = {{"median_ms", median}, {"min_ms", ms.front()}, {"tflop", tflop},
                               {"tflops", tflop / (median / 1e3)}, {"config", "t5-xxl"}, {"batch", batch},
-                              {"tokens", tokens}, {"device", "cpu"}, {"dtype", compute == DType::BF16 ? "bf16" : "f32"},
+                              {"tokens", tokens}, {"device", device_name(device)},
+                              {"dtype", compute == DType::BF16 ? "bf16" : "f32"},
                               {"threads", num_threads()}, {"load_s", load_s}};
     std::printf("%s\n", j.dump().c_str());
   } else {
-    std::printf("T5-XXL encoder, batch %d x %d tokens, %s, cpu, %d threads\n", batch, tokens,
-                compute == DType::BF16 ? "bf16" : "f32", num_threads());
+    std::printf("T5-XXL encoder, batch %d x %d tokens, %s, %s, %d threads\n", batch, tokens,
+                compute == DType::BF16 ? "bf16" : "f32", device_name(device), num_threads());
     std::printf("  weights ready in %.1f s; forward median %.1f ms, min %.1f ms; %.3f TFLOP, %.3f TFLOP/s\n", load_s,
                 median, ms.front(), tflop, tflop / (median / 1e3));
   }
@@ -262,32 +267,37 @@ int bench_t5(const Args& args) {
 // The SD3 VAE decoder (real shapes, random weights) at one image size.
 int bench_vae(const Args& args) {
   args.allow_only({"random-weights", "size", "runs", "warmup", "device", "threads", "tiled", "json"});
-  require_cpu(args.get("device", "cpu"));
+  const Device device = parse_device(args.get("device", "cpu"));
   PD_CHECK(args.has("random-weights"), "bench vae: only --random-weights (SD3's VAE shapes) is supported");
   set_num_threads(args.get_int("threads", 0));
   const int size = args.get_int("size", 1024), runs = args.get_int("runs", 3), warmup = args.get_int("warmup", 1);
   PD_CHECK(size > 0 && size % 8 == 0 && runs > 0 && warmup >= 0, "--size must be a positive multiple of 8");
   const VaeConfig config;
-  const AutoencoderKL vae = AutoencoderKL::load({nullptr, DType::F32, std::optional<uint64_t>(7)}, config, false);
-  const Tensor z = filled({1, config.latent_channels, size / 8, size / 8}, 1.f);
+  LoadContext ctx{nullptr, DType::F32, std::optional<uint64_t>(7)};
+  ctx.device = device;
+  const AutoencoderKL vae = AutoencoderKL::load(ctx, config, false);
+  const Tensor z = filled({1, config.latent_channels, size / 8, size / 8}, 1.f).to(device);
   const bool tiled = args.has("tiled");
+  PD_CHECK(!tiled || device == Device::CPU, "bench vae: --tiled runs on the CPU only");
   for (int i = 0; i < warmup; ++i) tiled ? vae.decode_tiled(z) : vae.decode(z);
+  device_memory(device).synchronize();
   std::vector<double> ms;
   for (int i = 0; i < runs; ++i) {
     Timer t;
     tiled ? vae.decode_tiled(z) : vae.decode(z);
+    device_memory(device).synchronize();
     ms.push_back(t.seconds() * 1e3);
   }
   std::sort(ms.begin(), ms.end());
   const double median = ms[ms.size() / 2];
   if (args.has("json")) {
     const nlohmann::json j = {{"median_ms", median}, {"min_ms", ms.front()}, {"size", size}, {"tiled", tiled},
-                              {"device", "cpu"}, {"dtype", "f32"}, {"threads", num_threads()},
+                              {"device", device_name(device)}, {"dtype", "f32"}, {"threads", num_threads()},
                               {"peak_rss_gb", static_cast<double>(peak_rss_bytes()) / 1e9}};
     std::printf("%s\n", j.dump().c_str());
   } else {
-    std::printf("SD3 VAE decode %dx%d%s, f32, cpu, %d threads: median %.1f ms, min %.1f ms, peak RSS %.2f GB\n", size,
-                size, tiled ? " (tiled)" : "", num_threads(), median, ms.front(),
+    std::printf("SD3 VAE decode %dx%d%s, f32, %s, %d threads: median %.1f ms, min %.1f ms, peak RSS %.2f GB\n", size,
+                size, tiled ? " (tiled)" : "", device_name(device), num_threads(), median, ms.front(),
                 static_cast<double>(peak_rss_bytes()) / 1e9);
   }
   return 0;

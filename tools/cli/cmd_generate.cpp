@@ -58,9 +58,10 @@ int run_generate(int argc, char** argv) {
   known.insert(known.end(), kPipelineOptions.begin(), kPipelineOptions.end());
   known.insert(known.end(), kParallelOptions.begin(), kParallelOptions.end());
   args.allow_only(known);
-  require_cpu(args.get("device", "cpu"));
+  const Device device = parse_device(args.get("device", "cpu"));
   PD_CHECK(args.get("rng", "torch") == "torch", "--rng: only 'torch' is supported (torch.randn with a CPU generator)");
   api::LoadOptions load = load_options(args);
+  load.device = device_name(device);
   // One image per process: each stage's weights can go once it is done (peak memory = the
   // largest stage instead of the sum).
   load.release_after_use = true;

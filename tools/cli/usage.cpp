@@ -37,8 +37,10 @@ const Entry kEntries[] = {
      "                             fp8) in place of the folder's; --vae also takes BFL's ae.safetensors\n"
      "  --max-sequence-length N    T5 tokens (default: the model's, else 256)\n"
      "  -o, --output FILE          PNG to write (default out.png)\n"
-     "  --dtype auto|f32|bf16      auto: bf16 GEMMs where the CPU has native bf16 (default)\n"
-     "  --threads N --vae-tiling --device cpu\n"
+     "  --dtype auto|f32|bf16      auto: bf16 GEMMs on the GPU and where the CPU has native bf16\n"
+     "  --device cpu|cuda          cuda: the transformer and the denoising loop on the GPU (one\n"
+     "                             rank; text encoders and VAE on the CPU); exit 2 without a GPU\n"
+     "  --threads N --vae-tiling\n"
      "  --timings --trace FILE --quiet\n",
      true},
     {"serve",
@@ -73,7 +75,7 @@ const Entry kEntries[] = {
      false},
     {"eval transformer",
      "usage: paradit eval transformer --model PATH --in IN.safetensors --out OUT.safetensors\n"
-     "           [--dtype f32|bf16] [--device cpu] [--threads N] [--timings]\n"
+     "           [--dtype f32|bf16] [--device cpu|cuda] [--threads N] [--timings]\n"
      "\n"
      "One transformer forward pass, with the inputs named as diffusers' model takes them.\n"
      "SD3 (MMDiT): hidden_states [B,C,H,W], encoder_hidden_states, pooled_projections, timestep [B].\n"
@@ -110,7 +112,7 @@ const Entry kEntries[] = {
     {"bench transformer",
      "usage: paradit bench transformer (--config sd3.5-large|sd3.5-medium|sd3-medium|flux.1-dev|flux.1-schnell\n"
      "           --random-weights | --model PATH) [--size 1024] [--batch 2] [--runs 3] [--warmup 1]\n"
-     "           [--dtype bf16|f32] [--prompt-tokens N] [--layers N] [--threads N] [--device cpu] [--json]\n"
+     "           [--dtype bf16|f32] [--prompt-tokens N] [--layers N] [--threads N] [--device cpu|cuda] [--json]\n"
      "\n"
      "Times denoising steps of the transformer and reports TFLOP/s. --layers keeps the first N\n"
      "real-shaped blocks (FLUX: N double-stream and 2N single-stream blocks). FLUX defaults: batch 1,\n"
@@ -118,13 +120,13 @@ const Entry kEntries[] = {
      true},
     {"bench t5",
      "usage: paradit bench t5 --random-weights [--batch 2] [--tokens 256] [--runs 3] [--warmup 1]\n"
-     "           [--dtype bf16|f32] [--threads N] [--json]\n"
+     "           [--dtype bf16|f32] [--threads N] [--device cpu|cuda] [--json]\n"
      "\n"
      "Times the T5-XXL encoder with random weights of the real shapes.\n",
      true},
     {"bench vae",
      "usage: paradit bench vae --random-weights [--size 1024] [--tiled] [--runs 3] [--warmup 1]\n"
-     "           [--threads N] [--json]\n"
+     "           [--threads N] [--device cpu|cuda] [--json]\n"
      "\n"
      "Times the SD3 VAE decoder with random weights of the real shapes.\n",
      false},

@@ -75,6 +75,7 @@ class CudaMemory final : public DeviceMemory {
   }
 
   void synchronize() override { check(cudaStreamSynchronize(stream()), "synchronize", 0); }
+  void* native_stream() override { return stream(); }
 
   void empty_cache() {
     std::lock_guard<std::mutex> lock(mutex_);

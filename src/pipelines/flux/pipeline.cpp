@@ -62,6 +62,7 @@ FluxPipeline FluxPipeline::load(const PipelineOptions& o, Timings* timings) {
                                                                                               : std::string());
     LoadContext ctx{w.source.get(), o.dtype, std::nullopt};
     ctx.parallel = o.parallel;
+    ctx.device = o.device;
     p.transformer_ = std::make_shared<FluxTransformer>(FluxTransformer::load(ctx, w.config));
   }
   const FluxConfig& c = p.transformer_->config();
@@ -159,15 +160,17 @@ GenerateResult FluxPipeline::generate(const GenerateRequest& request, const Prog
     raw = Tensor::empty(latent_shape);
     TorchGenerator(r.seed).randn(raw.data<float>(), raw.numel());
   }
-  Tensor latents = flux_pack_latents(raw);
+  const Device device = options_.device;
+  Tensor latents = flux_pack_latents(raw).to(device);
   const Tensor img_ids = flux_image_ids(h / 2, w / 2);
 
   const FlowMatchEulerScheduler scheduler = r.shift > 0 ? FlowMatchEulerScheduler(1000, r.shift) : scheduler_;
   const FlowMatchSchedule schedule = scheduler.flux_schedule(r.steps, latents.size(1));
   // True CFG runs [negative; prompt] as one batch of two, which the cfg axis splits.
   const int64_t batch = true_cfg ? 2 : 1;
-  const Tensor context = true_cfg ? ops::concat({neg.prompt_embeds, cond.prompt_embeds}, 0) : cond.prompt_embeds;
-  const Tensor pooled = true_cfg ? ops::concat({neg.pooled, cond.pooled}, 0) : cond.pooled;
+  const Tensor context =
+      (true_cfg ? ops::concat({neg.prompt_embeds, cond.prompt_embeds}, 0) : cond.prompt_embeds).to(device);
+  const Tensor pooled = (true_cfg ? ops::concat({neg.pooled, cond.pooled}, 0) : cond.pooled).to(device);
   const std::vector<float> guidance(static_cast<size_t>(batch), static_cast<float>(r.guidance));
   const std::vector<float>* g = c.guidance_embeds ? &guidance : nullptr;
   const bool parallel = options_.parallel && !options_.parallel->trivial();
@@ -186,9 +189,10 @@ GenerateResult FluxPipeline::generate(const GenerateRequest& request, const Prog
       noise = ops::guidance_combine(noise.rows(0, 1), noise.rows(1, 2), static_cast<float>(r.true_cfg));
     FlowMatchEulerScheduler::step(latents, noise, schedule.sigmas[static_cast<size_t>(i)],
                                   schedule.sigmas[static_cast<size_t>(i) + 1]);
-    if (keep_step_latents) out.step_latents.push_back(latents.clone());
+    if (keep_step_latents) out.step_latents.push_back(latents.to(Device::CPU).clone());
     if (progress) progress({i + 1, r.steps, loop_timer.seconds()});
   }
+  latents = latents.to(Device::CPU);
   out.latents = latents;
   out.image.width = r.width;
   out.image.height = r.height;

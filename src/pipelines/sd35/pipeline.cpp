@@ -59,6 +59,7 @@ Sd35Pipeline Sd35Pipeline::load(const PipelineOptions& o, Timings* timings) {
     const MMDiTWeights w = open_mmdit_weights(o.model);
     LoadContext ctx{w.source.get(), o.dtype, std::nullopt};
     ctx.parallel = o.parallel;
+    ctx.device = o.device;
     p.transformer_ = std::make_shared<MMDiT>(MMDiT::load(ctx, w.config));
     p.transformer_weights_ = w.source;
     p.defaults_ = model_defaults(w.config, o.model);
@@ -182,8 +183,10 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& request, const Prog
     // page in, so the two never share the memory.
     if (options_.release_after_use) text_.reset();
   }
-  const Tensor context = cfg ? ops::concat({uncond.prompt_embeds, cond.prompt_embeds}, 0) : cond.prompt_embeds;
-  const Tensor pooled = cfg ? ops::concat({uncond.pooled, cond.pooled}, 0) : cond.pooled;
+  const Device device = options_.device;
+  const Tensor context =
+      (cfg ? ops::concat({uncond.prompt_embeds, cond.prompt_embeds}, 0) : cond.prompt_embeds).to(device);
+  const Tensor pooled = (cfg ? ops::concat({uncond.pooled, cond.pooled}, 0) : cond.pooled).to(device);
 
   const int64_t f = vae_->config().downscale();
   const Shape latent_shape = {1, transformer_->config().in_channels, r.height / f, r.width / f};
@@ -196,6 +199,7 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& request, const Prog
     latents = Tensor::empty(latent_shape);
     TorchGenerator(r.seed).randn(latents.data<float>(), latents.numel());
   }
+  latents = latents.to(device);
 
   const FlowMatchEulerScheduler scheduler =
       r.shift > 0 ? FlowMatchEulerScheduler(1000, r.shift) : scheduler_;
@@ -219,9 +223,10 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& request, const Prog
     }
     FlowMatchEulerScheduler::step(latents, guided, schedule.sigmas[static_cast<size_t>(i)],
                                   schedule.sigmas[static_cast<size_t>(i) + 1]);
-    if (keep_step_latents) out.step_latents.push_back(latents.clone());
+    if (keep_step_latents) out.step_latents.push_back(latents.to(Device::CPU).clone());
     if (progress) progress({i + 1, steps, loop_timer.seconds()});
   }
+  latents = latents.to(Device::CPU);
   out.latents = latents;
   // The transformer's mapped weights (16 GB for SD3.5 Large) leave this process's memory
   // before the VAE's activations (4 GB at 1024x1024) arrive.
