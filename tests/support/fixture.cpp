@@ -1,9 +1,16 @@
 #include "support/fixture.h"
 
+#include <cstdlib>
+
 namespace paradit::test {
 
+std::string fixtures_dir() {
+  const char* env = std::getenv("PARADIT_FIXTURES_DIR");
+  return env && *env ? std::string(env) : std::string(PARADIT_FIXTURES_DIR);
+}
+
 std::string fixture_path(const std::string& relative) {
-  return std::string(PARADIT_FIXTURES_DIR) + "/" + relative + ".safetensors";
+  return fixtures_dir() + "/" + relative + ".safetensors";
 }
 
 Fixture::Fixture(const std::string& relative) : checkpoint_(Checkpoint::open(fixture_path(relative))) {

@@ -9,6 +9,9 @@
 
 namespace paradit::test {
 
+// tests/fixtures: the source tree's, or $PARADIT_FIXTURES_DIR where the tests run from another
+// checkout (the device check runs binaries built elsewhere).
+std::string fixtures_dir();
 std::string fixture_path(const std::string& relative);  // "ops/linear" -> .../ops/linear.safetensors
 
 class Fixture {
