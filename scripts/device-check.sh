@@ -10,11 +10,11 @@
 #   2 every GPU op test against the CPU (bin/test_cuda, tolerances stated per op in its source)
 #   3 the tiny transformers (eval, f32 and bf16) against diffusers, and the tiny pipelines on
 #     the GPU: every step's latents and the image against diffusers and the CPU
-#   4 paradit bench transformer, SD3.5 Large 1024x1024 batch 2, bf16, eager
+#   4 paradit bench transformer, SD3.5 Large 1024x1024 batch 2, bf16, eager and graph replay
 #   5 the PyTorch peer in the same call: bench/torch_sd35.py, diffusers eager and torch.compile
 #   6 compute-sanitizer memcheck and racecheck on the op tests
 #   7 T5-XXL and the VAE at 1024x1024 timed on the GPU
-# Not yet measured here (not built): graph replay and the GEMM/attention breakdown.
+# Not yet measured here (not built): the GEMM/attention breakdown.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -110,12 +110,12 @@ phase "3a tiny transformers vs diffusers" 90 "set -e; d=\$(mktemp -d); m=tests/f
       $py scripts/device_check_eval.py compare \"\$v \$dt gpu vs diffusers\" \$d/gpu.st \$m/\${v}_io.safetensors out.sample \$bar || rc=1
     done
   done; exit \$rc"
-phase "3b tiny pipelines on the GPU" 120 "$bundle/bin/test_cuda --gtest_filter='CudaPipeline.*' 2>&1 |
+phase "3b tiny pipelines on the GPU" 120 "$bundle/bin/test_cuda --gtest_filter='CudaPipeline.*:CudaGraph.*' 2>&1 |
   grep -E '^\[|image|Failure|latents after step 0|error'; exit \${PIPESTATUS[0]}"
 
 # ---- 4 and 5: SD3.5 Large 1024x1024, batch 2: paradit, then PyTorch in the same call ----
 phase "4 paradit SD3.5-L 1024 b2 bf16" 150 "$pd bench transformer --config sd3.5-large --random-weights --size 1024 \
-  --batch 2 --device cuda --runs 5 --warmup 2 --json | tee $out/bench_paradit.json"
+  --batch 2 --device cuda --graph --runs 5 --warmup 2 --json | tee $out/bench_paradit.json"
 phase "5 PyTorch peer eager, compile" 200 "PYTHONPATH=$site:bench $py bench/torch_sd35.py --config sd3.5-large --size 1024 \
   --batch 2 --modes eager,compile --runs 5 --warmup 2 | tee $out/bench_torch.json"
 

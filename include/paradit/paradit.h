@@ -27,8 +27,8 @@ struct LoadOptions {
   // "auto" (bf16 where the CPU has native bf16 dot products, else f32), "f32" (the
   // reference; 4 bytes per weight, 32 GB for SD3.5 Large) or "bf16" (fast GEMMs, half that).
   std::string dtype = "auto";
-  // "cpu", or "cuda": the transformer and the denoising loop on the GPU (bf16 weights there
-  // with "auto"); the text encoders and the VAE stay on the CPU for now. One rank.
+  // "cpu", or "cuda": the text encoders, the transformer and the VAE on the GPU (bf16 weights
+  // there with "auto"); one rank, no VAE tiling.
   std::string device = "cpu";
   bool vae_tiling = false;           // decode in blended tiles (large images, bounded memory)
   int threads = 0;                   // 0: all cores

@@ -1,4 +1,4 @@
-// The tiny pipelines with their transformer and denoising loop on the GPU (--device cuda):
+// The tiny pipelines with every model on the GPU (--device cuda):
 // every step's latents and the image against diffusers (the fixtures the CPU tests use, with
 // the CPU tests' bars), and the GPU image against the CPU image of the same dtype. Skips
 // without a GPU.

@@ -1,6 +1,7 @@
 // `paradit bench transformer`: times denoising steps of a real-shaped MMDiT (random weights or
 // a checkpoint) and reports ms per step and achieved TFLOP/s. Figures, never pass/fail.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -21,6 +22,9 @@
 #include "models/vae/autoencoder_kl.h"
 #include "ops/ops.h"
 #include "parallel_options.h"
+#ifdef PARADIT_HAVE_CUDA
+#include "backend/cuda/graph.h"
+#endif
 
 namespace paradit::cli {
 namespace {
@@ -107,6 +111,47 @@ int bench_flux_transformer(const Args& args) {
   return 0;
 }
 
+struct GraphTiming {
+  bool ran = false;
+  double median_ms = 0, min_ms = 0, max_abs_diff = 0;
+  size_t nodes = 0;
+};
+
+// --graph: the step after the time embedding captured once as a CUDA graph (the inputs stay
+// at their addresses) and replayed; its output is compared with an eager step's.
+GraphTiming time_graph_replay(const MMDiT& model, const Tensor& x, const Tensor& context, const Tensor& pooled,
+                              const std::vector<float>& t, int runs, int warmup) {
+#ifdef PARADIT_HAVE_CUDA
+  PD_CHECK(x.device() == Device::CUDA, "--graph needs --device cuda");
+  const Tensor temb = model.time_embedding(t, pooled);
+  const Tensor eager = model.forward_with_temb(x, context, temb).to(Device::CPU);
+  GraphTiming g;
+  Tensor out;
+  cuda::StepGraph graph;
+  graph.capture([&] { out = model.forward_with_temb(x, context, temb); });
+  for (int i = 0; i < warmup; ++i) graph.replay();
+  device_memory(Device::CUDA).synchronize();
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    Timer step;
+    graph.replay();
+    device_memory(Device::CUDA).synchronize();
+    ms.push_back(step.seconds() * 1e3);
+  }
+  std::sort(ms.begin(), ms.end());
+  g.ran = true;
+  g.median_ms = ms[ms.size() / 2];
+  g.min_ms = ms.front();
+  g.nodes = graph.nodes();
+  const std::vector<float> a = out.to(Device::CPU).to_f32_vector(), b = eager.to_f32_vector();
+  for (size_t i = 0; i < a.size(); ++i) g.max_abs_diff = std::max(g.max_abs_diff, static_cast<double>(std::fabs(a[i] - b[i])));
+  return g;
+#else
+  (void)model, (void)x, (void)context, (void)pooled, (void)t, (void)runs, (void)warmup;
+  fail("--graph: this build has no CUDA backend");
+#endif
+}
+
 bool wants_flux(const Args& args) {
   if (args.has("model")) return is_flux_transformer(args.get("model"));
   return args.get("config", "").rfind("flux", 0) == 0;
@@ -115,7 +160,8 @@ bool wants_flux(const Args& args) {
 int bench_transformer(const Args& args) {
   if (wants_flux(args)) return bench_flux_transformer(args);
   std::vector<std::string> known = {"config", "random-weights", "model", "size",   "batch", "runs", "warmup",
-                                    "dtype",  "device",         "threads", "prompt-tokens", "json",   "layers"};
+                                    "dtype",  "device",         "threads", "prompt-tokens", "json",   "layers",
+                                    "graph"};
   known.insert(known.end(), kParallelOptions.begin(), kParallelOptions.end());
   args.allow_only(known);
   const Device device = parse_device(args.get("device", "cpu"));
@@ -176,6 +222,8 @@ int bench_transformer(const Args& args) {
   }
   std::sort(ms.begin(), ms.end());
   const double median = ms[ms.size() / 2], best = ms.front();
+  const GraphTiming graph = args.has("graph") ? time_graph_replay(model, x, context, pooled, t, runs, warmup)
+                                              : GraphTiming{};
   const int64_t image_tokens = (latent / config.patch_size) * (latent / config.patch_size);
   const double tflop = mmdit_flops(config, image_tokens, prompt_tokens, batch) / 1e12;
   const double tflops = tflop / (median / 1e3);
@@ -193,13 +241,21 @@ int bench_transformer(const Args& args) {
                               {"parallel", groups->config.str()}, {"comm", comm},
                               {"packed_weight_reorders_per_step",
                                static_cast<double>(ops::packed_weight_reorders() - reorders_before) / runs}};
-    std::printf("%s\n", j.dump().c_str());
+    nlohmann::json jg = j;
+    if (graph.ran)
+      jg.update({{"graph_median_ms", graph.median_ms}, {"graph_min_ms", graph.min_ms}, {"graph_nodes", graph.nodes},
+                 {"graph_max_abs_diff_vs_eager", graph.max_abs_diff}});
+    std::printf("%s\n", jg.dump().c_str());
   } else {
     std::printf("transformer %s, %dx%d, batch %d, %d prompt tokens, %s, %s, %d threads\n", label.c_str(), size, size,
                 batch, prompt_tokens, compute == DType::BF16 ? "bf16" : "f32", device_name(device), num_threads());
     std::printf("  weights ready in %.1f s\n", load_s);
     std::printf("  step: median %.1f ms, min %.1f ms over %d runs (after %d warm-up)\n", median, best, runs, warmup);
     std::printf("  %.3f TFLOP per step, %.3f TFLOP/s achieved\n", tflop, tflops);
+    if (graph.ran)
+      std::printf("  CUDA graph replay (%zu nodes): median %.1f ms, min %.1f ms, %.3f TFLOP/s; output vs eager: max "
+                  "|diff| %.3g\n", graph.nodes, graph.median_ms, graph.min_ms, tflop / (graph.median_ms / 1e3),
+                  graph.max_abs_diff);
     if (!groups->trivial()) {
       const PlanCost predicted = estimate(groups->config, mmdit_step_shape(config, latent, latent, prompt_tokens, batch),
                                       device_profile("cpu"));

@@ -29,7 +29,7 @@ int run_serve(int argc, char** argv) {
   known.insert(known.end(), kPipelineOptions.begin(), kPipelineOptions.end());
   known.insert(known.end(), kParallelOptions.begin(), kParallelOptions.end());
   args.allow_only(known);
-  require_cpu(args.get("device", "cpu"));
+  const Device device = parse_device(args.get("device", "cpu"));
   // Every thread started from here on inherits the blocked signals; one thread waits for them.
   sigset_t signals;
   sigemptyset(&signals);
@@ -38,6 +38,7 @@ int run_serve(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   api::LoadOptions load = load_options(args);
+  load.device = device_name(device);
   load.mesh = args.get("mesh");
   load.parallel = parallel_option(args);
   load.ulysses = args.get_int("ulysses", 1);

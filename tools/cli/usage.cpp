@@ -38,8 +38,8 @@ const Entry kEntries[] = {
      "  --max-sequence-length N    T5 tokens (default: the model's, else 256)\n"
      "  -o, --output FILE          PNG to write (default out.png)\n"
      "  --dtype auto|f32|bf16      auto: bf16 GEMMs on the GPU and where the CPU has native bf16\n"
-     "  --device cpu|cuda          cuda: the transformer and the denoising loop on the GPU (one\n"
-     "                             rank; text encoders and VAE on the CPU); exit 2 without a GPU\n"
+     "  --device cpu|cuda          cuda: every model on the GPU (one rank, no --vae-tiling);\n"
+     "                             exit code 2 without a usable GPU\n"
      "  --threads N --vae-tiling\n"
      "  --timings --trace FILE --quiet\n",
      true},
@@ -60,7 +60,7 @@ const Entry kEntries[] = {
      "  --keep-jobs 600            seconds a finished job's status and image stay readable (then 410)\n"
      "  --clip-l F --clip-g F --t5xxl F --vae DIR --no-t5 --vae-tiling\n"
      "  --transformer F            FLUX.1: a transformer file in place of the folder's\n"
-     "  --dtype auto|f32|bf16 --threads N --device cpu\n",
+     "  --dtype auto|f32|bf16 --threads N --device cpu|cuda\n",
      true},
     {"info",
      "usage: paradit info --model PATH [--tensors]\n"
@@ -112,11 +112,13 @@ const Entry kEntries[] = {
     {"bench transformer",
      "usage: paradit bench transformer (--config sd3.5-large|sd3.5-medium|sd3-medium|flux.1-dev|flux.1-schnell\n"
      "           --random-weights | --model PATH) [--size 1024] [--batch 2] [--runs 3] [--warmup 1]\n"
-     "           [--dtype bf16|f32] [--prompt-tokens N] [--layers N] [--threads N] [--device cpu|cuda] [--json]\n"
+     "           [--dtype bf16|f32] [--prompt-tokens N] [--layers N] [--threads N] [--device cpu|cuda] [--graph]\n"
+     "           [--json]\n"
      "\n"
      "Times denoising steps of the transformer and reports TFLOP/s. --layers keeps the first N\n"
      "real-shaped blocks (FLUX: N double-stream and 2N single-stream blocks). FLUX defaults: batch 1,\n"
-     "512 text tokens; SD3: 333 prompt tokens. FLUX runs on one rank (no --parallel yet).\n",
+     "512 text tokens; SD3: 333 prompt tokens. FLUX runs on one rank (no --parallel yet). --graph (SD3,\n"
+     "--device cuda): also times the step captured as one CUDA graph and replayed.\n",
      true},
     {"bench t5",
      "usage: paradit bench t5 --random-weights [--batch 2] [--tokens 256] [--runs 3] [--warmup 1]\n"

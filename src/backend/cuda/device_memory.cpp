@@ -1,5 +1,6 @@
 // GPU memory for tensors: Tensor::empty(..., Device::CUDA) and Tensor::to(Device::CUDA) come
-// here once this object is linked (it registers itself at load). Freed blocks are kept per
+// here once this object is linked (it registers itself at load). A graph being captured draws
+// from its own pool (graph.h). Freed blocks are kept per
 // size and handed out again (every launch runs on the one stream, stream.h, so a block reused
 // after its last reader was queued is safe), so a step that asks for the same sizes as the
 // step before calls cudaMalloc no more and can be captured. An allocation that fails returns
@@ -9,9 +10,11 @@
 
 #include <map>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #include "backend/cuda/cuda_ops.h"
+#include "backend/cuda/graph.h"
 #include "backend/cuda/stream.h"
 #include "core/device_memory.h"
 #include "core/error.h"
@@ -37,6 +40,7 @@ class CudaMemory final : public DeviceMemory {
     const size_t size = rounded(bytes == 0 ? 1 : bytes);
     {
       std::lock_guard<std::mutex> lock(mutex_);
+      if (active_pool_ >= 0) return allocate_in_pool(size);
       auto it = free_.find(size);
       if (it != free_.end() && !it->second.empty()) {
         void* p = it->second.back();
@@ -45,6 +49,7 @@ class CudaMemory final : public DeviceMemory {
       }
     }
     void* p = nullptr;
+    stream();  // binds this thread to the process's GPU
     if (cudaMalloc(&p, size) != cudaSuccess) {
       cudaGetLastError();
       empty_cache();
@@ -54,8 +59,45 @@ class CudaMemory final : public DeviceMemory {
   }
   void release(void* p, size_t bytes) override {
     if (!p) return;
+    const size_t size = rounded(bytes == 0 ? 1 : bytes);
     std::lock_guard<std::mutex> lock(mutex_);
-    free_[rounded(bytes == 0 ? 1 : bytes)].push_back(p);
+    auto owner = pool_owner_.find(p);
+    if (owner != pool_owner_.end()) {
+      Pool& pool = pools_[owner->second];
+      if (!pool.retired) {
+        pool.free[size].push_back(p);
+        return;
+      }
+      pool_owner_.erase(owner);
+    } else if (active_pool_ >= 0) {
+      // A block from before the capture, last used inside it: the replays read it, so it joins
+      // the graph's pool instead of going back to the shared cache.
+      pool_owner_[p] = active_pool_;
+      pools_[static_cast<size_t>(active_pool_)].free[size].push_back(p);
+      return;
+    }
+    free_[size].push_back(p);
+  }
+
+  int create_pool() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    pools_.emplace_back();
+    return static_cast<int>(pools_.size()) - 1;
+  }
+  void set_active_pool(int pool) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    active_pool_ = pool;
+  }
+  void retire_pool(int id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Pool& pool = pools_[static_cast<size_t>(id)];
+    pool.retired = true;
+    for (auto& [size, blocks] : pool.free)
+      for (void* p : blocks) {
+        pool_owner_.erase(p);
+        free_[size].push_back(p);
+      }
+    pool.free.clear();
   }
   void zero(void* p, size_t bytes) override { check(cudaMemsetAsync(p, 0, bytes, stream()), "memset", bytes); }
   void copy_from_host(void* dst, const void* src, size_t bytes) override {
@@ -87,8 +129,31 @@ class CudaMemory final : public DeviceMemory {
   }
 
  private:
+  struct Pool {
+    std::map<size_t, std::vector<void*>> free;
+    bool retired = false;
+  };
+  // Under mutex_: a block of the active pool, reused or new (cudaMalloc is allowed while a
+  // graph is captured in relaxed mode).
+  void* allocate_in_pool(size_t size) {
+    Pool& pool = pools_[static_cast<size_t>(active_pool_)];
+    auto it = pool.free.find(size);
+    if (it != pool.free.end() && !it->second.empty()) {
+      void* p = it->second.back();
+      it->second.pop_back();
+      return p;
+    }
+    void* p = nullptr;
+    stream();
+    check(cudaMalloc(&p, size), "allocation in a graph's pool", size);
+    pool_owner_[p] = active_pool_;
+    return p;
+  }
   std::mutex mutex_;
   std::map<size_t, std::vector<void*>> free_;
+  std::vector<Pool> pools_;
+  std::unordered_map<void*, int> pool_owner_;
+  int active_pool_ = -1;
 };
 
 CudaMemory memory;
@@ -99,5 +164,8 @@ const bool registered = (register_device_memory(Device::CUDA, &memory), true);
 // Referenced by the tests so that a static link keeps this object (and its registration).
 bool device_memory_registered() { return registered; }
 void empty_memory_cache() { memory.empty_cache(); }
+int create_memory_pool() { return memory.create_pool(); }
+void set_active_memory_pool(int pool) { memory.set_active_pool(pool); }
+void retire_memory_pool(int pool) { memory.retire_pool(pool); }
 
 }  // namespace paradit::cuda

@@ -1,10 +1,33 @@
 #include "backend/cuda/stream.h"
 
+#include <atomic>
+
 #include "backend/cuda/cuda_check.h"
 
 namespace paradit::cuda {
+namespace {
+
+std::atomic<int> chosen_device{0};
+
+// cudaSetDevice is per thread: every thread that queues work (the server's worker too) binds
+// to the process's GPU the first time it asks for the stream.
+void bind_thread() {
+  thread_local int bound = -1;
+  const int want = chosen_device.load();
+  if (bound != want) {
+    const cudaError_t e = cudaSetDevice(want);
+    if (e != cudaSuccess) {
+      cudaGetLastError();  // clear it, so that a later call is unaffected
+      fail("cuda: no usable GPU ", want, ": ", cudaGetErrorString(e));
+    }
+    bound = want;
+  }
+}
+
+}  // namespace
 
 cudaStream_t stream() {
+  bind_thread();
   static const cudaStream_t s = [] {
     cudaStream_t created = nullptr;
     PD_CUDA_CHECK(cudaStreamCreateWithFlags(&created, cudaStreamNonBlocking));
@@ -26,7 +49,8 @@ int select_device_for_local_rank(int local_rank) {
   PD_CUDA_CHECK(cudaGetDeviceCount(&n));
   PD_CHECK(n > 0, "no CUDA device present");
   const int device = (local_rank < 0 ? 0 : local_rank) % n;
-  PD_CUDA_CHECK(cudaSetDevice(device));
+  chosen_device.store(device);
+  bind_thread();
   return device;
 }
 

@@ -13,7 +13,8 @@ void synchronize();              // waits for everything queued on stream()
 bool capturing();                // stream() is being captured into a graph
 // Chooses the GPU of a process: local rank r of a node uses GPU r % device_count(), so ranks
 // sharing a node spread over its GPUs (several ranks share a GPU when there are fewer GPUs).
-// Call before the first allocation. Returns the device chosen.
+// Call before the first allocation; every thread binds to it when it first asks for stream().
+// Returns the device chosen.
 int select_device_for_local_rank(int local_rank);
 
 }  // namespace paradit::cuda

@@ -14,6 +14,7 @@ struct LoadedClip {
   bool config_inferred = false;
 };
 
-LoadedClip load_clip_text_model(const std::string& path, DType compute);
+// `device`: where the weights go (uploaded once, at load).
+LoadedClip load_clip_text_model(const std::string& path, DType compute, Device device = Device::CPU);
 
 }  // namespace paradit

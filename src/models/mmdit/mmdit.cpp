@@ -52,10 +52,18 @@ Tensor MMDiT::forward(const Tensor& latent, const Tensor& context, const Tensor&
                       const std::vector<float>& timesteps) const {
   check_inputs(latent, context, pooled, timesteps);
   if (parallel_) return forward_parallel(latent, context, pooled, timesteps);
+  return forward_with_temb(latent, context, time_embedding(timesteps, pooled));
+}
+
+Tensor MMDiT::time_embedding(const std::vector<float>& timesteps, const Tensor& pooled) const {
+  return time_text_embed_.forward(timesteps, pooled);
+}
+
+Tensor MMDiT::forward_with_temb(const Tensor& latent, const Tensor& context, const Tensor& temb) const {
+  PD_CHECK(!parallel_, "MMDiT::forward_with_temb runs one rank");
   const int64_t B = latent.size(0), p = config_.patch_size, C = config_.out_channels;
   const int64_t h = latent.size(2) / p, w = latent.size(3) / p;
   Tensor hidden = pos_embed_.forward(latent);
-  const Tensor temb = time_text_embed_.forward(timesteps, pooled);
   Tensor ctx = context_embedder_.forward(context);
   for (const auto& block : blocks_) block.forward(hidden, ctx, temb);
   const Tensor out = proj_out_.forward(norm_out_.forward(hidden, temb));  // [B, h*w, p*p*C]

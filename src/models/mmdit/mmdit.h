@@ -21,6 +21,11 @@ class MMDiT {
   // sample (0..1000, as the scheduler gives them) -> the prediction [B, out_channels, H, W].
   Tensor forward(const Tensor& latent, const Tensor& context, const Tensor& pooled,
                  const std::vector<float>& timesteps) const;
+  // forward() in two parts (one rank): the timestep + pooled-prompt embedding [B, D], made from
+  // host values, and the rest, which only queues work on the tensors' device, so that a GPU
+  // can capture it as one graph and replay it with new latents and embeddings in place.
+  Tensor time_embedding(const std::vector<float>& timesteps, const Tensor& pooled) const;
+  Tensor forward_with_temb(const Tensor& latent, const Tensor& context, const Tensor& temb) const;
 
   const MMDiTConfig& config() const { return config_; }
 

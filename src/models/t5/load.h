@@ -15,6 +15,7 @@ struct LoadedT5 {
 };
 
 // `parallel`: load this rank's tensor-parallel slice (its tp group), or everything when null.
-LoadedT5 load_t5_encoder(const std::string& path, DType compute, ParallelGroups* parallel = nullptr);
+LoadedT5 load_t5_encoder(const std::string& path, DType compute, ParallelGroups* parallel = nullptr,
+                         Device device = Device::CPU);
 
 }  // namespace paradit

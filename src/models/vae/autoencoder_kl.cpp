@@ -89,23 +89,28 @@ AutoencoderKL AutoencoderKL::load(const LoadContext& ctx, const VaeConfig& confi
   return a;
 }
 
-AutoencoderKL AutoencoderKL::load_folder(const std::string& dir) {
+AutoencoderKL AutoencoderKL::load_folder(const std::string& dir, Device device) {
   const std::string json = config_json_in(dir);
   PD_CHECK(!json.empty(), dir, ": no config.json; not a diffusers VAE folder");
   const VaeConfig config = VaeConfig::from_json_file(json);
   const Checkpoint ck = Checkpoint::open(dir);
-  return load({&ck, DType::F32, std::nullopt}, config, ck.has("encoder.conv_in.weight"));
+  LoadContext ctx{&ck, DType::F32, std::nullopt};
+  ctx.device = device;
+  return load(ctx, config, ck.has("encoder.conv_in.weight"));
 }
 
 std::optional<AutoencoderKL> AutoencoderKL::load_from_single_file(const std::string& path,
-                                                                 std::optional<std::pair<float, float>> scale_shift) {
+                                                                 std::optional<std::pair<float, float>> scale_shift,
+                                                                 Device device) {
   auto ck = std::make_shared<Checkpoint>(Checkpoint::open(path));
   const auto prefix = VaeOriginalLayout::detect(*ck);
   if (!prefix) return std::nullopt;
   const VaeOriginalLayout weights(ck, *prefix);
   VaeConfig config = VaeConfig::infer(weights);
   if (scale_shift) std::tie(config.scaling_factor, config.shift_factor) = *scale_shift;
-  return load({&weights, DType::F32, std::nullopt}, config, weights.has("encoder.conv_in.weight"));
+  LoadContext ctx{&weights, DType::F32, std::nullopt};
+  ctx.device = device;
+  return load(ctx, config, weights.has("encoder.conv_in.weight"));
 }
 
 Tensor AutoencoderKL::encode_mean(const Tensor& image) const {

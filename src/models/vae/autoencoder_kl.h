@@ -50,13 +50,14 @@ class AutoencoderKL {
  public:
   AutoencoderKL() = default;
   // A diffusers vae/ folder (config.json + weights).
-  static AutoencoderKL load_folder(const std::string& dir);
+  static AutoencoderKL load_folder(const std::string& dir, Device device = Device::CPU);
   // The VAE inside an original single file (first_stage_model.*), config inferred; nothing
   // when the file holds none.
   // `scale_shift`: the latent scaling and shift factors to use (a single file has no config;
   // without them, SD3's).
   static std::optional<AutoencoderKL> load_from_single_file(
-      const std::string& path, std::optional<std::pair<float, float>> scale_shift = std::nullopt);
+      const std::string& path, std::optional<std::pair<float, float>> scale_shift = std::nullopt,
+      Device device = Device::CPU);
   static AutoencoderKL load(const LoadContext& ctx, const VaeConfig& config, bool with_encoder);
 
   Tensor decode(const Tensor& z) const { return decoder_.forward(z); }

@@ -45,6 +45,8 @@ Tensor flux_unpack_latents(const Tensor& p, int64_t h, int64_t w) {
 }
 
 FluxPipeline FluxPipeline::load(const PipelineOptions& o, Timings* timings) {
+  PD_CHECK(o.device == Device::CPU || !o.vae_tiling, "--vae-tiling runs on the CPU only; on the GPU the VAE decodes "
+           "the whole image");
   FluxPipeline p;
   p.options_ = o;
   std::error_code ec;
@@ -73,18 +75,18 @@ FluxPipeline FluxPipeline::load(const PipelineOptions& o, Timings* timings) {
     if (!o.t5.empty()) files.t5 = o.t5;
     PD_CHECK(!o.no_t5, "FLUX cannot run without T5 (--no-t5 is for SD3)");
     p.text_ = std::make_shared<FluxPromptEncoder>(
-        FluxPromptEncoder::load(files, o.dtype, c.joint_attention_dim, c.pooled_projection_dim));
+        FluxPromptEncoder::load(files, o.dtype, c.joint_attention_dim, c.pooled_projection_dim, o.device));
   }
   {
     Timings::Scope t(timings, "load_vae");
     if (!o.vae.empty() && fs::is_regular_file(o.vae, ec)) {
       // BFL's ae.safetensors: the original layout without a config; FLUX.1's latent factors.
-      auto vae = AutoencoderKL::load_from_single_file(o.vae, std::make_pair(kFluxVaeScaling, kFluxVaeShift));
+      auto vae = AutoencoderKL::load_from_single_file(o.vae, std::make_pair(kFluxVaeScaling, kFluxVaeShift), o.device);
       PD_CHECK(vae.has_value(), o.vae, ": not a VAE in the original layout (no decoder.conv_in.weight)");
       p.vae_ = std::make_shared<AutoencoderKL>(std::move(*vae));
     } else {
       p.vae_ = std::make_shared<AutoencoderKL>(
-          AutoencoderKL::load_folder(o.vae.empty() ? (fs::path(o.model) / "vae").string() : o.vae));
+          AutoencoderKL::load_folder(o.vae.empty() ? (fs::path(o.model) / "vae").string() : o.vae, o.device));
     }
     PD_CHECK(p.vae_->config().latent_channels * 4 == c.in_channels, "FLUX: the VAE's ",
              p.vae_->config().latent_channels, " latent channels do not pack into the transformer's ", c.in_channels);
@@ -203,8 +205,8 @@ GenerateResult FluxPipeline::generate(const GenerateRequest& request, const Prog
   Tensor decoded;
   {
     Timings::Scope t(&timings, "vae_decode");
-    const Tensor z = unscale_latents(flux_unpack_latents(latents, h, w), vae_->config());
-    decoded = options_.vae_tiling ? vae_->decode_tiled(z) : vae_->decode(z);
+    const Tensor z = unscale_latents(flux_unpack_latents(latents, h, w), vae_->config()).to(device);
+    decoded = (options_.vae_tiling ? vae_->decode_tiled(z) : vae_->decode(z)).to(Device::CPU);
   }
   out.image.pixels = to_rgb8(decoded)[0];
   timings.add("total", 0, total_timer.seconds());

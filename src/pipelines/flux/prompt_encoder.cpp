@@ -24,7 +24,7 @@ FluxTextFiles FluxTextFiles::from_pipeline(const std::string& dir) {
 }
 
 FluxPromptEncoder FluxPromptEncoder::load(const FluxTextFiles& files, DType compute, int64_t joint_dim,
-                                          int64_t pooled_dim) {
+                                          int64_t pooled_dim, Device device) {
   PD_CHECK(!files.clip_l.empty() && !files.t5.empty(),
            "FLUX needs CLIP-L and T5-XXL: a FluxPipeline folder (text_encoder/, text_encoder_2/), or --clip-l and "
            "--t5xxl files");
@@ -33,8 +33,8 @@ FluxPromptEncoder FluxPromptEncoder::load(const FluxTextFiles& files, DType comp
   e.tok_l_ = files.tokenizer_l.empty() ? text::ClipTokenizer::bundled("<|endoftext|>")
                                        : text::ClipTokenizer::from_folder(files.tokenizer_l);
   e.tok_t5_ = text::T5Tokenizer::from_folder(files.tokenizer_t5);
-  e.clip_l_ = std::make_shared<ClipTextModel>(load_clip_text_model(files.clip_l, compute).model);
-  e.t5_ = std::make_shared<T5Encoder>(load_t5_encoder(files.t5, compute, nullptr).model);
+  e.clip_l_ = std::make_shared<ClipTextModel>(load_clip_text_model(files.clip_l, compute, device).model);
+  e.t5_ = std::make_shared<T5Encoder>(load_t5_encoder(files.t5, compute, nullptr, device).model);
   PD_CHECK(e.t5_->config().d_model == joint_dim, "T5 d_model ", e.t5_->config().d_model,
            " does not match the FLUX transformer's joint_attention_dim ", joint_dim);
   PD_CHECK(e.clip_l_->config().hidden_size == pooled_dim, "CLIP-L hidden size ", e.clip_l_->config().hidden_size,

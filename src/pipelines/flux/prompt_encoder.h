@@ -31,7 +31,9 @@ struct FluxTextFiles {
 
 class FluxPromptEncoder {
  public:
-  static FluxPromptEncoder load(const FluxTextFiles& files, DType compute, int64_t joint_dim, int64_t pooled_dim);
+  // `device`: where the encoders' weights live and they run; the embeddings come out there.
+  static FluxPromptEncoder load(const FluxTextFiles& files, DType compute, int64_t joint_dim, int64_t pooled_dim,
+                                Device device = Device::CPU);
   // Records "clip_encoding" and "t5_encoding" sections when given timings.
   FluxPromptEmbeds encode(const std::vector<std::string>& prompt, const std::vector<std::string>& prompt_2,
                           int max_sequence_length, Timings* timings = nullptr) const;

@@ -50,6 +50,8 @@ void apply_folder_defaults(const std::string& model_index_json, ModelDefaults& d
 Sd35Pipeline Sd35Pipeline::load(const PipelineOptions& o, Timings* timings) {
   PD_CHECK(o.transformer.empty(), "--transformer: only FLUX pipelines take a separate transformer file; for SD3 "
            "pass the single file as --model");
+  PD_CHECK(o.device == Device::CPU || !o.vae_tiling, "--vae-tiling runs on the CPU only; on the GPU the VAE decodes "
+           "the whole image");
   Sd35Pipeline p;
   p.options_ = o;
   std::error_code ec;
@@ -77,18 +79,18 @@ Sd35Pipeline Sd35Pipeline::load(const PipelineOptions& o, Timings* timings) {
              "T5 needs its tokenizer: use a pipeline folder with tokenizer_3/, or --no-t5");
     p.text_files_ = files;
     p.text_ = std::make_shared<Sd3PromptEncoder>(
-        Sd3PromptEncoder::load(files, o.dtype, p.transformer_->config().joint_attention_dim, o.parallel));
+        Sd3PromptEncoder::load(files, o.dtype, p.transformer_->config().joint_attention_dim, o.parallel, o.device));
   }
   {
     Timings::Scope t(timings, "load_vae");
     std::string vae_dir = o.vae;
     if (vae_dir.empty() && folder) vae_dir = (fs::path(o.model) / "vae").string();
     if (vae_dir.empty()) {  // a single file: its own first_stage_model.*, as SAI ships them
-      auto vae = AutoencoderKL::load_from_single_file(o.model);
+      auto vae = AutoencoderKL::load_from_single_file(o.model, std::nullopt, o.device);
       PD_CHECK(vae.has_value(), o.model, ": holds no VAE (first_stage_model.*); pass --vae DIR");
       p.vae_ = std::make_shared<AutoencoderKL>(std::move(*vae));
     } else {
-      p.vae_ = std::make_shared<AutoencoderKL>(AutoencoderKL::load_folder(vae_dir));
+      p.vae_ = std::make_shared<AutoencoderKL>(AutoencoderKL::load_folder(vae_dir, o.device));
     }
   }
   const int64_t native = p.transformer_->config().sample_size * p.vae_->config().downscale();
@@ -170,7 +172,7 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& request, const Prog
     if (!text_) {  // released after the previous request
       Timings::Scope t(&timings, "load_text_encoders");
       text_ = std::make_shared<Sd3PromptEncoder>(Sd3PromptEncoder::load(
-          text_files_, options_.dtype, transformer_->config().joint_attention_dim, options_.parallel));
+          text_files_, options_.dtype, transformer_->config().joint_attention_dim, options_.parallel, options_.device));
     }
     cond = text_->encode(pr, &timings);
     if (cfg) {
@@ -250,8 +252,8 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& request, const Prog
   Tensor decoded;
   {
     Timings::Scope t(&timings, "vae_decode");
-    const Tensor z = unscale_latents(latents, vae_->config());
-    decoded = options_.vae_tiling ? vae_->decode_tiled(z) : vae_->decode(z);
+    const Tensor z = unscale_latents(latents, vae_->config()).to(device);
+    decoded = (options_.vae_tiling ? vae_->decode_tiled(z) : vae_->decode(z)).to(Device::CPU);
   }
   out.image.pixels = to_rgb8(decoded)[0];
   timings.add("total", 0, total_timer.seconds());

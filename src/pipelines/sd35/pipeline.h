@@ -29,8 +29,9 @@ struct PipelineOptions {
   std::string vae;                 // a VAE folder (overrides the pipeline's vae/)
   bool no_t5 = false;
   DType dtype = DType::F32;        // GEMM dtype: f32 reference or bf16
-  // Where the transformer and the denoising loop run (its weights uploaded at load). The text
-  // encoders and the VAE run on the CPU for now; the latents come back for the decode.
+  // Where the models run: every weight is uploaded there at load; the prompt embeddings, the
+  // latents and the decoded image stay there until the image comes back for the PNG (and the
+  // step latents a caller keeps come back each step).
   Device device = Device::CPU;
   bool vae_tiling = false;
   // Free each stage's weights once it is done: the text encoders after encoding (loaded again

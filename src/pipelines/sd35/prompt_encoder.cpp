@@ -32,19 +32,19 @@ TextEncoderFiles TextEncoderFiles::from_pipeline(const std::string& dir, bool wi
 }
 
 Sd3PromptEncoder Sd3PromptEncoder::load(const TextEncoderFiles& files, DType compute, int64_t joint_dim,
-                                        ParallelGroups* parallel) {
+                                        ParallelGroups* parallel, Device device) {
   Sd3PromptEncoder e;
   e.joint_dim_ = joint_dim;
   e.tok_l_ = files.tokenizer_l.empty() ? text::ClipTokenizer::bundled("<|endoftext|>")
                                        : text::ClipTokenizer::from_folder(files.tokenizer_l);
   e.tok_g_ = files.tokenizer_g.empty() ? text::ClipTokenizer::bundled("!")
                                        : text::ClipTokenizer::from_folder(files.tokenizer_g);
-  e.clip_l_ = std::make_shared<ClipTextModel>(load_clip_text_model(files.clip_l, compute).model);
-  e.clip_g_ = std::make_shared<ClipTextModel>(load_clip_text_model(files.clip_g, compute).model);
+  e.clip_l_ = std::make_shared<ClipTextModel>(load_clip_text_model(files.clip_l, compute, device).model);
+  e.clip_g_ = std::make_shared<ClipTextModel>(load_clip_text_model(files.clip_g, compute, device).model);
   if (!files.t5.empty()) {
     PD_CHECK(!files.tokenizer_t5.empty(), "T5 needs its tokenizer (tokenizer_3/ with tokenizer.json or spiece.model)");
     e.tok_t5_ = text::T5Tokenizer::from_folder(files.tokenizer_t5);
-    e.t5_ = std::make_shared<T5Encoder>(load_t5_encoder(files.t5, compute, parallel).model);
+    e.t5_ = std::make_shared<T5Encoder>(load_t5_encoder(files.t5, compute, parallel, device).model);
     PD_CHECK(e.t5_->config().d_model == joint_dim, "T5 d_model ", e.t5_->config().d_model,
              " does not match the transformer's joint_attention_dim ", joint_dim);
   }
@@ -87,9 +87,10 @@ PromptEmbeds Sd3PromptEncoder::encode(const PromptRequest& r, Timings* timings) 
     for (const auto& p : p3) ids.push_back(tok_t5_->encode(p, r.max_sequence_length));
     t5_states = t5_->forward(ids);
   } else {
-    t5_states = Tensor::zeros({static_cast<int64_t>(B), T, joint_dim_});
+    t5_states = Tensor::zeros({static_cast<int64_t>(B), T, joint_dim_}, DType::F32, clip.device());
   }
-  const Tensor padded = ops::concat({clip, Tensor::zeros({static_cast<int64_t>(B), 77, joint_dim_ - clip_width})}, 2);
+  const Tensor padded = ops::concat(
+      {clip, Tensor::zeros({static_cast<int64_t>(B), 77, joint_dim_ - clip_width}, DType::F32, clip.device())}, 2);
   return {ops::concat({padded, t5_states}, 1), ops::concat({pooled_l, pooled_g}, 1)};
 }
 

@@ -41,8 +41,9 @@ class Sd3PromptEncoder {
  public:
   // joint_dim: the transformer's joint_attention_dim (the width of the zeros without T5).
   // `parallel`: T5 (the largest encoder) is split over the tp group; the CLIPs stay whole.
+  // `device`: where the encoders' weights live and they run; the embeddings come out there.
   static Sd3PromptEncoder load(const TextEncoderFiles& files, DType compute, int64_t joint_dim,
-                               ParallelGroups* parallel = nullptr);
+                               ParallelGroups* parallel = nullptr, Device device = Device::CPU);
   // Records "clip_encoding" and "t5_encoding" sections when given timings.
   PromptEmbeds encode(const PromptRequest& request, Timings* timings = nullptr) const;
   bool has_t5() const { return t5_ != nullptr; }
