@@ -12,6 +12,9 @@
 #include "io/checkpoint.h"
 #include "support/compare.h"
 #include "support/fixture.h"
+#ifdef PARADIT_HAVE_CUDA
+#include "backend/cuda/device.h"
+#endif
 #include "support/run_command.h"
 
 namespace paradit {
@@ -141,9 +144,21 @@ TEST(EvalCli, BadInputsGiveOneLineAndExitTwo) {
                     "missing input tensor 'hidden_states'");
   expect_user_error("eval transformer --model " + test::fixture_path("layers/linear") + " --in " + in + " --out " + out,
                     "not an SD3 transformer");
-  expect_user_error("eval transformer --model " + kModels + "sd35_large_like --in " + in + " --out " + out +
-                        " --device cuda",
-                    "CUDA");
+#ifdef PARADIT_HAVE_CUDA
+  const bool gpu = cuda::device_count() > 0;
+#else
+  const bool gpu = false;
+#endif
+  if (!gpu) {  // without a usable GPU, --device cuda is one line and exit code 2 everywhere
+    expect_user_error("eval transformer --model " + kModels + "sd35_large_like --in " + in + " --out " + out +
+                          " --device cuda",
+                      "CUDA");
+    expect_user_error("generate --model " + std::string(PARADIT_FIXTURES_DIR) + "/tiny-sd35 --prompt x --device cuda",
+                      "--device cuda");
+    expect_user_error("bench transformer --config sd3.5-medium --random-weights --device cuda", "--device cuda");
+  }
+  expect_user_error("bench transformer --config sd3.5-medium --random-weights --graph", "--graph needs --device cuda");
+  expect_user_error("bench transformer --config sd3.5-medium --random-weights --device gpu", "--device must be");
   expect_user_error("eval transformer --model " + kModels + "sd35_large_like --in " + in + " --out " + out +
                         " --dtype f16",
                     "--dtype");

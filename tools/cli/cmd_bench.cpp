@@ -165,6 +165,7 @@ int bench_transformer(const Args& args) {
   known.insert(known.end(), kParallelOptions.begin(), kParallelOptions.end());
   args.allow_only(known);
   const Device device = parse_device(args.get("device", "cpu"));
+  PD_CHECK(!args.has("graph") || device == Device::CUDA, "--graph needs --device cuda (a CUDA graph replays GPU work)");
   set_num_threads(args.get_int("threads", 0));
   const DType compute = parse_dtype(args.get("dtype", "bf16"));
   const int size = args.get_int("size", 1024), batch = args.get_int("batch", 2);
@@ -368,7 +369,7 @@ int run_bench(int argc, char** argv) {
   if (what == "make-pipeline") return run_make_pipeline(Args(argc, argv, 3, {}));
   PD_CHECK(what == "transformer", "bench: unknown benchmark '", what,
            "' (known: transformer, t5, vae, make-pipeline; see paradit bench --help)");
-  return bench_transformer(Args(argc, argv, 3, {"random-weights", "json"}));
+  return bench_transformer(Args(argc, argv, 3, {"random-weights", "json", "graph"}));
 }
 
 }  // namespace paradit::cli
