@@ -4,13 +4,15 @@
 # repository root, carrying the bundle:
 #   scripts/device-bundle.sh
 #   device run: command "scripts/device-check.sh", carry ["device-bundle"], timeout_s 540
-# Phases, each with its own time limit, skipped when the time left is too short; the summary
-# table comes last. Logs and results go to $OUT (the tool brings them back):
+# Phases, each with its own time limit, skipped when the time left is too short (run in order
+# 1, 2, 3, 4, 5, 2b, 4b, 7, 6: the lower-priority ones last); the summary table comes last. Logs and results go to $OUT (the tool brings them back):
 #   1 versions and ceilings (driver, CUDA, cuBLASLt, cuDNN, NCCL; copy bandwidth, 8192^3 GEMM)
-#   2 every GPU op test against the CPU (bin/test_cuda, tolerances stated per op in its source)
+#   2 every GPU op test against the CPU (bin/test_cuda, tolerances stated per op in its source);
+#     2b the attention tests again with cuDNN's SDPA turned off (paradit's kernel)
 #   3 the tiny transformers (eval, f32 and bf16) against diffusers, and the tiny pipelines on
 #     the GPU: every step's latents and the image against diffusers and the CPU
-#   4 paradit bench transformer, SD3.5 Large 1024x1024 batch 2, bf16, eager and graph replay
+#   4 paradit bench transformer, SD3.5 Large 1024x1024 batch 2, bf16, eager and graph replay;
+#     4b eager again with paradit's attention kernel instead of cuDNN's
 #   5 the PyTorch peer in the same call: bench/torch_sd35.py, diffusers eager and torch.compile
 #   6 compute-sanitizer memcheck and racecheck on the op tests
 #   7 T5-XXL and the VAE at 1024x1024 timed on the GPU
@@ -20,7 +22,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 out=${OUT:-/tmp/paradit-check}
 mkdir -p "$out"
-budget=${PARADIT_CHECK_BUDGET_S:-470}
+budget=${PARADIT_CHECK_BUDGET_S:-475}
 start=$(date +%s)
 log="$out/check.log"
 summary="$out/summary.txt"
@@ -119,7 +121,8 @@ echo "$passed passed, $failed failed, $skipped skipped"
 EACH
 chmod +x /tmp/gtest_each.sh
 
-# ---- 2: the op tests ----
+# ---- 2: the op tests (bf16 attention through cuDNN where the machine has it, then again
+# through paradit's kernel) ----
 phase "2 GPU op tests vs CPU" 150 "/tmp/gtest_each.sh $bundle/bin/test_cuda 'Cuda.*' 60"
 
 # ---- 3: tiny transformers and pipelines ----
@@ -140,6 +143,16 @@ phase "4 paradit SD3.5-L 1024 b2 bf16" 150 "$pd bench transformer --config sd3.5
 phase "5 PyTorch peer eager, compile" 200 "PYTHONPATH=$site:bench $py bench/torch_sd35.py --config sd3.5-large --size 1024 \
   --batch 2 --modes eager,compile --runs 5 --warmup 2 | tee $out/bench_torch.json"
 
+# ---- cuDNN against paradit's own attention kernel (after the peer: lower priority) ----
+phase "2b attention, own kernel only" 60 "PARADIT_CUDNN_SDPA=0 /tmp/gtest_each.sh $bundle/bin/test_cuda \
+  'Cuda.AttentionMatchesCpu:Cuda.JointAttentionMatchesCpu' 60"
+phase "4b the same, own attention kernel" 120 "PARADIT_CUDNN_SDPA=0 $pd bench transformer --config sd3.5-large \
+  --random-weights --size 1024 --batch 2 --device cuda --runs 3 --warmup 1 --json"
+
+# ---- 7: the text encoder and the VAE ----
+phase "7a T5-XXL b2 x 256 bf16" 90 "$pd bench t5 --random-weights --device cuda --runs 3 --json"
+phase "7b VAE decode 1024 f32" 60 "$pd bench vae --random-weights --size 1024 --device cuda --runs 3 --json"
+
 # ---- 6: compute-sanitizer ----
 if command -v compute-sanitizer >/dev/null 2>&1; then
   phase "6a memcheck op tests" 90 "compute-sanitizer --tool memcheck --error-exitcode 3 $bundle/bin/test_cuda \
@@ -151,10 +164,6 @@ if command -v compute-sanitizer >/dev/null 2>&1; then
 else
   row "6 compute-sanitizer" skipped 0 "not installed here"
 fi
-
-# ---- 7: the text encoder and the VAE ----
-phase "7a T5-XXL b2 x 256 bf16" 90 "$pd bench t5 --random-weights --device cuda --runs 3 --json"
-phase "7b VAE decode 1024 f32" 60 "$pd bench vae --random-weights --size 1024 --device cuda --runs 3 --json"
 
 rm -f "$out/phase.tmp"
 {

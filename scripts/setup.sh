@@ -48,6 +48,28 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# cuDNN's fused attention needs the cudnn-frontend headers, which NVIDIA ships in the
+# nvidia-cudnn-frontend wheel: where the CUDA toolkit has cuDNN, unpack the wheel's include/
+# into third_party/cudnn-frontend (ignored by git). Without them the build uses paradit's
+# attention kernel alone, so a failed download only warns.
+frontend_version=1.32.0
+frontend=third_party/cudnn-frontend
+if [ -e /usr/local/cuda/include/cudnn.h ] && [ "$(cat "$frontend/VERSION" 2>/dev/null)" != "$frontend_version" ]; then
+  wheels=$(mktemp -d)
+  if python3 -m pip download -q --no-deps --only-binary=:all: -d "$wheels" "nvidia-cudnn-frontend==$frontend_version" &&
+     rm -rf "$frontend" && mkdir -p "$frontend" &&
+     python3 -c 'import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+z.extractall(sys.argv[2], [n for n in z.namelist() if n.startswith("include/")])' "$wheels"/*.whl "$frontend"; then
+    echo "$frontend_version" > "$frontend/VERSION"
+    echo "setup: cudnn-frontend $frontend_version headers in $frontend"
+  else
+    echo "setup: could not fetch nvidia-cudnn-frontend $frontend_version; building without cuDNN attention" >&2
+    rm -rf "$frontend"
+  fi
+  rm -rf "$wheels"
+fi
+
 build="${BUILD_DIR:-build}"
 if [ "$tests" -eq 1 ]; then
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DPARADIT_WERROR=ON \

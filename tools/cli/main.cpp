@@ -70,6 +70,7 @@ int run(int argc, char** argv) {
     std::printf("CUDA backend: built; %s\n",
                 gpus ? (std::to_string(gpus) + " GPU(s), first: " + paradit::cuda::describe_device(0)).c_str()
                      : paradit::cuda::unavailable_reason().c_str());
+    if (gpus) std::printf("GPU attention: %s\n", paradit::cuda::attention_backend().c_str());
 #else
     std::printf("CUDA backend: not built\n");
 #endif

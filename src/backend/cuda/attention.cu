@@ -11,6 +11,9 @@
 // max and sum with shuffles, and each lane accumulates D/32 output dimensions.
 #include "backend/cuda/cuda_ops.h"
 #include "backend/cuda/kernel_util.cuh"
+#ifdef PARADIT_HAVE_CUDNN_SDPA
+#include "backend/cuda/sdpa_cudnn.h"
+#endif
 
 namespace paradit::cuda {
 namespace {
@@ -190,6 +193,21 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, b
   PD_CHECK(attention_supports(D), "cuda attention: head size ", D, " is not supported (64, 128 or 512)");
   PD_CHECK(H <= 65535 && B <= 65535 && q.size(2) < (1ll << 31) && k.size(2) < (1ll << 31),
            "cuda attention: ", q.describe(), " is too large for one grid");
+#ifdef PARADIT_HAVE_CUDNN_SDPA
+  // cuDNN's fused kernel where it applies (bf16 in, no bias, no log-sum-exp); an f32 output
+  // is written through a bf16 buffer.
+  if (!bias && !lse && q.dtype() == DType::BF16 && cudnn_sdpa_available()) {
+    if (out.dtype() == DType::BF16) {
+      if (cudnn_sdpa(q, k, v, scale, causal, out)) return;
+    } else {
+      Tensor staged = Tensor::empty(out.shape(), DType::BF16, Device::CUDA);
+      if (cudnn_sdpa(q, k, v, scale, causal, staged)) {
+        copy_strided(out.shape(), staged.strides(), staged.raw(), DType::BF16, out.strides(), out.raw(), out.dtype());
+        return;
+      }
+    }
+  }
+#endif
   AttnParams p{};
   p.q = q.raw();
   p.k = k.raw();

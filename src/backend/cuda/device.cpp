@@ -4,6 +4,10 @@
 
 #include <cstdio>
 
+#ifdef PARADIT_HAVE_CUDNN_SDPA
+#include "backend/cuda/sdpa_cudnn.h"
+#endif
+
 namespace paradit::cuda {
 
 int device_count() {
@@ -31,6 +35,15 @@ std::string describe_device(int index) {
   char memory[32];
   std::snprintf(memory, sizeof memory, "%.1f GiB", static_cast<double>(p.totalGlobalMem) / (1024.0 * 1024 * 1024));
   return std::string(p.name) + ", sm_" + std::to_string(p.major) + std::to_string(p.minor) + ", " + memory;
+}
+
+std::string attention_backend() {
+#ifdef PARADIT_HAVE_CUDNN_SDPA
+  return cudnn_sdpa_available() ? "cuDNN SDPA for bf16 (head size 64, 128), paradit's kernel otherwise"
+                                : "paradit's kernel (libcudnn.so.9 not found, or PARADIT_CUDNN_SDPA=0)";
+#else
+  return "paradit's kernel (built without the cudnn-frontend headers)";
+#endif
 }
 
 }  // namespace paradit::cuda

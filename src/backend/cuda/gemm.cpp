@@ -30,7 +30,20 @@ cudaDataType_t lt_type(DType t) {
   }
 }
 
-using PlanKey = std::tuple<int64_t, int64_t, int64_t, bool, DType, DType, int, bool>;
+// The shape, transposition, types, epilogue, bias, and the operands' alignment (the largest
+// power of two dividing every pointer, up to 256: cuBLASLt's kernels assume 256 unless told,
+// and a view into a tensor starts wherever it starts).
+using PlanKey = std::tuple<int64_t, int64_t, int64_t, bool, DType, DType, int, bool, uint32_t>;
+
+uint32_t alignment(std::initializer_list<const void*> pointers) {
+  uint32_t a = 256;
+  for (const void* p : pointers) {
+    if (!p) continue;
+    const auto address = reinterpret_cast<uintptr_t>(p);
+    while (a > 1 && address % a != 0) a /= 2;
+  }
+  return a;
+}
 
 struct Plan {
   cublasLtMatmulDesc_t op = nullptr;
@@ -102,7 +115,8 @@ void gemm(const Tensor& x, const Tensor& w, bool trans_w, const Tensor* bias, Te
   if (bias) bias_y = bias->dtype() == y.dtype() ? *bias : bias->to(y.dtype());
   const bool lt_gelu = epilogue == Epilogue::GeluTanh;
   Lt& lt = Lt::get();
-  const PlanKey key{M, N, K, trans_w, x.dtype(), y.dtype(), static_cast<int>(lt_gelu), bias != nullptr};
+  const uint32_t align = alignment({x.raw(), w.raw(), y.raw(), bias ? bias_y.raw() : nullptr});
+  const PlanKey key{M, N, K, trans_w, x.dtype(), y.dtype(), static_cast<int>(lt_gelu), bias != nullptr, align};
   Plan* plan = nullptr;
   {
     std::lock_guard<std::mutex> lock(lt.mutex);
@@ -140,6 +154,9 @@ void gemm(const Tensor& x, const Tensor& w, bool trans_w, const Tensor* bias, Te
     const size_t ws = lt.workspace_bytes();
     lt_check(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws),
              "workspace");
+    for (auto attr : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+                      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})
+      lt_check(cublasLtMatmulPreferenceSetAttribute(pref, attr, &align, sizeof align), "alignment");
     cublasLtMatmulHeuristicResult_t found[8] = {};
     int count = 0;
     const cublasStatus_t s = cublasLtMatmulAlgoGetHeuristic(lt.handle(), plan->op, plan->a, plan->b, plan->c, plan->c,
