@@ -484,20 +484,9 @@ Tensor conv2d_as_gemm(const Tensor& x, const Tensor& w, const Tensor* bias, cons
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2dParams& p) {
-  if (device_of("conv2d", {&x, &w, bias}) != Device::CPU) {
-    check_activation("conv2d", x, "input");
-    PD_CHECK(x.dim() == 4 && w.dim() == 4 && x.size(1) == w.size(1), "conv2d: input ", x.describe(),
-             " does not match weight ", w.describe(), " ([Cout, Cin, kh, kw])");
-    check_vector("conv2d", bias, w.size(0), "bias");
-    PD_CHECK(p.stride >= 1 && p.pad_top >= 0 && p.pad_left >= 0 && p.pad_bottom >= 0 && p.pad_right >= 0,
-             "conv2d: stride must be >= 1 and padding >= 0");
-    const int64_t h = x.size(2) + p.pad_top + p.pad_bottom - w.size(2);
-    const int64_t wd = x.size(3) + p.pad_left + p.pad_right - w.size(3);
-    PD_CHECK(h >= 0 && wd >= 0, "conv2d: kernel ", w.describe(), " is larger than the padded input ", x.describe());
-    return conv2d_as_gemm(x, w, bias, p, h / p.stride + 1, wd / p.stride + 1);
-  }
-  check_f32("conv2d", x, "input");
-  check_f32("conv2d", w, "weight");
+  const Device dev = device_of("conv2d", {&x, &w, bias});
+  check_activation("conv2d", x, "input");
+  if (dev == Device::CPU) check_f32("conv2d", w, "weight");
   PD_CHECK(x.dim() == 4 && w.dim() == 4 && x.size(1) == w.size(1), "conv2d: input ", x.describe(),
            " does not match weight ", w.describe(), " ([Cout, Cin, kh, kw])");
   check_vector("conv2d", bias, w.size(0), "bias");
@@ -506,6 +495,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2d
   const int64_t h = x.size(2) + p.pad_top + p.pad_bottom - w.size(2);
   const int64_t wd = x.size(3) + p.pad_left + p.pad_right - w.size(3);
   PD_CHECK(h >= 0 && wd >= 0, "conv2d: kernel ", w.describe(), " is larger than the padded input ", x.describe());
+  if (dev != Device::CPU) return conv2d_as_gemm(x, w, bias, p, h / p.stride + 1, wd / p.stride + 1);
   Tensor y = Tensor::empty({x.size(0), w.size(0), h / p.stride + 1, wd / p.stride + 1});
   const int64_t pads[4] = {p.pad_top, p.pad_left, p.pad_bottom, p.pad_right};
   cpu::conv2d(x, w, bias, p.stride, pads, y);

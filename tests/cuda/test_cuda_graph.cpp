@@ -6,7 +6,7 @@
 
 #include <random>
 
-#include "backend/cuda/device.h"
+#include "cuda/gpu_test.h"
 #include "backend/cuda/graph.h"
 #include "core/device_memory.h"
 #include "models/mmdit/mmdit.h"
@@ -27,7 +27,7 @@ Tensor random(const Shape& shape, uint32_t seed) {
 }
 
 TEST(CudaGraph, ReplaysEqualEagerSteps) {
-  if (cuda::device_count() == 0) GTEST_SKIP() << cuda::unavailable_reason();
+  REQUIRE_GPU();
   const MMDiTWeights w = open_mmdit_weights(test::fixtures_dir() + "/models/sd35_medium_like");
   for (DType dtype : {DType::F32, DType::BF16}) {
     LoadContext ctx{w.source.get(), dtype, std::nullopt};

@@ -16,6 +16,7 @@
 #include "backend/cuda/arena.h"
 #include "backend/cuda/cuda_ops.h"
 #include "backend/cuda/device.h"
+#include "cuda/gpu_test.h"
 #include "core/error.h"
 #include "ops/ops.h"
 #include "support/compare.h"
@@ -26,10 +27,6 @@
 namespace paradit {
 namespace {
 
-#define REQUIRE_GPU()                                                          \
-  do {                                                                         \
-    if (cuda::device_count() == 0) GTEST_SKIP() << cuda::unavailable_reason(); \
-  } while (0)
 
 Tensor random(const Shape& shape, float scale, uint32_t seed) {
   std::mt19937 gen(seed);

@@ -6,55 +6,22 @@
 
 #include <cmath>
 
-#include "backend/cuda/device.h"
+#include "cuda/gpu_test.h"
 #include "pipelines/flux/pipeline.h"
 #include "pipelines/sd35/pipeline.h"
 #include "support/compare.h"
 #include "support/fixture.h"
+#include "support/pipeline_requests.h"
 
 namespace paradit {
 namespace {
 
-#define REQUIRE_GPU()                                                          \
-  do {                                                                         \
-    if (cuda::device_count() == 0) GTEST_SKIP() << cuda::unavailable_reason(); \
-  } while (0)
 
 int max_level_difference(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
   EXPECT_EQ(a.size(), b.size());
   int worst = 0;
   for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
   return worst;
-}
-
-GenerateRequest sd3_request(const test::Fixture& f) {
-  const auto& c = f.config();
-  GenerateRequest r;
-  r.prompt = c["prompt"];
-  r.negative_prompt = c["negative_prompt"];
-  r.width = c["width"];
-  r.height = c["height"];
-  r.steps = c["num_inference_steps"];
-  r.guidance = c["guidance_scale"];
-  r.seed = c["seed"];
-  r.max_sequence_length = c["max_sequence_length"];
-  return r;
-}
-
-GenerateRequest flux_request(const test::Fixture& f, const std::string& run) {
-  const auto& c = f.config();
-  const auto& kw = c[run];
-  GenerateRequest r;
-  r.prompt = kw["prompt"];
-  if (kw.contains("negative_prompt")) r.negative_prompt = kw["negative_prompt"];
-  if (kw.contains("true_cfg_scale")) r.true_cfg = kw["true_cfg_scale"];
-  r.guidance = kw["guidance_scale"];
-  r.width = c["width"];
-  r.height = c["height"];
-  r.steps = c["steps"];
-  r.seed = c["seed"];
-  r.max_sequence_length = c["max_sequence_length"];
-  return r;
 }
 
 // The step latents against the fixture's, and the image: reference pixels given as uint8.
@@ -81,9 +48,9 @@ TEST(CudaPipeline, TinySd35MatchesDiffusersAndTheCpu) {
     PipelineOptions o;
     o.model = test::fixtures_dir() + "/tiny-sd35";
     o.dtype = dtype;
-    const auto cpu = Sd35Pipeline::load(o).generate(sd3_request(f), {}, nullptr, true);
+    const auto cpu = Sd35Pipeline::load(o).generate(test::sd3_reference_request(f), {}, nullptr, true);
     o.device = Device::CUDA;
-    const auto gpu = Sd35Pipeline::load(o).generate(sd3_request(f), {}, nullptr, true);
+    const auto gpu = Sd35Pipeline::load(o).generate(test::sd3_reference_request(f), {}, nullptr, true);
     expect_run(std::string("tiny-sd35 ") + dtype_name(dtype), gpu, cpu, f,
                [](size_t i) { return "out.latents_" + std::to_string(i); }, want_image,
                dtype == DType::F32 ? 0.9999 : 0.999, dtype == DType::F32 ? 2 : 6);
@@ -104,9 +71,9 @@ TEST(CudaPipeline, TinyFluxMatchesDiffusersAndTheCpu) {
       PipelineOptions o;
       o.model = test::fixtures_dir() + (schnell ? "/tiny-flux-schnell" : "/tiny-flux");
       o.dtype = dtype;
-      const auto cpu = FluxPipeline::load(o).generate(flux_request(f, run), {}, nullptr, true);
+      const auto cpu = FluxPipeline::load(o).generate(test::flux_reference_request(f, run), {}, nullptr, true);
       o.device = Device::CUDA;
-      const auto gpu = FluxPipeline::load(o).generate(flux_request(f, run), {}, nullptr, true);
+      const auto gpu = FluxPipeline::load(o).generate(test::flux_reference_request(f, run), {}, nullptr, true);
       expect_run("tiny-flux " + run + " " + dtype_name(dtype), gpu, cpu, f,
                  [&](size_t i) { return "out." + run + ".latents_" + std::to_string(i); }, want_image,
                  dtype == DType::F32 ? 0.9999 : 0.999, dtype == DType::F32 ? 2 : 6);

@@ -16,6 +16,7 @@
 #include "pipelines/flux/pipeline.h"
 #include "support/compare.h"
 #include "support/fixture.h"
+#include "support/pipeline_requests.h"
 
 namespace paradit {
 namespace {
@@ -23,19 +24,7 @@ namespace {
 const std::string kPipeline = std::string(PARADIT_FIXTURES_DIR) + "/tiny-flux";
 
 GenerateRequest reference_request(const test::Fixture& f, const std::string& run) {
-  const auto& c = f.config();
-  const auto& kw = c[run];
-  GenerateRequest r;
-  r.prompt = kw["prompt"];
-  if (kw.contains("negative_prompt")) r.negative_prompt = kw["negative_prompt"];
-  if (kw.contains("true_cfg_scale")) r.true_cfg = kw["true_cfg_scale"];
-  r.guidance = kw["guidance_scale"];
-  r.width = c["width"];
-  r.height = c["height"];
-  r.steps = c["steps"];
-  r.seed = c["seed"];
-  r.max_sequence_length = c["max_sequence_length"];
-  return r;
+  return test::flux_reference_request(f, run);
 }
 
 void expect_matches(const std::string& run, DType dtype, double min_pcc, int max_levels) {

@@ -10,6 +10,7 @@
 #include "pipelines/sd35/pipeline.h"
 #include "support/compare.h"
 #include "support/fixture.h"
+#include "support/pipeline_requests.h"
 
 namespace paradit {
 namespace {
@@ -23,19 +24,7 @@ PipelineOptions tiny_pipeline(bool no_t5) {
   return o;
 }
 
-GenerateRequest reference_request(const test::Fixture& f) {
-  const auto& c = f.config();
-  GenerateRequest r;
-  r.prompt = c["prompt"];
-  r.negative_prompt = c["negative_prompt"];
-  r.width = c["width"];
-  r.height = c["height"];
-  r.steps = c["num_inference_steps"];
-  r.guidance = c["guidance_scale"];
-  r.seed = c["seed"];
-  r.max_sequence_length = c["max_sequence_length"];
-  return r;
-}
+GenerateRequest reference_request(const test::Fixture& f) { return test::sd3_reference_request(f); }
 
 void expect_matches_diffusers(DType dtype, double min_pcc, int max_levels,
                               const std::string& fixture = "pipeline/generate_io", const std::string& model = kPipeline) {
