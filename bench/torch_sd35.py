@@ -71,6 +71,8 @@ def main():
     p.add_argument("--runs", type=int, default=10)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--peak-tflops", type=float, default=0.0, help="the device's bf16 peak, for the ratio")
+    p.add_argument("--compile-mode", default="max-autotune-no-cudagraphs",
+                   help="torch.compile's mode ('default' compiles in a fraction of the time)")
     args = p.parse_args()
     dtype = torch.bfloat16 if args.dtype == "bf16" else torch.float32
     cfg = PRESETS[args.config]
@@ -86,14 +88,14 @@ def main():
     t = torch.full((args.batch,), 500.0, device=args.device)
     flop = mmdit_flops(cfg, (latent // 2) ** 2, args.prompt_tokens, args.batch)
     for mode in args.modes.split(","):
-        fn = model if mode == "eager" else torch.compile(model, mode="max-autotune-no-cudagraphs")
+        fn = model if mode == "eager" else torch.compile(model, mode=args.compile_mode)
         if args.device == "cuda":
             torch.cuda.reset_peak_memory_stats()
         with torch.inference_mode():
             times = timed_runs(lambda: fn(hidden_states=x, encoder_hidden_states=ctx, pooled_projections=pooled,
                                           timestep=t), args.runs, args.warmup, args.device)
         median = statistics.median(times)
-        out = {"peer": f"torch {torch.__version__} diffusers {mode}", "config": args.config, "size": args.size,
+        out = {"peer": f"torch {torch.__version__} diffusers {mode}" + ("" if mode == "eager" else f" ({args.compile_mode})"), "config": args.config, "size": args.size,
                "batch": args.batch, "dtype": args.dtype, "device": args.device,
                "device_name": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
                "median_ms": median, "min_ms": min(times), "tflop_per_step": flop / 1e12,

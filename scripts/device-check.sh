@@ -5,7 +5,7 @@
 #   scripts/device-bundle.sh
 #   device run: command "scripts/device-check.sh", carry ["device-bundle"], timeout_s 540
 # Phases, each with its own time limit, skipped when the time left is too short (run in order
-# 1, 2, 3, 4, 5, 2b, 4b, 7, 6: the lower-priority ones last); the summary table comes last. Logs and results go to $OUT (the tool brings them back):
+# 1, 2, 3, 4, 5, 2b, 4b, 8, 7, 6: the lower-priority ones last); the summary table comes last. Logs and results go to $OUT (the tool brings them back):
 #   1 versions and ceilings (driver, CUDA, cuBLASLt, cuDNN, NCCL; copy bandwidth, 8192^3 GEMM)
 #   2 every GPU op test against the CPU (bin/test_cuda, tolerances stated per op in its source);
 #     2b the attention tests again with cuDNN's SDPA turned off (paradit's kernel)
@@ -15,6 +15,7 @@
 #     4b eager again with paradit's attention kernel instead of cuDNN's
 #   5 the PyTorch peer in the same call: bench/torch_sd35.py, diffusers eager and torch.compile
 #   6 compute-sanitizer memcheck and racecheck on the op tests
+#   8 FLUX.1-dev 1024x1024 step: paradit, then bench/torch_flux.py eager and torch.compile
 #   7 T5-XXL and the VAE at 1024x1024 timed on the GPU
 # Not yet measured here (not built): the GEMM/attention breakdown.
 set -uo pipefail
@@ -141,13 +142,19 @@ phase "3b tiny pipelines, graph on the GPU" 120 "/tmp/gtest_each.sh $bundle/bin/
 phase "4 paradit SD3.5-L 1024 b2 bf16" 150 "$pd bench transformer --config sd3.5-large --random-weights --size 1024 \
   --batch 2 --device cuda --graph --runs 5 --warmup 2 --json | tee $out/bench_paradit.json"
 phase "5 PyTorch peer eager, compile" 200 "PYTHONPATH=$site:bench $py bench/torch_sd35.py --config sd3.5-large --size 1024 \
-  --batch 2 --modes eager,compile --runs 5 --warmup 2 | tee $out/bench_torch.json"
+  --batch 2 --modes eager,compile --compile-mode default --runs 5 --warmup 2 | tee $out/bench_torch.json"
 
 # ---- cuDNN against paradit's own attention kernel (after the peer: lower priority) ----
 phase "2b attention, own kernel only" 60 "PARADIT_CUDNN_SDPA=0 /tmp/gtest_each.sh $bundle/bin/test_cuda \
   'Cuda.AttentionMatchesCpu:Cuda.JointAttentionMatchesCpu' 60"
 phase "4b the same, own attention kernel" 120 "PARADIT_CUDNN_SDPA=0 $pd bench transformer --config sd3.5-large \
   --random-weights --size 1024 --batch 2 --device cuda --runs 3 --warmup 1 --json"
+
+# ---- FLUX.1-dev 1024x1024 (the FLUX issue's GPU figure), paradit then PyTorch ----
+phase "8a paradit FLUX.1-dev 1024 bf16" 120 "$pd bench transformer --config flux.1-dev --random-weights --size 1024 \
+  --device cuda --runs 5 --warmup 2 --json | tee $out/bench_flux_paradit.json"
+phase "8b PyTorch FLUX eager, compile" 180 "PYTHONPATH=$site:bench $py bench/torch_flux.py --config flux.1-dev --size 1024 \
+  --modes eager,compile --compile-mode default --runs 5 --warmup 2 | tee $out/bench_flux_torch.json"
 
 # ---- 7: the text encoder and the VAE ----
 phase "7a T5-XXL b2 x 256 bf16" 90 "$pd bench t5 --random-weights --device cuda --runs 3 --json"
