@@ -29,9 +29,10 @@ Linear Linear::load_shard(const LoadContext& ctx, const std::string& prefix, int
 
 namespace {
 // The tensors stacked along dimension 0: a view when they already lie back to back in one
-// buffer, else a copy.
+// host buffer (a checkpoint's mapping), else a copy (always on a GPU, where separate
+// allocations may happen to be adjacent without being one buffer).
 Tensor stack_rows(const std::vector<Tensor>& parts) {
-  bool adjacent = true;
+  bool adjacent = parts[0].device() == Device::CPU;
   for (size_t i = 1; i < parts.size(); ++i)
     adjacent = adjacent && parts[i].dtype() == parts[0].dtype() && parts[i].is_contiguous() &&
                static_cast<const char*>(parts[i - 1].raw()) + parts[i - 1].nbytes() == parts[i].raw();
