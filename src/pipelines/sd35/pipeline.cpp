@@ -1,5 +1,7 @@
 #include "pipelines/sd35/pipeline.h"
 
+#include "pipelines/sd35/captured_step.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -13,6 +15,7 @@
 #include "core/torch_rng.h"
 #include "models/mmdit/weights.h"
 #include "ops/ops.h"
+#include "pipelines/sd35/captured_step.h"
 #include "pipelines/sd35/request_broadcast.h"
 
 namespace paradit {
@@ -206,6 +209,10 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& request, const Prog
   const FlowMatchEulerScheduler scheduler =
       r.shift > 0 ? FlowMatchEulerScheduler(1000, r.shift) : scheduler_;
   const FlowMatchSchedule schedule = scheduler.schedule(steps);
+  // One rank on a GPU: the step after the time embedding replays as one CUDA graph.
+  std::unique_ptr<CapturedStep> captured;
+  if (device == Device::CUDA && (!options_.parallel || options_.parallel->trivial()))
+    captured = std::make_unique<CapturedStep>(*transformer_);
   Timer loop_timer;
   for (int i = 0; i < steps; ++i) {
     bool cancelled = cancel && cancel->load();
@@ -215,7 +222,9 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& request, const Prog
     Timings::Scope t(&timings, "denoising_step_" + std::to_string(i));
     const float timestep = schedule.timesteps[static_cast<size_t>(i)];
     const Tensor input = cfg ? ops::concat({latents, latents}, 0) : latents;
-    const Tensor velocity = transformer_->forward(input, context, pooled, std::vector<float>(cfg ? 2 : 1, timestep));
+    const std::vector<float> timesteps(cfg ? 2 : 1, timestep);
+    const Tensor velocity = captured ? captured->run(input, context, transformer_->time_embedding(timesteps, pooled))
+                                     : transformer_->forward(input, context, pooled, timesteps);
     Tensor guided;
     if (cfg) {
       // noise = uncond + g * (cond - uncond), in float32 as torch evaluates it
