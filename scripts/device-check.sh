@@ -152,7 +152,7 @@ phase "4b the same, own attention kernel" 120 "PARADIT_CUDNN_SDPA=0 $pd bench tr
 
 # ---- FLUX.1-dev 1024x1024 (the FLUX issue's GPU figure), paradit then PyTorch ----
 phase "8a paradit FLUX.1-dev 1024 bf16" 120 "$pd bench transformer --config flux.1-dev --random-weights --size 1024 \
-  --device cuda --runs 5 --warmup 2 --json | tee $out/bench_flux_paradit.json"
+  --device cuda --graph --runs 5 --warmup 2 --json | tee $out/bench_flux_paradit.json"
 phase "8b PyTorch FLUX eager, compile" 180 "PYTHONPATH=$site:bench $py bench/torch_flux.py --config flux.1-dev --size 1024 \
   --modes eager,compile --compile-mode default --runs 5 --warmup 2 | tee $out/bench_flux_torch.json"
 

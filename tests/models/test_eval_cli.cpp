@@ -158,6 +158,7 @@ TEST(EvalCli, BadInputsGiveOneLineAndExitTwo) {
     expect_user_error("bench transformer --config sd3.5-medium --random-weights --device cuda", "--device cuda");
   }
   expect_user_error("bench transformer --config sd3.5-medium --random-weights --graph", "--graph needs --device cuda");
+  expect_user_error("bench transformer --config flux.1-dev --random-weights --graph", "--graph needs --device cuda");
   expect_user_error("bench transformer --config sd3.5-medium --random-weights --device gpu", "--device must be");
   expect_user_error("eval transformer --model " + kModels + "sd35_large_like --in " + in + " --out " + out +
                         " --dtype f16",

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -35,12 +36,65 @@ Tensor filled(const Shape& shape, float scale) {
   return t;
 }
 
+struct GraphTiming {
+  bool ran = false;
+  double median_ms = 0, min_ms = 0, max_abs_diff = 0;
+  size_t nodes = 0;
+};
+
+// --graph: `step` (the part of a step after what is made from host values; its inputs stay
+// at their addresses) captured once as a CUDA graph and replayed; its output is compared with
+// an eager step's.
+GraphTiming time_graph_replay(const std::function<Tensor()>& step, int runs, int warmup) {
+#ifdef PARADIT_HAVE_CUDA
+  const Tensor eager = step().to(Device::CPU);
+  GraphTiming g;
+  Tensor out;
+  cuda::StepGraph graph;
+  graph.capture([&] { out = step(); });
+  for (int i = 0; i < warmup; ++i) graph.replay();
+  device_memory(Device::CUDA).synchronize();
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    Timer timer;
+    graph.replay();
+    device_memory(Device::CUDA).synchronize();
+    ms.push_back(timer.seconds() * 1e3);
+  }
+  std::sort(ms.begin(), ms.end());
+  g.ran = true;
+  g.median_ms = ms[ms.size() / 2];
+  g.min_ms = ms.front();
+  g.nodes = graph.nodes();
+  const std::vector<float> a = out.to(Device::CPU).to_f32_vector(), b = eager.to_f32_vector();
+  for (size_t i = 0; i < a.size(); ++i) g.max_abs_diff = std::max(g.max_abs_diff, static_cast<double>(std::fabs(a[i] - b[i])));
+  return g;
+#else
+  (void)step, (void)runs, (void)warmup;
+  fail("--graph: this build has no CUDA backend");
+#endif
+}
+
+
+void add_graph(nlohmann::json& j, const GraphTiming& g) {
+  if (g.ran)
+    j.update({{"graph_median_ms", g.median_ms}, {"graph_min_ms", g.min_ms}, {"graph_nodes", g.nodes},
+              {"graph_max_abs_diff_vs_eager", g.max_abs_diff}});
+}
+
+void print_graph(const GraphTiming& g, double tflop) {
+  if (g.ran)
+    std::printf("  CUDA graph replay (%zu nodes): median %.1f ms, min %.1f ms, %.3f TFLOP/s; output vs eager: max "
+                "|diff| %.3g\n", g.nodes, g.median_ms, g.min_ms, tflop / (g.median_ms / 1e3), g.max_abs_diff);
+}
+
 // FLUX.1 at its real shapes (single rank): the packed latent is (size/16)^2 tokens of 64
 // channels; --layers N keeps N double-stream and 2N single-stream blocks (the real 19:38).
 int bench_flux_transformer(const Args& args) {
   args.allow_only({"config", "random-weights", "model", "size", "batch", "runs", "warmup", "dtype", "device", "threads",
-                   "prompt-tokens", "json", "layers"});
+                   "prompt-tokens", "json", "layers", "graph"});
   const Device device = parse_device(args.get("device", "cpu"));
+  PD_CHECK(!args.has("graph") || device == Device::CUDA, "--graph needs --device cuda (a CUDA graph replays GPU work)");
   set_num_threads(args.get_int("threads", 0));
   const DType compute = parse_dtype(args.get("dtype", "bf16"));
   const int size = args.get_int("size", 1024), batch = args.get_int("batch", 1);
@@ -93,6 +147,11 @@ int bench_flux_transformer(const Args& args) {
   std::sort(ms.begin(), ms.end());
   const double median = ms[ms.size() / 2], best = ms.front();
   const double tflop = flux_flops(config, tokens, text_tokens, batch) / 1e12, tflops = tflop / (median / 1e3);
+  GraphTiming graph;
+  if (args.has("graph")) {
+    const FluxTransformer::Prepared prepared = model.prepare(pooled, t, img_ids, txt_ids, g);
+    graph = time_graph_replay([&] { return model.forward_prepared(x, context, prepared); }, runs, warmup);
+  }
   if (args.has("json")) {
     const nlohmann::json j = {{"median_ms", median}, {"min_ms", best}, {"tflop_per_step", tflop}, {"tflops", tflops},
                               {"config", label}, {"size", size}, {"batch", batch}, {"device", device_name(device)},
@@ -100,56 +159,18 @@ int bench_flux_transformer(const Args& args) {
                               {"load_s", load_s}, {"runs", runs}, {"text_tokens", text_tokens},
                               {"packed_weight_reorders_per_step",
                                static_cast<double>(ops::packed_weight_reorders() - reorders_before) / runs}};
-    std::printf("%s\n", j.dump().c_str());
+    nlohmann::json jg = j;
+    add_graph(jg, graph);
+    std::printf("%s\n", jg.dump().c_str());
   } else {
     std::printf("transformer %s, %dx%d, batch %d, %d text tokens, %s, %s, %d threads\n", label.c_str(), size, size,
                 batch, text_tokens, compute == DType::BF16 ? "bf16" : "f32", device_name(device), num_threads());
     std::printf("  weights ready in %.1f s\n", load_s);
     std::printf("  step: median %.1f ms, min %.1f ms over %d runs (after %d warm-up)\n", median, best, runs, warmup);
     std::printf("  %.3f TFLOP per step, %.3f TFLOP/s achieved\n", tflop, tflops);
+    print_graph(graph, tflop);
   }
   return 0;
-}
-
-struct GraphTiming {
-  bool ran = false;
-  double median_ms = 0, min_ms = 0, max_abs_diff = 0;
-  size_t nodes = 0;
-};
-
-// --graph: the step after the time embedding captured once as a CUDA graph (the inputs stay
-// at their addresses) and replayed; its output is compared with an eager step's.
-GraphTiming time_graph_replay(const MMDiT& model, const Tensor& x, const Tensor& context, const Tensor& pooled,
-                              const std::vector<float>& t, int runs, int warmup) {
-#ifdef PARADIT_HAVE_CUDA
-  PD_CHECK(x.device() == Device::CUDA, "--graph needs --device cuda");
-  const Tensor temb = model.time_embedding(t, pooled);
-  const Tensor eager = model.forward_with_temb(x, context, temb).to(Device::CPU);
-  GraphTiming g;
-  Tensor out;
-  cuda::StepGraph graph;
-  graph.capture([&] { out = model.forward_with_temb(x, context, temb); });
-  for (int i = 0; i < warmup; ++i) graph.replay();
-  device_memory(Device::CUDA).synchronize();
-  std::vector<double> ms;
-  for (int i = 0; i < runs; ++i) {
-    Timer step;
-    graph.replay();
-    device_memory(Device::CUDA).synchronize();
-    ms.push_back(step.seconds() * 1e3);
-  }
-  std::sort(ms.begin(), ms.end());
-  g.ran = true;
-  g.median_ms = ms[ms.size() / 2];
-  g.min_ms = ms.front();
-  g.nodes = graph.nodes();
-  const std::vector<float> a = out.to(Device::CPU).to_f32_vector(), b = eager.to_f32_vector();
-  for (size_t i = 0; i < a.size(); ++i) g.max_abs_diff = std::max(g.max_abs_diff, static_cast<double>(std::fabs(a[i] - b[i])));
-  return g;
-#else
-  (void)model, (void)x, (void)context, (void)pooled, (void)t, (void)runs, (void)warmup;
-  fail("--graph: this build has no CUDA backend");
-#endif
 }
 
 bool wants_flux(const Args& args) {
@@ -223,8 +244,11 @@ int bench_transformer(const Args& args) {
   }
   std::sort(ms.begin(), ms.end());
   const double median = ms[ms.size() / 2], best = ms.front();
-  const GraphTiming graph = args.has("graph") ? time_graph_replay(model, x, context, pooled, t, runs, warmup)
-                                              : GraphTiming{};
+  GraphTiming graph;
+  if (args.has("graph")) {
+    const Tensor temb = model.time_embedding(t, pooled);
+    graph = time_graph_replay([&] { return model.forward_with_temb(x, context, temb); }, runs, warmup);
+  }
   const int64_t image_tokens = (latent / config.patch_size) * (latent / config.patch_size);
   const double tflop = mmdit_flops(config, image_tokens, prompt_tokens, batch) / 1e12;
   const double tflops = tflop / (median / 1e3);
@@ -243,9 +267,7 @@ int bench_transformer(const Args& args) {
                               {"packed_weight_reorders_per_step",
                                static_cast<double>(ops::packed_weight_reorders() - reorders_before) / runs}};
     nlohmann::json jg = j;
-    if (graph.ran)
-      jg.update({{"graph_median_ms", graph.median_ms}, {"graph_min_ms", graph.min_ms}, {"graph_nodes", graph.nodes},
-                 {"graph_max_abs_diff_vs_eager", graph.max_abs_diff}});
+    add_graph(jg, graph);
     std::printf("%s\n", jg.dump().c_str());
   } else {
     std::printf("transformer %s, %dx%d, batch %d, %d prompt tokens, %s, %s, %d threads\n", label.c_str(), size, size,
@@ -253,10 +275,7 @@ int bench_transformer(const Args& args) {
     std::printf("  weights ready in %.1f s\n", load_s);
     std::printf("  step: median %.1f ms, min %.1f ms over %d runs (after %d warm-up)\n", median, best, runs, warmup);
     std::printf("  %.3f TFLOP per step, %.3f TFLOP/s achieved\n", tflop, tflops);
-    if (graph.ran)
-      std::printf("  CUDA graph replay (%zu nodes): median %.1f ms, min %.1f ms, %.3f TFLOP/s; output vs eager: max "
-                  "|diff| %.3g\n", graph.nodes, graph.median_ms, graph.min_ms, tflop / (graph.median_ms / 1e3),
-                  graph.max_abs_diff);
+    print_graph(graph, tflop);
     if (!groups->trivial()) {
       const PlanCost predicted = estimate(groups->config, mmdit_step_shape(config, latent, latent, prompt_tokens, batch),
                                       device_profile("cpu"));

@@ -117,7 +117,7 @@ const Entry kEntries[] = {
      "\n"
      "Times denoising steps of the transformer and reports TFLOP/s. --layers keeps the first N\n"
      "real-shaped blocks (FLUX: N double-stream and 2N single-stream blocks). FLUX defaults: batch 1,\n"
-     "512 text tokens; SD3: 333 prompt tokens. FLUX runs on one rank (no --parallel yet). --graph (SD3,\n"
+     "512 text tokens; SD3: 333 prompt tokens. FLUX runs on one rank (no --parallel yet). --graph (with\n"
      "--device cuda): also times the step captured as one CUDA graph and replayed.\n",
      true},
     {"bench t5",

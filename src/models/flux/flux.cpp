@@ -96,51 +96,68 @@ Tensor FluxTransformer::forward_local(const Tensor& hidden, const Tensor& contex
                                       const Tensor& txt_ids, const std::vector<float>* guidance) const {
   const int64_t T = context.size(1), N = hidden.size(1);
   const bool sp = parallel_ && (parallel_->sp->size() > 1 || parallel_->tp->size() > 1);
+  const Prepared prepared = prepare(pooled, timesteps, img_ids, txt_ids, guidance);
+  if (!sp) return forward_prepared(hidden, context, prepared);
+  const Tensor& temb = prepared.temb;
+  Tensor x = x_embedder_.forward(hidden);
+  Tensor ctx = context_embedder_.forward(context);
+  RotaryTables tables{prepared.rope_cos, prepared.rope_sin};
+  // sp (the CPU's parallel configs): image tokens over sp x tp (the tp ranks of an sp shard
+  // hold consecutive slices of it, zero-padded at the global tail), prompt tokens over tp. The
+  // attention gathers its tp group's rows, so its rotary rows are the prompt's and the whole sp
+  // shard's (padding rows: zeros, never attended as keys).
+  const int64_t sp_size = parallel_->sp->size(), tp_size = parallel_->tp->size();
+  const int64_t index = parallel_->sp->rank() * tp_size + parallel_->tp->rank();
+  x = shard_tokens(x, index, sp_size * tp_size);
+  ctx = shard_tokens(ctx, parallel_->tp->rank(), tp_size);
+  const int64_t shard = tp_size * x.size(1), start = parallel_->sp->rank() * shard;
+  auto local = [&](const Tensor& table) {
+    Tensor rows = Tensor::zeros({T + shard, table.size(1)});
+    // A shard past the last image token (a small image over many ranks) holds padding only.
+    const int64_t valid = valid_tokens(N, start, shard);
+    const Tensor head = valid > 0 ? ops::concat({table.rows(0, T), table.rows(T + start, T + start + valid)}, 0)
+                                  : table.rows(0, T);
+    std::copy_n(head.data<float>(), head.numel(), rows.data<float>());
+    return rows;
+  };
+  tables = {local(tables.cos), local(tables.sin)};
+  const Attention::Rotary rope{tables.cos, tables.sin};
+  for (const auto& block : double_blocks_) block.forward(x, ctx, temb, rope, N, T);
+  for (const auto& block : single_blocks_) block.forward(x, ctx, temb, rope, N, T);
+  const Tensor out = proj_out_.forward(norm_out_.forward(x, temb));
+  return gather_tokens(*parallel_->sp, gather_rows(*parallel_->tp, out), N);
+}
+
+FluxTransformer::Prepared FluxTransformer::prepare(const Tensor& pooled, const std::vector<float>& timesteps,
+                                                   const Tensor& img_ids, const Tensor& txt_ids,
+                                                   const std::vector<float>* guidance) const {
   // The model scales timestep and guidance by 1000 in f32, as diffusers does.
   std::vector<float> t(timesteps);
   for (float& v : t) v *= 1000.f;
-  Tensor temb;
+  Prepared p;
   if (config_.guidance_embeds) {
     std::vector<float> g(*guidance);
     for (float& v : g) v *= 1000.f;
-    temb = time_guidance_text_embed_.forward(t, g, pooled);
+    p.temb = time_guidance_text_embed_.forward(t, g, pooled);
   } else {
-    temb = time_text_embed_.forward(t, pooled);
+    p.temb = time_text_embed_.forward(t, pooled);
   }
-  Tensor x = x_embedder_.forward(hidden);
-  Tensor ctx = context_embedder_.forward(context);
   // The tables are made on the host (f64 angles) and moved to the activations' device.
-  RotaryTables tables = flux_rotary_tables(
+  const RotaryTables tables = flux_rotary_tables(
       ops::concat({txt_ids.to(Device::CPU).to(DType::F32), img_ids.to(Device::CPU).to(DType::F32)}, 0),
       config_.axes_dims_rope);
-  if (sp) {
-    // Image tokens over sp x tp (the tp ranks of an sp shard hold consecutive slices of it,
-    // zero-padded at the global tail), prompt tokens over tp. The attention gathers its tp
-    // group's rows, so its rotary rows are the prompt's and the whole sp shard's (padding
-    // rows: zeros, never attended as keys).
-    const int64_t sp_size = parallel_->sp->size(), tp_size = parallel_->tp->size();
-    const int64_t index = parallel_->sp->rank() * tp_size + parallel_->tp->rank();
-    x = shard_tokens(x, index, sp_size * tp_size);
-    ctx = shard_tokens(ctx, parallel_->tp->rank(), tp_size);
-    const int64_t shard = tp_size * x.size(1), start = parallel_->sp->rank() * shard;
-    auto local = [&](const Tensor& table) {
-      Tensor rows = Tensor::zeros({T + shard, table.size(1)});
-      // A shard past the last image token (a small image over many ranks) holds padding only.
-      const int64_t valid = valid_tokens(N, start, shard);
-      const Tensor head = valid > 0 ? ops::concat({table.rows(0, T), table.rows(T + start, T + start + valid)}, 0)
-                                    : table.rows(0, T);
-      std::copy_n(head.data<float>(), head.numel(), rows.data<float>());
-      return rows;
-    };
-    tables = {local(tables.cos), local(tables.sin)};
-  }
-  if (hidden.device() != Device::CPU) tables = {tables.cos.to(hidden.device()), tables.sin.to(hidden.device())};
-  const Attention::Rotary rope{tables.cos, tables.sin};
-  const int64_t image_tokens = sp ? N : -1, prompt_tokens = sp ? T : -1;
-  for (const auto& block : double_blocks_) block.forward(x, ctx, temb, rope, image_tokens, prompt_tokens);
-  for (const auto& block : single_blocks_) block.forward(x, ctx, temb, rope, image_tokens, prompt_tokens);
-  const Tensor out = proj_out_.forward(norm_out_.forward(x, temb));
-  return sp ? gather_tokens(*parallel_->sp, gather_rows(*parallel_->tp, out), N) : out;
+  p.rope_cos = tables.cos.to(pooled.device());
+  p.rope_sin = tables.sin.to(pooled.device());
+  return p;
+}
+
+Tensor FluxTransformer::forward_prepared(const Tensor& hidden, const Tensor& context, const Prepared& p) const {
+  Tensor x = x_embedder_.forward(hidden);
+  Tensor ctx = context_embedder_.forward(context);
+  const Attention::Rotary rope{p.rope_cos, p.rope_sin};
+  for (const auto& block : double_blocks_) block.forward(x, ctx, p.temb, rope, -1, -1);
+  for (const auto& block : single_blocks_) block.forward(x, ctx, p.temb, rope, -1, -1);
+  return proj_out_.forward(norm_out_.forward(x, p.temb));
 }
 
 }  // namespace paradit

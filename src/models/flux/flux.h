@@ -29,6 +29,16 @@ class FluxTransformer {
   Tensor forward(const Tensor& hidden, const Tensor& context, const Tensor& pooled, const std::vector<float>& timesteps,
                  const Tensor& img_ids, const Tensor& txt_ids, const std::vector<float>* guidance) const;
 
+  // forward() in two parts (one rank): what is made from host values (the timestep, guidance
+  // and pooled-text embedding; the rotary tables from the ids), and the rest, which only queues
+  // work on the tensors' device, so that a GPU can capture it as one graph and replay it.
+  struct Prepared {
+    Tensor temb, rope_cos, rope_sin;
+  };
+  Prepared prepare(const Tensor& pooled, const std::vector<float>& timesteps, const Tensor& img_ids,
+                   const Tensor& txt_ids, const std::vector<float>* guidance) const;
+  Tensor forward_prepared(const Tensor& hidden, const Tensor& context, const Prepared& prepared) const;
+
   const FluxConfig& config() const { return config_; }
 
  private:

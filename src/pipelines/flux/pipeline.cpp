@@ -1,5 +1,7 @@
 #include "pipelines/flux/pipeline.h"
 
+#include "pipelines/captured_step.h"
+
 #include <cmath>
 #include <filesystem>
 
@@ -176,6 +178,12 @@ GenerateResult FluxPipeline::generate(const GenerateRequest& request, const Prog
   const std::vector<float> guidance(static_cast<size_t>(batch), static_cast<float>(r.guidance));
   const std::vector<float>* g = c.guidance_embeds ? &guidance : nullptr;
   const bool parallel = options_.parallel && !options_.parallel->trivial();
+  // One rank on a GPU: the step after the embeddings and rotary tables replays as one CUDA graph.
+  std::unique_ptr<CapturedStep> captured;
+  if (device == Device::CUDA && !parallel)
+    captured = std::make_unique<CapturedStep>([this](const std::vector<Tensor>& in) {
+      return transformer_->forward_prepared(in[0], in[1], {in[2], in[3], in[4]});
+    });
   Timer loop_timer;
   for (int i = 0; i < r.steps; ++i) {
     bool cancelled = cancel && cancel->load();
@@ -186,7 +194,13 @@ GenerateResult FluxPipeline::generate(const GenerateRequest& request, const Prog
     // The pipeline hands the transformer t / 1000 (float32); the model scales it back.
     const std::vector<float> timestep(static_cast<size_t>(batch), schedule.timesteps[static_cast<size_t>(i)] / 1000.f);
     const Tensor input = true_cfg ? ops::concat({latents, latents}, 0) : latents;
-    Tensor noise = transformer_->forward(input, context, pooled, timestep, img_ids, txt_ids, g);
+    Tensor noise;
+    if (captured) {
+      const FluxTransformer::Prepared p = transformer_->prepare(pooled, timestep, img_ids, txt_ids, g);
+      noise = captured->run({input, context, p.temb, p.rope_cos, p.rope_sin});
+    } else {
+      noise = transformer_->forward(input, context, pooled, timestep, img_ids, txt_ids, g);
+    }
     if (true_cfg)  // neg + s * (cond - neg)
       noise = ops::guidance_combine(noise.rows(0, 1), noise.rows(1, 2), static_cast<float>(r.true_cfg));
     FlowMatchEulerScheduler::step(latents, noise, schedule.sigmas[static_cast<size_t>(i)],

@@ -1,7 +1,5 @@
 #include "pipelines/sd35/pipeline.h"
 
-#include "pipelines/sd35/captured_step.h"
-
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -15,7 +13,7 @@
 #include "core/torch_rng.h"
 #include "models/mmdit/weights.h"
 #include "ops/ops.h"
-#include "pipelines/sd35/captured_step.h"
+#include "pipelines/captured_step.h"
 #include "pipelines/sd35/request_broadcast.h"
 
 namespace paradit {
@@ -212,7 +210,9 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& request, const Prog
   // One rank on a GPU: the step after the time embedding replays as one CUDA graph.
   std::unique_ptr<CapturedStep> captured;
   if (device == Device::CUDA && (!options_.parallel || options_.parallel->trivial()))
-    captured = std::make_unique<CapturedStep>(*transformer_);
+    captured = std::make_unique<CapturedStep>([this](const std::vector<Tensor>& in) {
+      return transformer_->forward_with_temb(in[0], in[1], in[2]);
+    });
   Timer loop_timer;
   for (int i = 0; i < steps; ++i) {
     bool cancelled = cancel && cancel->load();
@@ -223,7 +223,7 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& request, const Prog
     const float timestep = schedule.timesteps[static_cast<size_t>(i)];
     const Tensor input = cfg ? ops::concat({latents, latents}, 0) : latents;
     const std::vector<float> timesteps(cfg ? 2 : 1, timestep);
-    const Tensor velocity = captured ? captured->run(input, context, transformer_->time_embedding(timesteps, pooled))
+    const Tensor velocity = captured ? captured->run({input, context, transformer_->time_embedding(timesteps, pooled)})
                                      : transformer_->forward(input, context, pooled, timesteps);
     Tensor guided;
     if (cfg) {

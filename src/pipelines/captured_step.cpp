@@ -1,4 +1,4 @@
-#include "pipelines/sd35/captured_step.h"
+#include "pipelines/captured_step.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -16,7 +16,8 @@ struct CapturedStep::Graph {
 #ifdef PARADIT_HAVE_CUDA
   cuda::StepGraph graph;
 #endif
-  Tensor latents, context, temb, out;  // the captured inputs and output, at fixed addresses
+  std::vector<Tensor> inputs;  // the captured inputs, at fixed addresses
+  Tensor out;
 };
 
 namespace {
@@ -35,22 +36,21 @@ void refill(Tensor& dst, const Tensor& src) {
 
 }  // namespace
 
-CapturedStep::CapturedStep(const MMDiT& model) : model_(model) {}
+CapturedStep::CapturedStep(Body body) : body_(std::move(body)) {}
 CapturedStep::~CapturedStep() = default;
 
 bool CapturedStep::replaying() const { return graph_ != nullptr; }
 
-Tensor CapturedStep::run(const Tensor& latents, const Tensor& context, const Tensor& temb) {
+Tensor CapturedStep::run(const std::vector<Tensor>& inputs) {
   ++steps_;
 #ifdef PARADIT_HAVE_CUDA
-  if (latents.device() == Device::CUDA && !eager_only_ && graphs_enabled() && steps_ >= 2) {
+  const bool gpu = !inputs.empty() && inputs[0].device() == Device::CUDA;
+  if (gpu && !eager_only_ && graphs_enabled() && steps_ >= 2) {
     if (!graph_) {
       auto g = std::make_unique<Graph>();
-      g->latents = latents.to(latents.dtype());  // copies at addresses the graph keeps
-      g->context = context.to(context.dtype());
-      g->temb = temb.to(temb.dtype());
+      for (const Tensor& t : inputs) g->inputs.push_back(t.to(t.dtype()));  // copies the graph keeps
       try {
-        g->graph.capture([&] { g->out = model_.forward_with_temb(g->latents, g->context, g->temb); });
+        g->graph.capture([&] { g->out = body_(g->inputs); });
         graph_ = std::move(g);
       } catch (const Error& e) {
         std::fprintf(stderr, "paradit: the denoising step could not be captured as a CUDA graph (%s); it runs eagerly\n",
@@ -59,15 +59,15 @@ Tensor CapturedStep::run(const Tensor& latents, const Tensor& context, const Ten
       }
     }
     if (graph_) {
-      refill(graph_->latents, latents);
-      refill(graph_->context, context);
-      refill(graph_->temb, temb);
+      PD_CHECK(inputs.size() == graph_->inputs.size(), "captured step: ", inputs.size(), " inputs for ",
+               graph_->inputs.size());
+      for (size_t i = 0; i < inputs.size(); ++i) refill(graph_->inputs[i], inputs[i]);
       graph_->graph.replay();
       return graph_->out;
     }
   }
 #endif
-  return model_.forward_with_temb(latents, context, temb);
+  return body_(inputs);
 }
 
 }  // namespace paradit
