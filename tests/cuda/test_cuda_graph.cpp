@@ -9,6 +9,9 @@
 #include "cuda/gpu_test.h"
 #include "backend/cuda/graph.h"
 #include "core/device_memory.h"
+#include "models/flux/flux.h"
+#include "models/flux/rope.h"
+#include "models/flux/weights.h"
 #include "models/mmdit/mmdit.h"
 #include "models/mmdit/weights.h"
 #include "ops/ops.h"
@@ -57,6 +60,34 @@ TEST(CudaGraph, ReplaysEqualEagerSteps) {
     EXPECT_NE(eager2.to_f32_vector(), eager.to_f32_vector());
     (void)noise;
   }
+}
+
+// FLUX: the part after the embeddings and rotary tables, captured and replayed.
+TEST(CudaGraph, FluxReplaysEqualEagerSteps) {
+  REQUIRE_GPU();
+  const FluxWeights w = open_flux_weights(test::fixtures_dir() + "/models/flux_dev_like");
+  LoadContext ctx{w.source.get(), DType::BF16, std::nullopt};
+  ctx.device = Device::CUDA;
+  const FluxTransformer model = FluxTransformer::load(ctx, w.config);
+  const auto& c = w.config;
+  const int64_t side = 4, text = 5;
+  const Tensor x = random({1, side * side, c.in_channels}, 5).to(Device::CUDA);
+  const Tensor context = random({1, text, c.joint_attention_dim}, 6).to(Device::CUDA);
+  const Tensor pooled = random({1, c.pooled_projection_dim}, 7).to(Device::CUDA);
+  const std::vector<float> guidance = {3.5f};
+  const auto prepared =
+      model.prepare(pooled, {0.6f}, flux_image_ids(side, side), Tensor::zeros({text, 3}), &guidance);
+  const Tensor eager = model.forward_prepared(x, context, prepared).to(Device::CPU);
+  Tensor out;
+  cuda::StepGraph graph;
+  graph.capture([&] { out = model.forward_prepared(x, context, prepared); });
+  graph.replay();
+  EXPECT_TRUE(test::close_enough("FLUX graph replay", out.to(Device::CPU), eager, 0.9999999, 1e-6));
+  // The same as the whole forward on the same inputs.
+  EXPECT_TRUE(test::close_enough("FLUX prepared == forward", eager,
+                                 model.forward(x, context, pooled, {0.6f}, flux_image_ids(side, side),
+                                               Tensor::zeros({text, 3}), &guidance).to(Device::CPU),
+                                 0.9999999, 1e-6));
 }
 
 }  // namespace

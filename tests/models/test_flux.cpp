@@ -49,6 +49,23 @@ TEST_P(FluxVariant, Bf16Path) {
   EXPECT_TRUE(test::close_enough(v + " bf16", run(w, io, DType::BF16), io.f32("out.sample"), 0.999, 5e-2));
 }
 
+// The two parts a GPU captures as a graph (prepare, then forward_prepared) give forward()'s
+// numbers exactly, against diffusers too.
+TEST_P(FluxVariant, PreparedPartsEqualTheForward) {
+  const std::string v = GetParam();
+  Fixture io("models/" + v + "_io");
+  const auto w = open_flux_weights(model_dir(v));
+  const FluxTransformer model = FluxTransformer::load({w.source.get(), DType::F32, std::nullopt}, w.config);
+  std::vector<float> guidance;
+  if (w.config.guidance_embeds) guidance = io.f32("in.guidance").to_f32_vector();
+  const auto prepared = model.prepare(io.f32("in.pooled_projections"), io.f32("in.timestep").to_f32_vector(),
+                                      io.f32("in.img_ids"), io.f32("in.txt_ids"),
+                                      w.config.guidance_embeds ? &guidance : nullptr);
+  const Tensor parts = model.forward_prepared(io.f32("in.hidden_states"), io.f32("in.encoder_hidden_states"), prepared);
+  EXPECT_EQ(parts.to_f32_vector(), run(w, io, DType::F32).to_f32_vector());
+  EXPECT_MATCHES(v + " prepared", parts, io.f32("out.sample"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Tiny, FluxVariant, ::testing::Values("flux_dev_like", "flux_schnell_like"));
 
 // BFL's single-file layout (fused qkv and linear1 as row views, the final (shift, scale) swap),

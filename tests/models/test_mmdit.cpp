@@ -43,6 +43,18 @@ TEST_P(MMDiTVariant, Bf16Path) {
   EXPECT_TRUE(test::close_enough(v + " bf16", run(w, io, DType::BF16), io.f32("out.sample"), 0.999, 5e-2));
 }
 
+// The two parts a GPU captures as a graph (time_embedding, then forward_with_temb) give
+// forward()'s numbers exactly.
+TEST_P(MMDiTVariant, TimeEmbeddingAndBodyEqualTheForward) {
+  const std::string v = GetParam();
+  Fixture io("models/" + v + "_io");
+  const auto w = open_mmdit_weights(model_dir(v));
+  const MMDiT model = MMDiT::load({w.source.get(), DType::F32, std::nullopt}, w.config);
+  const Tensor temb = model.time_embedding(io.f32("in.timestep").to_f32_vector(), io.f32("in.pooled_projections"));
+  const Tensor parts = model.forward_with_temb(io.f32("in.hidden_states"), io.f32("in.encoder_hidden_states"), temb);
+  EXPECT_EQ(parts.to_f32_vector(), run(w, io, DType::F32).to_f32_vector());
+}
+
 INSTANTIATE_TEST_SUITE_P(Tiny, MMDiTVariant, ::testing::Values("sd35_large_like", "sd35_medium_like", "sd3_like"));
 
 class SingleFile : public ::testing::TestWithParam<const char*> {};
