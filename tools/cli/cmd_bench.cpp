@@ -36,6 +36,24 @@ Tensor filled(const Shape& shape, float scale) {
   return t;
 }
 
+// `warmup` untimed calls of `step`, then `runs` timed ones, each waited for on `device`:
+// the milliseconds, sorted. `warm` runs between the two (clearing counters).
+std::vector<double> time_runs(const std::function<void()>& step, int runs, int warmup, Device device,
+                              const std::function<void()>& warm = {}) {
+  for (int i = 0; i < warmup; ++i) step();
+  device_memory(device).synchronize();
+  if (warm) warm();
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    Timer timer;
+    step();
+    device_memory(device).synchronize();
+    ms.push_back(timer.seconds() * 1e3);
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms;
+}
+
 struct GraphTiming {
   bool ran = false;
   double median_ms = 0, min_ms = 0, max_abs_diff = 0;
@@ -52,16 +70,7 @@ GraphTiming time_graph_replay(const std::function<Tensor()>& step, int runs, int
   Tensor out;
   cuda::StepGraph graph;
   graph.capture([&] { out = step(); });
-  for (int i = 0; i < warmup; ++i) graph.replay();
-  device_memory(Device::CUDA).synchronize();
-  std::vector<double> ms;
-  for (int i = 0; i < runs; ++i) {
-    Timer timer;
-    graph.replay();
-    device_memory(Device::CUDA).synchronize();
-    ms.push_back(timer.seconds() * 1e3);
-  }
-  std::sort(ms.begin(), ms.end());
+  const std::vector<double> ms = time_runs([&] { graph.replay(); }, runs, warmup, Device::CUDA);
   g.ran = true;
   g.median_ms = ms[ms.size() / 2];
   g.min_ms = ms.front();
@@ -134,17 +143,9 @@ int bench_flux_transformer(const Args& args) {
   const Tensor img_ids = flux_image_ids(side, side), txt_ids = Tensor::zeros({text_tokens, 3});
   const std::vector<float> t(static_cast<size_t>(batch), 0.5f), guidance(static_cast<size_t>(batch), 3.5f);
   const std::vector<float>* g = config.guidance_embeds ? &guidance : nullptr;
-  for (int i = 0; i < warmup; ++i) model.forward(x, context, pooled, t, img_ids, txt_ids, g);
-  device_memory(device).synchronize();
-  const int64_t reorders_before = ops::packed_weight_reorders();
-  std::vector<double> ms;
-  for (int i = 0; i < runs; ++i) {
-    Timer step;
-    model.forward(x, context, pooled, t, img_ids, txt_ids, g);
-    device_memory(device).synchronize();
-    ms.push_back(step.seconds() * 1e3);
-  }
-  std::sort(ms.begin(), ms.end());
+  int64_t reorders_before = 0;
+  const std::vector<double> ms = time_runs([&] { model.forward(x, context, pooled, t, img_ids, txt_ids, g); }, runs,
+                                           warmup, device, [&] { reorders_before = ops::packed_weight_reorders(); });
   const double median = ms[ms.size() / 2], best = ms.front();
   const double tflop = flux_flops(config, tokens, text_tokens, batch) / 1e12, tflops = tflop / (median / 1e3);
   GraphTiming graph;
@@ -231,18 +232,11 @@ int bench_transformer(const Args& args) {
   const Tensor context = filled({batch, prompt_tokens, config.joint_attention_dim}, 0.5f).to(device);
   const Tensor pooled = filled({batch, config.pooled_projection_dim}, 0.5f).to(device);
   const std::vector<float> t(static_cast<size_t>(batch), 500.f);
-  for (int i = 0; i < warmup; ++i) model.forward(x, context, pooled, t);
-  device_memory(device).synchronize();
-  groups->stats().clear();
-  const int64_t reorders_before = ops::packed_weight_reorders();
-  std::vector<double> ms;
-  for (int i = 0; i < runs; ++i) {
-    Timer step;
-    model.forward(x, context, pooled, t);
-    device_memory(device).synchronize();
-    ms.push_back(step.seconds() * 1e3);
-  }
-  std::sort(ms.begin(), ms.end());
+  int64_t reorders_before = 0;
+  const std::vector<double> ms = time_runs([&] { model.forward(x, context, pooled, t); }, runs, warmup, device, [&] {
+    groups->stats().clear();
+    reorders_before = ops::packed_weight_reorders();
+  });
   const double median = ms[ms.size() / 2], best = ms.front();
   GraphTiming graph;
   if (args.has("graph")) {
@@ -309,16 +303,7 @@ int bench_t5(const Args& args) {
   std::vector<std::vector<int32_t>> ids(static_cast<size_t>(batch));
   for (auto& row : ids)
     for (int i = 0; i < tokens; ++i) row.push_back((i * 7919 + 13) % 32000);
-  for (int i = 0; i < warmup; ++i) t5.forward(ids);
-  device_memory(device).synchronize();
-  std::vector<double> ms;
-  for (int i = 0; i < runs; ++i) {
-    Timer t;
-    t5.forward(ids);
-    device_memory(device).synchronize();
-    ms.push_back(t.seconds() * 1e3);
-  }
-  std::sort(ms.begin(), ms.end());
+  const std::vector<double> ms = time_runs([&] { t5.forward(ids); }, runs, warmup, device);
   const double median = ms[ms.size() / 2];
   const double D = static_cast<double>(config.d_model), F = static_cast<double>(config.d_ff);
   const double n = static_cast<double>(batch) * tokens;
@@ -355,16 +340,8 @@ int bench_vae(const Args& args) {
   const Tensor z = filled({1, config.latent_channels, size / 8, size / 8}, 1.f).to(device);
   const bool tiled = args.has("tiled");
   PD_CHECK(!tiled || device == Device::CPU, "bench vae: --tiled runs on the CPU only");
-  for (int i = 0; i < warmup; ++i) tiled ? vae.decode_tiled(z) : vae.decode(z);
-  device_memory(device).synchronize();
-  std::vector<double> ms;
-  for (int i = 0; i < runs; ++i) {
-    Timer t;
-    tiled ? vae.decode_tiled(z) : vae.decode(z);
-    device_memory(device).synchronize();
-    ms.push_back(t.seconds() * 1e3);
-  }
-  std::sort(ms.begin(), ms.end());
+  const std::vector<double> ms =
+      time_runs([&] { tiled ? vae.decode_tiled(z) : vae.decode(z); }, runs, warmup, device);
   const double median = ms[ms.size() / 2];
   if (args.has("json")) {
     const nlohmann::json j = {{"median_ms", median}, {"min_ms", ms.front()}, {"size", size}, {"tiled", tiled},
