@@ -65,13 +65,18 @@ Tensor linear_on_gpu(const Tensor& x, const Tensor& w, const Tensor* bias, DType
   out_shape.back() = N;
   Tensor y = Tensor::empty(out_shape, out, x.device());
   if (y.numel() == 0) return y;
+#ifdef PARADIT_HAVE_CUDA
   const Tensor a = x.dtype() == w.dtype() ? x : x.to(w.dtype());
   Tensor y2 = y.reshape({-1, N});
-  PD_ON_CUDA(cuda::gemm(a.reshape({-1, K}), w, /*trans_w=*/true, bias, y2,
-                        epilogue == cpu::Epilogue::None       ? cuda::Epilogue::None
-                        : epilogue == cpu::Epilogue::GeluTanh ? cuda::Epilogue::GeluTanh
-                                                              : cuda::Epilogue::GeluErf));
+  cuda::gemm(a.reshape({-1, K}), w, /*trans_w=*/true, bias, y2,
+             epilogue == cpu::Epilogue::None       ? cuda::Epilogue::None
+             : epilogue == cpu::Epilogue::GeluTanh ? cuda::Epilogue::GeluTanh
+                                                   : cuda::Epilogue::GeluErf);
   return y;
+#else
+  (void)K, (void)epilogue;
+  fail("this build of paradit has no CUDA backend");
+#endif
 }
 }  // namespace
 

@@ -20,6 +20,7 @@ struct CapturedStep::Graph {
   Tensor out;
 };
 
+#ifdef PARADIT_HAVE_CUDA
 namespace {
 
 bool graphs_enabled() {
@@ -35,6 +36,7 @@ void refill(Tensor& dst, const Tensor& src) {
 }
 
 }  // namespace
+#endif
 
 CapturedStep::CapturedStep(Body body) : body_(std::move(body)) {}
 CapturedStep::~CapturedStep() = default;
