@@ -3,7 +3,8 @@
 # git; name it in the device tool's `carry`):
 #   device-bundle/bundle.tar.xz   bin/paradit, bin/test_cuda and lib/: libparadit and the
 #                                 libraries it needs that a CUDA machine may lack (oneDNN, Open
-#                                 MPI, libpng, the CUDA 13.0 runtime), compressed
+#                                 MPI, libpng, the CUDA 13.0 runtime), mpi/: Open MPI's launcher,
+#                                 compressed
 #                                 and site/: diffusers and importlib_metadata unpacked, for the
 #                                 PyTorch peer (the GPU machine has torch but not diffusers)
 # The build: no -march=native (the binary runs on another CPU), sm_90a machine code only (H100,
@@ -43,6 +44,33 @@ for lib in $libs; do
     *) cp -L "$lib" "$stage/lib/" ;;
   esac
 done
+# Open MPI's launcher, so that the parallel configs run on the GPU machine (it has no MPI):
+# orterun, the components a one-node job loads (not those for InfiniBand, UCX, OFI, PSM,
+# Slurm, MPI-IO or OpenSHMEM, whose libraries are not carried), PMIx's plugins, the help texts
+# and Debian's default parameters; mpi/bin/mpirun (scripts/mpirun-relocated.sh) points Open
+# MPI at them.
+mpi="$stage/mpi"
+mkdir -p "$mpi/bin" "$mpi/lib/openmpi3" "$mpi/lib/pmix" "$mpi/share/openmpi" "$mpi/etc"
+cp -L "$(command -v orterun)" "$(command -v orted)" "$mpi/bin/"
+cp scripts/mpirun-relocated.sh "$mpi/bin/mpirun"
+for f in /usr/lib/x86_64-linux-gnu/openmpi/lib/openmpi3/*.so; do
+  case "$(basename "$f")" in
+    *ucx*|*ofi*|*psm*|*openib*|*slurm*|*flux*|*jsm*|*gridengine*|*romio*|*fcoll*|mca_fs_*|*fbtl*|*sharedfp*) ;;
+    *memheap*|*spml*|*sshmem*|*scoll*|*atomic*|*monitoring*|*vprotocol*|mca_mtl_*|*pml_cm*|*dbg_msgq*) ;;
+    *crs_*|*compress_*|*osc_*|mca_io_*|*treematch*) ;;
+    *) cp -L "$f" "$mpi/lib/openmpi3/" ;;
+  esac
+done
+cp -L /usr/lib/x86_64-linux-gnu/pmix2/lib/pmix/*.so "$mpi/lib/pmix/"
+cp -rL /usr/share/openmpi/. "$mpi/share/openmpi/"
+cp -L /etc/openmpi/openmpi-mca-params.conf "$mpi/etc/"
+ldd "$mpi/bin/orterun" "$mpi"/lib/openmpi3/*.so "$mpi"/lib/pmix/*.so | awk '$2 == "=>" && $3 ~ /^\// {print $3}' |
+  sort -u | while read -r lib; do
+    case "$(basename "$lib")" in
+      libc.so*|libm.so*|libdl.so*|libpthread.so*|librt.so*|ld-linux*) ;;
+      *) cp -Ln "$lib" "$mpi/lib/" ;;
+    esac
+  done
 # Pure-Python wheels unpacked (a wheel is a zip: unpacked into site/ and xz-compressed with
 # the rest they take half the room), cached between runs in $build/wheels.
 mkdir -p "$build/wheels" "$stage/site"
@@ -55,7 +83,7 @@ for whl in "$build/wheels"/*.whl; do
 done
 mkdir -p "$out"
 rm -rf "$out/bundle.tar.xz" "$out/wheels"
-tar -C "$stage" -cf - bin lib site | xz -9 -T0 > "$out/bundle.tar.xz"
+tar -C "$stage" -cf - bin lib mpi site | xz -9 -T0 > "$out/bundle.tar.xz"
 echo "device-bundle: $(du -sh "$out/bundle.tar.xz" | cut -f1)"
 echo "  libraries carried: $(ls "$stage/lib" | tr '\n' ' ')"
 tracked=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)

@@ -5,12 +5,13 @@
 #   scripts/device-bundle.sh
 #   device run: command "scripts/device-check.sh", carry ["device-bundle"], timeout_s 540
 # Phases, each with its own time limit, skipped when the time left is too short (run in order
-# 1, 2, 3, 4, 5, 2b, 4b, 8, 7, 6: the lower-priority ones last); the summary table comes last. Logs and results go to $OUT (the tool brings them back):
+# 1, 2, 3, 4, 5, 3c, 2b, 4b, 8, 7, 6: the lower-priority ones last); the summary table comes last. Logs and results go to $OUT (the tool brings them back):
 #   1 versions and ceilings (driver, CUDA, cuBLASLt, cuDNN, NCCL; copy bandwidth, 8192^3 GEMM)
 #   2 every GPU op test against the CPU (bin/test_cuda, tolerances stated per op in its source);
 #     2b the attention tests again with cuDNN's SDPA turned off (paradit's kernel)
 #   3 the tiny transformers (eval, f32 and bf16) against diffusers, and the tiny pipelines on
-#     the GPU: every step's latents and the image against diffusers and the CPU
+#     the GPU: every step's latents and the image against diffusers and the CPU; 3c the
+#     parallel configs with several ranks sharing the GPU (carried Open MPI) against one rank
 #   4 paradit bench transformer, SD3.5 Large 1024x1024 batch 2, bf16, eager and graph replay;
 #     4b eager again with paradit's attention kernel instead of cuDNN's
 #   5 the PyTorch peer in the same call: bench/torch_sd35.py, diffusers eager and torch.compile
@@ -94,6 +95,8 @@ fi
 row setup "$("$pd" version >/dev/null 2>&1 && echo ok || echo failed)" $(( $(date +%s) - start )) "$("$pd" version 2>&1 | tail -1 | cut -c1-110)"
 py=python3
 site="$bundle/site"
+# The multi-rank GPU tests start the carried paradit through the carried Open MPI.
+export PARADIT_CLI_PATH="$pd" PARADIT_MPIEXEC="$bundle/mpi/bin/mpirun"
 
 # ---- 1: versions and ceilings ----
 phase "1 versions, ceilings" 60 "nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv;
@@ -143,6 +146,11 @@ phase "4 paradit SD3.5-L 1024 b2 bf16" 150 "$pd bench transformer --config sd3.5
   --batch 2 --device cuda --graph --runs 5 --warmup 2 --json | tee $out/bench_paradit.json"
 phase "5 PyTorch peer eager, compile" 200 "PYTHONPATH=$site:bench $py bench/torch_sd35.py --config sd3.5-large --size 1024 \
   --batch 2 --modes eager,compile --compile-mode default --runs 5 --warmup 2 | tee $out/bench_torch.json"
+
+# ---- 3c: the parallel configs with ranks sharing the GPU (host-staged collectives), against
+# one GPU rank: the transformer on every axis, the pipelines on two, NCCL refused cleanly ----
+phase "3c parallel configs on the GPU" 150 "/tmp/gtest_each.sh $bundle/bin/test_cuda \
+  'Configs/CudaParallel.Transformer*:Configs/CudaParallel.Pipeline*/tp2:Configs/CudaParallel.Pipeline*/sp2_ulysses:CudaParallelErrors.*' 100"
 
 # ---- cuDNN against paradit's own attention kernel (after the peer: lower priority) ----
 phase "2b attention, own kernel only" 60 "PARADIT_CUDNN_SDPA=0 /tmp/gtest_each.sh $bundle/bin/test_cuda \

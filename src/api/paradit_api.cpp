@@ -78,9 +78,8 @@ std::unique_ptr<Pipeline> Pipeline::load(const LoadOptions& o) {
   if (!o.mesh.empty())
     shape = flux ? flux_step_shape(open_flux_weights(o.model).config, 128, 128, 512, 1)
                  : mmdit_step_shape(open_mmdit_weights(o.model).config, 128, 128, 333, 2);
+  po.device = device;
   auto groups = setup_parallel(po, shape);
-  PD_CHECK(device == Device::CPU || groups->trivial(), "device cuda runs one rank for now; the parallel configs run ",
-           "on the CPU");
   p.parallel = groups.get();
   std::unique_ptr<Pipeline> out(new Pipeline());
   out->impl_ = std::make_unique<Impl>();

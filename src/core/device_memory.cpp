@@ -24,6 +24,38 @@ class HostMemory final : public DeviceMemory {
   void copy_within(void* dst, const void* src, size_t bytes) override {
     if (bytes) std::memcpy(dst, src, bytes);
   }
+  // Row by row over the innermost dimension, one convert call per row where both sides have
+  // stride 1 there.
+  void copy_strided(const Shape& shape, const Shape& src_strides, const void* src_data, DType st,
+                    const Shape& dst_strides, void* dst_data, DType dt) override {
+    const size_t nd = shape.size();
+    const int64_t total = shape_numel(shape);
+    if (total == 0) return;
+    const char* src = static_cast<const char*>(src_data);
+    char* dst = static_cast<char*>(dst_data);
+    const int64_t inner = nd ? shape[nd - 1] : 1;
+    const int64_t s_inner = nd ? src_strides[nd - 1] : 1, d_inner = nd ? dst_strides[nd - 1] : 1;
+    const int64_t outer = total / inner;
+    const size_t ses = dtype_size(st), des = dtype_size(dt);
+#pragma omp parallel for if (total > 65536) schedule(static)
+    for (int64_t o = 0; o < outer; ++o) {
+      int64_t rem = o, s_off = 0, d_off = 0;
+      for (size_t j = nd - 1; j-- > 0;) {
+        const int64_t i = rem % shape[j];
+        s_off += i * src_strides[j];
+        d_off += i * dst_strides[j];
+        rem /= shape[j];
+      }
+      const char* s = src + static_cast<size_t>(s_off) * ses;
+      char* d = dst + static_cast<size_t>(d_off) * des;
+      if (s_inner == 1 && d_inner == 1) {
+        convert(s, st, d, dt, static_cast<size_t>(inner));
+      } else {
+        for (int64_t c = 0; c < inner; ++c)
+          convert(s + static_cast<size_t>(c * s_inner) * ses, st, d + static_cast<size_t>(c * d_inner) * des, dt, 1);
+      }
+    }
+  }
 };
 
 }  // namespace

@@ -240,36 +240,6 @@ Tensor Tensor::permuted(const std::vector<int64_t>& order) const {
   return t;
 }
 
-namespace {
-// Copies the strided n-d array at src into the contiguous dst, converting dtype on the way;
-// the innermost dimension runs as one convert call when its stride is 1.
-void gather_strided(const Shape& shape, const Shape& strides, const char* src, DType st, char* dst, DType dt) {
-  const size_t nd = shape.size();
-  const int64_t total = shape_numel(shape);
-  if (total == 0) return;
-  const int64_t inner = nd ? shape[nd - 1] : 1;
-  const int64_t inner_stride = nd ? strides[nd - 1] : 1;
-  const int64_t outer = total / inner;
-  const size_t ses = dtype_size(st), des = dtype_size(dt);
-#pragma omp parallel for if (total > 65536) schedule(static)
-  for (int64_t o = 0; o < outer; ++o) {
-    int64_t rem = o, offset = 0;
-    for (size_t j = nd - 1; j-- > 0;) {
-      offset += (rem % shape[j]) * strides[j];
-      rem /= shape[j];
-    }
-    const char* s = src + static_cast<size_t>(offset) * ses;
-    char* d = dst + static_cast<size_t>(o * inner) * des;
-    if (inner_stride == 1) {
-      convert(s, st, d, dt, static_cast<size_t>(inner));
-    } else {
-      for (int64_t c = 0; c < inner; ++c)
-        convert(s + static_cast<size_t>(c * inner_stride) * ses, st, d + static_cast<size_t>(c) * des, dt, 1);
-    }
-  }
-}
-}  // namespace
-
 Tensor Tensor::contiguous() const {
   if (is_contiguous()) return *this;
   return to(dtype_);
@@ -283,7 +253,7 @@ Tensor Tensor::to(DType dtype) const {
     return out;
   }
   if (is_contiguous()) convert(data_, dtype_, out.data_, dtype, static_cast<size_t>(numel()));
-  else gather_strided(shape_, strides_, static_cast<const char*>(data_), dtype_, static_cast<char*>(out.data_), dtype);
+  else device_memory(Device::CPU).copy_strided(shape_, strides_, data_, dtype_, out.strides_, out.data_, dtype);
   return out;
 }
 

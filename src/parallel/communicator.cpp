@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "core/device_memory.h"
 #include "core/error.h"
 
 namespace paradit {
@@ -22,9 +23,12 @@ double CommStats::total_bytes() const {
 namespace {
 
 void copy_same(const Tensor& in, Tensor& out, const char* what) {
-  PD_CHECK(in.nbytes() == out.nbytes() && in.dtype() == out.dtype(), what, ": ", in.describe(), " into ",
-           out.describe());
-  if (in.raw() != out.raw()) std::memcpy(out.raw(), in.raw(), in.nbytes());
+  PD_CHECK(in.nbytes() == out.nbytes() && in.dtype() == out.dtype() && in.device() == out.device() &&
+               in.is_contiguous() && out.is_contiguous(),
+           what, ": ", in.describe(), " into ", out.describe());
+  if (in.raw() == out.raw() || in.nbytes() == 0) return;
+  if (in.device() == Device::CPU) std::memcpy(out.raw(), in.raw(), in.nbytes());
+  else device_memory(in.device()).copy_within(out.raw(), in.raw(), in.nbytes());
 }
 
 class DoneExchange : public PendingExchange {

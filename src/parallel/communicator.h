@@ -1,8 +1,9 @@
 // The collectives the parallel model needs, on one group of ranks. Layers only see this
-// interface: MpiCommunicator runs it between processes (CPU ranks, and the host-staged path for
-// GPUs), LocalCommunicator is the group of one, and NCCL will be another implementation.
+// interface: MpiCommunicator runs it between processes, LocalCommunicator is the group of one
+// (any device), NcclCommunicator runs it between GPUs, and device_communicator.h routes a GPU
+// run's tensors (host tensors over MPI; GPU tensors over NCCL, or staged through the host).
 //
-// All buffers are contiguous CPU tensors of one dtype; reductions are over f32. Each call
+// All buffers are contiguous tensors of one dtype on one device; reductions are over f32. Each call
 // counts its calls, bytes and seconds under its name, so `--timings` can print the traffic.
 // Bytes are what this rank sends under the usual ring algorithms: all_gather (p-1) * in,
 // reduce_scatter (p-1) * out, all_reduce 2 (p-1)/p * size, all_to_all (p-1)/p * size, and the

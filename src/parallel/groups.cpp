@@ -27,7 +27,7 @@ std::unique_ptr<ParallelGroups> ParallelGroups::create(std::unique_ptr<Communica
 
 std::string ParallelGroups::describe() const {
   return str_cat("mesh ", mesh.str(), ", parallel ", config.str(), automatic ? " (auto)" : "", ", ", world->size(),
-                 " ranks");
+                 " ranks", transport.empty() ? "" : ", GPU collectives " + transport);
 }
 
 std::unique_ptr<ParallelGroups> ParallelGroups::single() {

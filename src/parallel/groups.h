@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "parallel/communicator.h"
 #include "parallel/mesh.h"
@@ -14,6 +15,7 @@ struct ParallelGroups {
   ParallelConfig config;
   RankCoords coords;
   bool automatic = false;  // `--parallel auto` chose the config
+  std::string transport;   // how GPU tensors travel between ranks, with why; empty on the CPU
   std::unique_ptr<Communicator> world;
   std::unique_ptr<Communicator> cfg;      // same sp and tp position, one rank per CFG branch
   std::unique_ptr<Communicator> sp;       // the sequence-parallel group

@@ -2,6 +2,7 @@
 
 #include <cuda_runtime.h>
 #include <nccl.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstring>
@@ -9,6 +10,7 @@
 
 #include "core/device_memory.h"
 #include "core/error.h"
+#include "parallel/device_communicator.h"
 #include "parallel/mpi_communicator.h"
 
 namespace paradit {
@@ -186,6 +188,7 @@ void NcclExchange::wait() {
 }  // namespace
 
 std::unique_ptr<Communicator> make_nccl_communicator(Communicator& bootstrap) {
+  (void)device_memory(Device::CUDA).native_stream();  // binds this thread to the rank's GPU
   ncclUniqueId id{};
   if (bootstrap.rank() == 0) nccl_check(ncclGetUniqueId(&id), "unique id");
   Tensor bytes = Tensor::empty({static_cast<int64_t>(sizeof id)}, DType::U8);
@@ -196,5 +199,26 @@ std::unique_ptr<Communicator> make_nccl_communicator(Communicator& bootstrap) {
   nccl_check(ncclCommInitRank(&comm, bootstrap.size(), id, bootstrap.rank()), "init");
   return std::make_unique<NcclCommunicator>(comm, nullptr);
 }
+
+namespace {
+
+// "host/0000:19:00.0": the same string on two ranks means one GPU.
+std::string gpu_identity() {
+  (void)device_memory(Device::CUDA).native_stream();
+  int device = 0;
+  char bus[64] = {};
+  char host[256] = {};
+  if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetPCIBusId(bus, sizeof bus - 1, device) != cudaSuccess)
+    fail("CUDA: could not read the GPU's PCI bus id");
+  ::gethostname(host, sizeof host - 1);
+  return str_cat(host, "/", bus);
+}
+
+[[maybe_unused]] const bool g_registered = [] {
+  register_device_collectives(Device::CUDA, {&make_nccl_communicator, &gpu_identity});
+  return true;
+}();
+
+}  // namespace
 
 }  // namespace paradit

@@ -12,7 +12,7 @@ namespace {
 Tensor scatter_heads(Communicator& comm, const Tensor& x) {
   const int64_t U = comm.size(), B = x.size(0), H = x.size(1), N = x.size(2), d = x.size(3);
   const Tensor send = ops::permute(x.reshape({B, U, H / U, N, d}), {1, 0, 2, 3, 4});  // [U, B, h, Nl, d]
-  Tensor recv = Tensor::empty(send.shape(), send.dtype());
+  Tensor recv = Tensor::empty(send.shape(), send.dtype(), send.device());
   comm.all_to_all(send, recv);
   return ops::permute(recv, {1, 2, 0, 3, 4}).reshape({B, H / U, U * N, d});
 }
@@ -21,7 +21,7 @@ Tensor scatter_heads(Communicator& comm, const Tensor& x) {
 Tensor gather_heads(Communicator& comm, const Tensor& y) {
   const int64_t U = comm.size(), B = y.size(0), h = y.size(1), N = y.size(2) / U, d = y.size(3);
   const Tensor send = ops::permute(y.reshape({B, h, U, N, d}), {2, 0, 1, 3, 4});  // [U, B, h, Nl, d]
-  Tensor recv = Tensor::empty(send.shape(), send.dtype());
+  Tensor recv = Tensor::empty(send.shape(), send.dtype(), send.device());
   comm.all_to_all(send, recv);
   return ops::permute(recv, {1, 0, 2, 3, 4}).reshape({B, U * h, N, d});
 }
@@ -82,7 +82,7 @@ SequenceAttentionOutput sequence_parallel_attention(ParallelGroups& groups, cons
     std::unique_ptr<PendingExchange> pending;
     Tensor incoming;
     if (step + 1 < R) {
-      incoming = Tensor::empty(kv.shape(), kv.dtype());
+      incoming = Tensor::empty(kv.shape(), kv.dtype(), kv.device());
       pending = ring.start_send_recv(kv, static_cast<int>((me + 1) % R), incoming, static_cast<int>((me + R - 1) % R));
     }
     const int64_t slot = (me - step + R) % R;  // whose tokens this block holds

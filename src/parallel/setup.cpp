@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "core/error.h"
+#include "parallel/device_communicator.h"
 #include "parallel/mpi_communicator.h"
 
 namespace paradit {
@@ -38,8 +39,14 @@ std::unique_ptr<ParallelGroups> setup_parallel(ParallelOptions& o, const StepSha
   }
   PD_CHECK(o.ulysses >= 1, "--ulysses must be at least 1");
   config.ulysses = o.ulysses;
+  validate(config, mesh);  // before the device transport's collective: a bad config fails on every rank
+  DeviceTransport transport;
+  world = device_world(std::move(world), o.device, &transport);
+  o.transport = transport.name;
+  o.transport_reason = transport.reason;
   auto groups = ParallelGroups::create(std::move(world), mesh, config);
   groups->automatic = o.chosen_automatically;
+  if (o.transport != "local") groups->transport = str_cat(o.transport, " (", o.transport_reason, ")");
   g_setup_done = true;
   return groups;
 }

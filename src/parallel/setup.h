@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "core/tensor.h"
 #include "parallel/auto_config.h"
 #include "parallel/groups.h"
 
@@ -14,7 +15,10 @@ struct ParallelOptions {
   std::string parallel = "auto";  // the seed's tuple, or "auto"
   int ulysses = 1;                // Ulysses degree inside the sp group
   std::string profile = "cpu";    // the device profile `auto` costs configs with
+  Device device = Device::CPU;    // where the activations live: a GPU's tensors may go through NCCL
   bool chosen_automatically = false;  // out: whether `auto` picked the config
+  std::string transport = "local";    // out: how device tensors travel ("nccl", "staged", "local")
+  std::string transport_reason;       // out: why
 };
 
 // Initialises MPI when launched by mpirun, checks the mesh against the world size and the

@@ -1,43 +1,49 @@
 #include "parallel/token_shard.h"
 
 #include <algorithm>
-#include <cstring>
 
+#include "core/device_memory.h"
 #include "core/error.h"
 #include "ops/ops.h"
 
 namespace paradit {
 
+namespace {
+
+// Copies `src` into the view `dst` (same shape and dtype) on their device: token blocks cut out
+// of or into a [B, N, ...] tensor are strided views.
+void copy_view(const Tensor& src, const Tensor& dst) {
+  if (src.numel() == 0) return;
+  device_memory(src.device()).copy_strided(src.shape(), src.strides(), src.raw(), src.dtype(), dst.strides(),
+                                           const_cast<void*>(dst.raw()), dst.dtype());
+}
+
+}  // namespace
+
 Tensor shard_tokens(const Tensor& x, int64_t index, int64_t parts) {
   PD_CHECK(x.dim() >= 2 && index >= 0 && index < parts, "shard_tokens: ", x.describe(), " part ", index, "/", parts);
-  const int64_t B = x.size(0), N = x.size(1), Nl = shard_length(N, parts);
-  const size_t row = x.nbytes() / static_cast<size_t>(B * N);  // bytes per token
+  const int64_t N = x.size(1), Nl = shard_length(N, parts);
   Shape shape = x.shape();
   shape[1] = Nl;
-  Tensor out = Tensor::zeros(shape, x.dtype());
+  Tensor out = Tensor::zeros(shape, x.dtype(), x.device());
   const int64_t begin = index * Nl, count = valid_tokens(N, begin, Nl);
-  for (int64_t b = 0; b < B && count > 0; ++b)
-    std::memcpy(static_cast<char*>(out.raw()) + b * Nl * row,
-                static_cast<const char*>(x.raw()) + (b * N + begin) * row, count * row);
+  if (count > 0) copy_view(x.slice(1, begin, begin + count), out.slice(1, 0, count));
   return out;
 }
 
 Tensor gather_tokens(Communicator& comm, const Tensor& local, int64_t tokens) {
-  const int64_t p = comm.size(), B = local.size(0), Nl = local.size(1);
+  const int64_t p = comm.size(), Nl = local.size(1);
   PD_CHECK(tokens <= p * Nl, "gather_tokens: ", tokens, " tokens from ", p, " shards of ", Nl);
   Shape stacked = local.shape();
   stacked.insert(stacked.begin(), p);
-  Tensor all = Tensor::empty(stacked, local.dtype());  // [p, B, Nl, ...]
+  Tensor all = Tensor::empty(stacked, local.dtype(), local.device());  // [p, B, Nl, ...]
   comm.all_gather(local, all);
   Shape shape = local.shape();
   shape[1] = tokens;
-  Tensor out = Tensor::empty(shape, local.dtype());
-  const size_t row = local.nbytes() / static_cast<size_t>(B * Nl);
+  Tensor out = Tensor::empty(shape, local.dtype(), local.device());
   for (int64_t r = 0; r < p; ++r) {
     const int64_t count = valid_tokens(tokens, r * Nl, Nl);
-    for (int64_t b = 0; b < B && count > 0; ++b)
-      std::memcpy(static_cast<char*>(out.raw()) + (b * tokens + r * Nl) * row,
-                  static_cast<const char*>(all.raw()) + ((r * B + b) * Nl) * row, count * row);
+    if (count > 0) copy_view(all.select(0, r).slice(1, 0, count), out.slice(1, r * Nl, r * Nl + count));
   }
   return out;
 }
@@ -47,7 +53,7 @@ Tensor gather_rows(Communicator& comm, const Tensor& local) {
   const int64_t p = comm.size();
   Shape stacked = local.shape();
   stacked.insert(stacked.begin(), p);
-  Tensor all = Tensor::empty(stacked, local.dtype());  // [p, B, n, ...]
+  Tensor all = Tensor::empty(stacked, local.dtype(), local.device());  // [p, B, n, ...]
   comm.all_gather(local, all);
   std::vector<int64_t> order(stacked.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
@@ -64,7 +70,7 @@ Tensor reduce_scatter_rows(Communicator& comm, const Tensor& partial) {
   if (n * p != rows) {  // pad with zero rows
     Shape padded = x.shape();
     padded[1] = n * p - rows;
-    x = ops::concat({x, Tensor::zeros(padded)}, 1);
+    x = ops::concat({x, Tensor::zeros(padded, DType::F32, x.device())}, 1);
   }
   Shape split = x.shape();  // [B, p, n, ...] -> [p, B, n, ...]: rank i's rows contiguous
   split[1] = n;
@@ -75,7 +81,7 @@ Tensor reduce_scatter_rows(Communicator& comm, const Tensor& partial) {
   const Tensor send = ops::permute(x.reshape(split), order);
   Shape out_shape = partial.shape();
   out_shape[1] = n;
-  Tensor out = Tensor::empty(out_shape);
+  Tensor out = Tensor::empty(out_shape, DType::F32, partial.device());
   comm.reduce_scatter(send, out);
   return out;
 }
@@ -83,7 +89,7 @@ Tensor reduce_scatter_rows(Communicator& comm, const Tensor& partial) {
 Tensor gather_batch(Communicator& comm, const Tensor& local) {
   Shape shape = local.shape();
   shape[0] *= comm.size();
-  Tensor out = Tensor::empty(shape, local.dtype());
+  Tensor out = Tensor::empty(shape, local.dtype(), local.device());
   comm.all_gather(local, out);
   return out;
 }

@@ -117,9 +117,7 @@ int eval_transformer(const Args& args) {
   PD_CHECK(latent.dim() == 4 && context.dim() == 3, in_path, ": hidden_states must be [B, C, H, W] and ",
            "encoder_hidden_states [B, T, D]");
   auto groups = parallel_groups(
-      args, mmdit_step_shape(weights.config, latent.size(2), latent.size(3), context.size(1), latent.size(0)));
-  PD_CHECK(device == Device::CPU || groups->trivial(), "--device cuda runs one rank for now; the parallel configs ",
-           "run on the CPU");
+      args, mmdit_step_shape(weights.config, latent.size(2), latent.size(3), context.size(1), latent.size(0)), device);
   LoadContext ctx{weights.source.get(), compute, std::nullopt};
   ctx.parallel = groups.get();
   ctx.device = device;

@@ -25,17 +25,20 @@ std::string parallel_option(const Args& args) {
   return args.get("parallel", "auto");
 }
 
-std::unique_ptr<ParallelGroups> parallel_groups(const Args& args, const StepShape& shape) {
+std::unique_ptr<ParallelGroups> parallel_groups(const Args& args, const StepShape& shape, Device device) {
   set_comm_timeout_option(args);
   ParallelOptions o;
   o.mesh = args.get("mesh");
   o.parallel = parallel_option(args);
   o.ulysses = args.get_int("ulysses", 1);
   o.profile = args.get("profile", "cpu");
+  o.device = device;
   auto groups = setup_parallel(o, shape);
   if (o.chosen_automatically && groups->is_root())
     std::fprintf(stderr, "parallel: auto chose %s on mesh %s\n", groups->config.str().c_str(),
                  groups->mesh.str().c_str());
+  if (!groups->transport.empty() && groups->is_root())
+    std::fprintf(stderr, "parallel: GPU collectives %s\n", groups->transport.c_str());
   return groups;
 }
 

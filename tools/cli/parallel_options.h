@@ -16,6 +16,7 @@ inline const std::vector<std::string> kParallelOptions = {"mesh", "parallel", "u
 
 void set_comm_timeout_option(const Args& args);  // --comm-timeout SECONDS
 std::string parallel_option(const Args& args);    // --parallel, "auto" when absent; "" is an error
-std::unique_ptr<ParallelGroups> parallel_groups(const Args& args, const StepShape& shape);
+std::unique_ptr<ParallelGroups> parallel_groups(const Args& args, const StepShape& shape,
+                                                Device device = Device::CPU);
 
 }  // namespace paradit::cli

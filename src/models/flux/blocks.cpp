@@ -97,7 +97,7 @@ void FluxSingleBlock::forward(Tensor& hidden, Tensor& context, const Tensor& tem
     const Tensor mlp = proj_mlp_.forward_gelu(rows, /*tanh_approximation=*/true, attn.dtype());
     if (attn.size(1) < rows.size(1))  // the prompt's tp padding, which the attention trimmed
       attn = ops::concat({attn, Tensor::zeros({attn.size(0), rows.size(1) - attn.size(1), attn.size(2)},
-                                              attn.dtype())}, 1);
+                                              attn.dtype(), attn.device())}, 1);
     x = ops::gated_add(x, gate, reduce_scatter_rows(*tp_, proj_out_.forward(ops::concat({attn, mlp}, 2), DType::F32)));
   };
   finish(hidden, n.x, attended.hidden, n.gate);

@@ -112,13 +112,12 @@ Tensor FluxTransformer::forward_local(const Tensor& hidden, const Tensor& contex
   ctx = shard_tokens(ctx, parallel_->tp->rank(), tp_size);
   const int64_t shard = tp_size * x.size(1), start = parallel_->sp->rank() * shard;
   auto local = [&](const Tensor& table) {
-    Tensor rows = Tensor::zeros({T + shard, table.size(1)});
     // A shard past the last image token (a small image over many ranks) holds padding only.
     const int64_t valid = valid_tokens(N, start, shard);
-    const Tensor head = valid > 0 ? ops::concat({table.rows(0, T), table.rows(T + start, T + start + valid)}, 0)
-                                  : table.rows(0, T);
-    std::copy_n(head.data<float>(), head.numel(), rows.data<float>());
-    return rows;
+    std::vector<Tensor> parts{table.rows(0, T)};
+    if (valid > 0) parts.push_back(table.rows(T + start, T + start + valid));
+    if (valid < shard) parts.push_back(Tensor::zeros({shard - valid, table.size(1)}, table.dtype(), table.device()));
+    return ops::concat(parts, 0);
   };
   tables = {local(tables.cos), local(tables.sin)};
   const Attention::Rotary rope{tables.cos, tables.sin};
