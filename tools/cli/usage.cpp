@@ -38,8 +38,8 @@ const Entry kEntries[] = {
      "  --max-sequence-length N    T5 tokens (default: the model's, else 256)\n"
      "  -o, --output FILE          PNG to write (default out.png)\n"
      "  --dtype auto|f32|bf16      auto: bf16 GEMMs on the GPU and where the CPU has native bf16\n"
-     "  --device cpu|cuda          cuda: every model on the GPU (one rank, no --vae-tiling);\n"
-     "                             exit code 2 without a usable GPU\n"
+     "  --device cpu|cuda          cuda: every model on the GPU (no --vae-tiling; under mpirun each\n"
+     "                             rank takes GPU local_rank % count); exit code 2 without a usable GPU\n"
      "  --threads N --vae-tiling\n"
      "  --timings --trace FILE --quiet\n",
      true},
