@@ -12,13 +12,13 @@
 #   3 the tiny transformers (eval, f32 and bf16) against diffusers, and the tiny pipelines on
 #     the GPU: every step's latents and the image against diffusers and the CPU; 3c the
 #     parallel configs with several ranks sharing the GPU (carried Open MPI) against one rank
-#   4 paradit bench transformer, SD3.5 Large 1024x1024 batch 2, bf16, eager and graph replay;
+#   4 paradit bench transformer, SD3.5 Large 1024x1024 batch 2, bf16, eager and graph replay,
+#     and one step profiled: GEMM, attention and the rest (--breakdown);
 #     4b eager again with paradit's attention kernel instead of cuDNN's
 #   5 the PyTorch peer in the same call: bench/torch_sd35.py, diffusers eager and torch.compile
 #   6 compute-sanitizer memcheck and racecheck on the op tests
 #   8 FLUX.1-dev 1024x1024 step: paradit, then bench/torch_flux.py eager and torch.compile
 #   7 T5-XXL and the VAE at 1024x1024 timed on the GPU
-# Not yet measured here (not built): the GEMM/attention breakdown.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -143,7 +143,7 @@ phase "3b tiny pipelines, graph on the GPU" 120 "/tmp/gtest_each.sh $bundle/bin/
 
 # ---- 4 and 5: SD3.5 Large 1024x1024, batch 2: paradit, then PyTorch in the same call ----
 phase "4 paradit SD3.5-L 1024 b2 bf16" 150 "$pd bench transformer --config sd3.5-large --random-weights --size 1024 \
-  --batch 2 --device cuda --graph --runs 5 --warmup 2 --json | tee $out/bench_paradit.json"
+  --batch 2 --device cuda --graph --breakdown --runs 5 --warmup 2 --json | tee $out/bench_paradit.json"
 phase "5 PyTorch peer eager, compile" 200 "PYTHONPATH=$site:bench $py bench/torch_sd35.py --config sd3.5-large --size 1024 \
   --batch 2 --modes eager,compile --compile-mode default --runs 5 --warmup 2 | tee $out/bench_torch.json"
 
@@ -160,7 +160,7 @@ phase "4b the same, own attention kernel" 120 "PARADIT_CUDNN_SDPA=0 $pd bench tr
 
 # ---- FLUX.1-dev 1024x1024 (the FLUX issue's GPU figure), paradit then PyTorch ----
 phase "8a paradit FLUX.1-dev 1024 bf16" 120 "$pd bench transformer --config flux.1-dev --random-weights --size 1024 \
-  --device cuda --graph --runs 5 --warmup 2 --json | tee $out/bench_flux_paradit.json"
+  --device cuda --graph --breakdown --runs 5 --warmup 2 --json | tee $out/bench_flux_paradit.json"
 phase "8b PyTorch FLUX eager, compile" 180 "PYTHONPATH=$site:bench $py bench/torch_flux.py --config flux.1-dev --size 1024 \
   --modes eager,compile --compile-mode default --runs 5 --warmup 2 | tee $out/bench_flux_torch.json"
 

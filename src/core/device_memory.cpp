@@ -1,5 +1,6 @@
 #include "core/device_memory.h"
 
+#include <chrono>
 #include <cstring>
 
 #include "core/error.h"
@@ -64,6 +65,17 @@ void DeviceMemory::copy_strided(const Shape& shape, const Shape&, const void*, D
                                 DType dst_dtype) {
   fail("a strided ", dtype_name(src_dtype), " -> ", dtype_name(dst_dtype), " copy of ", shape_str(shape),
        " has no implementation on this device");
+}
+
+size_t DeviceMemory::mark() {
+  host_marks_.push_back(
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count());
+  return host_marks_.size() - 1;
+}
+
+double DeviceMemory::elapsed_ms(size_t from, size_t to) {
+  PD_CHECK(from < host_marks_.size() && to < host_marks_.size(), "elapsed_ms: no such mark");
+  return host_marks_[to] - host_marks_[from];
 }
 
 namespace {

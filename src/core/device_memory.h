@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 #include "core/tensor.h"
 
@@ -31,6 +32,15 @@ class DeviceMemory {
   // The native stream the device's ops are queued on (a cudaStream_t for CUDA), so that a
   // communicator can order its own stream after it; null on the host.
   virtual void* native_stream() { return nullptr; }
+  // Timing marks (core/op_profile.h): mark() notes where this device's queue stands now;
+  // elapsed_ms() is the time between two marks, waiting until both have passed. The host's
+  // marks are clock reads; a GPU's are events recorded on its stream.
+  virtual size_t mark();
+  virtual double elapsed_ms(size_t from, size_t to);
+  virtual void clear_marks() { host_marks_.clear(); }
+
+ private:
+  std::vector<double> host_marks_;
 };
 
 // `memory` must outlive every tensor on `device` (backends register a static instance).

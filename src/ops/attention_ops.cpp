@@ -2,6 +2,7 @@
 // packing), the rotary embedding, and the log-sum-exp form with its merge for ring attention.
 #include <cmath>
 
+#include "core/op_profile.h"
 #include "ops/checks.h"
 #include "ops/ops.h"
 
@@ -44,6 +45,7 @@ Device check_attention(const Tensor& q, const Tensor& k, const Tensor& v, float 
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, bool causal, const Tensor* bias,
                  bool bf16_products) {
   const Device dev = check_attention(q, k, v, scale, bias);
+  const OpScope profile(OpKind::Attention, dev);
   Tensor out = Tensor::empty(q.shape(), DType::F32, dev);  // f32 for either input type
   if (dev == Device::CUDA) {
     PD_ON_CUDA(cuda::attention(q, k, v, scale, causal, bias, out, nullptr));
@@ -59,6 +61,7 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale,
 std::vector<Tensor> joint_attention(const std::vector<AttentionStream>& streams, float scale, float norm_eps,
                                     bool causal, DType out_dtype, bool bf16_products) {
   PD_CHECK(!streams.empty(), "joint_attention: no streams");
+  const OpScope profile(OpKind::Attention, streams[0].q.device());
   PD_CHECK(std::isfinite(scale), "joint_attention: scale must be finite");
   PD_CHECK(out_dtype == DType::F32 || out_dtype == DType::BF16, "joint_attention: output dtype must be F32 or BF16");
   const Tensor& q0 = streams[0].q;
@@ -181,6 +184,7 @@ bool fast_bf16_attention(int64_t head_dim) {
 
 Tensor attention_lse(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor& lse) {
   const Device dev = check_attention(q, k, v, scale, nullptr);
+  const OpScope profile(OpKind::Attention, dev);
   PD_CHECK(q.dtype() == DType::F32, "attention_lse: q must be F32, got ", q.describe());
   Tensor out = Tensor::empty(q.shape(), DType::F32, dev);
   lse = Tensor::empty({q.size(0), q.size(1), q.size(2)}, DType::F32, dev);

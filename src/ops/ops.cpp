@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/op_profile.h"
 #include "ops/checks.h"
 
 namespace paradit::ops {
@@ -11,6 +12,7 @@ namespace {
 Tensor linear_on_gpu(const Tensor& x, const Tensor& w, const Tensor* bias, DType out, cpu::Epilogue epilogue);
 
 Tensor linear_with(const Tensor& x, const GemmWeight& w, const Tensor* bias, DType out, cpu::Epilogue epilogue) {
+  const OpScope profile(OpKind::Gemm, x.device());
   if (device_of("linear", {&x, w.packed() ? nullptr : &w.bytes(), bias}) == Device::CUDA) {
     PD_CHECK(!w.packed(), "linear: a weight packed for the CPU met a GPU input");
     return linear_on_gpu(x, w.bytes(), bias, out, epilogue);
@@ -130,6 +132,7 @@ Tensor linear_gelu(const Tensor& x, const Tensor& w, const Tensor* bias, bool ta
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool trans_b) {
   const Device dev = device_of("matmul", {&a, &b});
+  const OpScope profile(OpKind::Gemm, dev);
   PD_CHECK(a.dim() == 2 && b.dim() == 2, "matmul: expects 2-d tensors, got ", a.describe(), " and ", b.describe());
   const int64_t K = a.size(1), N = trans_b ? b.size(0) : b.size(1);
   PD_CHECK((trans_b ? b.size(1) : b.size(0)) == K, "matmul: inner dimensions differ: ", a.describe(), " and ",
@@ -233,6 +236,7 @@ Tensor conv2d_as_gemm(const Tensor& x, const Tensor& w, const Tensor* bias, cons
 
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2dParams& p) {
   const Device dev = device_of("conv2d", {&x, &w, bias});
+  const OpScope profile(OpKind::Gemm, dev);
   check_activation("conv2d", x, "input");
   if (dev == Device::CPU) check_f32("conv2d", w, "weight");
   PD_CHECK(x.dim() == 4 && w.dim() == 4 && x.size(1) == w.size(1), "conv2d: input ", x.describe(),

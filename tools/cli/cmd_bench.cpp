@@ -4,12 +4,14 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <vector>
 
 #include "args.h"
 #include "commands.h"
 #include "core/device_memory.h"
+#include "core/op_profile.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "core/timer.h"
@@ -85,6 +87,30 @@ GraphTiming time_graph_replay(const std::function<Tensor()>& step, int runs, int
 }
 
 
+// --breakdown: one more step with the GEMMs and the attention timed on the device
+// (core/op_profile.h), the rest being what is left of that step's time.
+std::optional<OpBreakdown> breakdown_if_asked(const Args& args, Device device, const std::function<void()>& step) {
+  if (!args.has("breakdown")) return std::nullopt;
+  return profile_ops(device, step);
+}
+
+void add_breakdown(nlohmann::json& j, const std::optional<OpBreakdown>& b) {
+  if (b)
+    j["breakdown"] = {{"profiled_step_ms", b->total_ms}, {"gemm_ms", b->gemm_ms}, {"gemm_calls", b->gemm_calls},
+                      {"attention_ms", b->attention_ms}, {"attention_calls", b->attention_calls},
+                      {"rest_ms", b->rest_ms()}};
+}
+
+void print_breakdown(const std::optional<OpBreakdown>& b) {
+  if (!b) return;
+  const double t = b->total_ms > 0 ? b->total_ms : 1;
+  std::printf("  breakdown of one profiled step (%.1f ms): GEMM %.1f ms (%lld calls, %.0f%%), attention %.1f ms "
+              "(%lld calls, %.0f%%), the rest %.1f ms (%.0f%%)\n", b->total_ms, b->gemm_ms,
+              static_cast<long long>(b->gemm_calls), 100 * b->gemm_ms / t, b->attention_ms,
+              static_cast<long long>(b->attention_calls), 100 * b->attention_ms / t, b->rest_ms(),
+              100 * b->rest_ms() / t);
+}
+
 void add_graph(nlohmann::json& j, const GraphTiming& g) {
   if (g.ran)
     j.update({{"graph_median_ms", g.median_ms}, {"graph_min_ms", g.min_ms}, {"graph_nodes", g.nodes},
@@ -101,7 +127,7 @@ void print_graph(const GraphTiming& g, double tflop) {
 // channels; --layers N keeps N double-stream and 2N single-stream blocks (the real 19:38).
 int bench_flux_transformer(const Args& args) {
   args.allow_only({"config", "random-weights", "model", "size", "batch", "runs", "warmup", "dtype", "device", "threads",
-                   "prompt-tokens", "json", "layers", "graph"});
+                   "prompt-tokens", "json", "layers", "graph", "breakdown"});
   const Device device = parse_device(args.get("device", "cpu"));
   PD_CHECK(!args.has("graph") || device == Device::CUDA, "--graph needs --device cuda (a CUDA graph replays GPU work)");
   set_num_threads(args.get_int("threads", 0));
@@ -148,6 +174,8 @@ int bench_flux_transformer(const Args& args) {
                                            warmup, device, [&] { reorders_before = ops::packed_weight_reorders(); });
   const double median = ms[ms.size() / 2], best = ms.front();
   const double tflop = flux_flops(config, tokens, text_tokens, batch) / 1e12, tflops = tflop / (median / 1e3);
+  const auto breakdown =
+      breakdown_if_asked(args, device, [&] { model.forward(x, context, pooled, t, img_ids, txt_ids, g); });
   GraphTiming graph;
   if (args.has("graph")) {
     const FluxTransformer::Prepared prepared = model.prepare(pooled, t, img_ids, txt_ids, g);
@@ -162,6 +190,7 @@ int bench_flux_transformer(const Args& args) {
                                static_cast<double>(ops::packed_weight_reorders() - reorders_before) / runs}};
     nlohmann::json jg = j;
     add_graph(jg, graph);
+    add_breakdown(jg, breakdown);
     std::printf("%s\n", jg.dump().c_str());
   } else {
     std::printf("transformer %s, %dx%d, batch %d, %d text tokens, %s, %s, %d threads\n", label.c_str(), size, size,
@@ -170,6 +199,7 @@ int bench_flux_transformer(const Args& args) {
     std::printf("  step: median %.1f ms, min %.1f ms over %d runs (after %d warm-up)\n", median, best, runs, warmup);
     std::printf("  %.3f TFLOP per step, %.3f TFLOP/s achieved\n", tflop, tflops);
     print_graph(graph, tflop);
+    print_breakdown(breakdown);
   }
   return 0;
 }
@@ -183,7 +213,7 @@ int bench_transformer(const Args& args) {
   if (wants_flux(args)) return bench_flux_transformer(args);
   std::vector<std::string> known = {"config", "random-weights", "model", "size",   "batch", "runs", "warmup",
                                     "dtype",  "device",         "threads", "prompt-tokens", "json",   "layers",
-                                    "graph"};
+                                    "graph", "breakdown"};
   known.insert(known.end(), kParallelOptions.begin(), kParallelOptions.end());
   args.allow_only(known);
   const Device device = parse_device(args.get("device", "cpu"));
@@ -236,6 +266,7 @@ int bench_transformer(const Args& args) {
     reorders_before = ops::packed_weight_reorders();
   });
   const double median = ms[ms.size() / 2], best = ms.front();
+  const auto breakdown = breakdown_if_asked(args, device, [&] { model.forward(x, context, pooled, t); });
   GraphTiming graph;
   if (args.has("graph")) {
     const Tensor temb = model.time_embedding(t, pooled);
@@ -260,6 +291,7 @@ int bench_transformer(const Args& args) {
                                static_cast<double>(ops::packed_weight_reorders() - reorders_before) / runs}};
     nlohmann::json jg = j;
     add_graph(jg, graph);
+    add_breakdown(jg, breakdown);
     std::printf("%s\n", jg.dump().c_str());
   } else {
     std::printf("transformer %s, %dx%d, batch %d, %d prompt tokens, %s, %s, %d threads\n", label.c_str(), size, size,
@@ -268,6 +300,7 @@ int bench_transformer(const Args& args) {
     std::printf("  step: median %.1f ms, min %.1f ms over %d runs (after %d warm-up)\n", median, best, runs, warmup);
     std::printf("  %.3f TFLOP per step, %.3f TFLOP/s achieved\n", tflop, tflops);
     print_graph(graph, tflop);
+    print_breakdown(breakdown);
     if (!groups->trivial()) {
       const PlanCost predicted = estimate(groups->config, mmdit_step_shape(config, latent, latent, prompt_tokens, batch),
                                       device_profile("cpu"));
@@ -363,7 +396,7 @@ int run_bench(int argc, char** argv) {
   if (what == "make-pipeline") return run_make_pipeline(Args(argc, argv, 3, {}));
   PD_CHECK(what == "transformer", "bench: unknown benchmark '", what,
            "' (known: transformer, t5, vae, make-pipeline; see paradit bench --help)");
-  return bench_transformer(Args(argc, argv, 3, {"random-weights", "json", "graph"}));
+  return bench_transformer(Args(argc, argv, 3, {"random-weights", "json", "graph", "breakdown"}));
 }
 
 }  // namespace paradit::cli

@@ -113,12 +113,13 @@ const Entry kEntries[] = {
      "usage: paradit bench transformer (--config sd3.5-large|sd3.5-medium|sd3-medium|flux.1-dev|flux.1-schnell\n"
      "           --random-weights | --model PATH) [--size 1024] [--batch 2] [--runs 3] [--warmup 1]\n"
      "           [--dtype bf16|f32] [--prompt-tokens N] [--layers N] [--threads N] [--device cpu|cuda] [--graph]\n"
-     "           [--json]\n"
+     "           [--breakdown] [--json]\n"
      "\n"
      "Times denoising steps of the transformer and reports TFLOP/s. --layers keeps the first N\n"
      "real-shaped blocks (FLUX: N double-stream and 2N single-stream blocks). FLUX defaults: batch 1,\n"
      "512 text tokens; SD3: 333 prompt tokens. FLUX runs on one rank (no --parallel yet). --graph (with\n"
-     "--device cuda): also times the step captured as one CUDA graph and replayed.\n",
+     "--device cuda): also times the step captured as one CUDA graph and replayed. --breakdown: one more\n"
+     "step with the GEMMs and the attention timed on the device: GEMM, attention and the rest.\n",
      true},
     {"bench t5",
      "usage: paradit bench t5 --random-weights [--batch 2] [--tokens 256] [--runs 3] [--warmup 1]\n"

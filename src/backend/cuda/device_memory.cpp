@@ -119,6 +119,25 @@ class CudaMemory final : public DeviceMemory {
   void synchronize() override { check(cudaStreamSynchronize(stream()), "synchronize", 0); }
   void* native_stream() override { return stream(); }
 
+  // Events on the stream, made once and reused from the first mark after clear_marks().
+  size_t mark() override {
+    if (marks_used_ == marks_.size()) {
+      cudaEvent_t e = nullptr;
+      check(cudaEventCreate(&e), "event creation", 0);
+      marks_.push_back(e);
+    }
+    check(cudaEventRecord(marks_[marks_used_], stream()), "event record", 0);
+    return marks_used_++;
+  }
+  double elapsed_ms(size_t from, size_t to) override {
+    PD_CHECK(from < marks_used_ && to < marks_used_, "elapsed_ms: no such mark");
+    check(cudaEventSynchronize(marks_[to]), "event wait", 0);
+    float ms = 0;
+    check(cudaEventElapsedTime(&ms, marks_[from], marks_[to]), "event timing", 0);
+    return ms;
+  }
+  void clear_marks() override { marks_used_ = 0; }
+
   void empty_cache() {
     std::lock_guard<std::mutex> lock(mutex_);
     if (free_.empty()) return;
@@ -129,6 +148,8 @@ class CudaMemory final : public DeviceMemory {
   }
 
  private:
+  std::vector<cudaEvent_t> marks_;
+  size_t marks_used_ = 0;
   struct Pool {
     std::map<size_t, std::vector<void*>> free;
     bool retired = false;
