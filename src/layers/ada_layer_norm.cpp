@@ -5,6 +5,11 @@
 namespace paradit {
 namespace {
 constexpr float kEps = 1e-6f;  // diffusers' adaLN norms: LayerNorm(elementwise_affine=False, eps=1e-6)
+
+// linear(silu(temb)), or the caller's precomputed rows of it.
+Tensor project(const void* layer, const GatheredLinear& linear, const Conditioning& c) {
+  return c.table ? c.table->get(layer) : linear.forward(ops::silu(c.temb));
+}
 }  // namespace
 
 AdaLayerNormZero AdaLayerNormZero::load(const LoadContext& ctx, const std::string& prefix, int64_t dim) {
@@ -13,9 +18,13 @@ AdaLayerNormZero AdaLayerNormZero::load(const LoadContext& ctx, const std::strin
   return n;
 }
 
-AdaLayerNormZero::Output AdaLayerNormZero::forward(const Tensor& x, const Tensor& emb) const {
+void AdaLayerNormZero::precompute(const Tensor& temb, ModulationTable& table) const {
+  table.add(this, linear_.forward(ops::silu(temb)));
+}
+
+AdaLayerNormZero::Output AdaLayerNormZero::forward(const Tensor& x, const Conditioning& temb) const {
   // Chunk order is diffusers': shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp.
-  auto parts = ops::chunk(linear_.forward(ops::silu(emb)), 6, 1);
+  auto parts = ops::chunk(project(this, linear_, temb), 6, 1);
   Output out;
   out.x = ops::layer_norm_modulate(x, parts[1], parts[0], kEps);
   out.gate_msa = parts[2];
@@ -31,9 +40,13 @@ AdaLayerNormZeroX AdaLayerNormZeroX::load(const LoadContext& ctx, const std::str
   return n;
 }
 
-AdaLayerNormZeroX::Output AdaLayerNormZeroX::forward(const Tensor& x, const Tensor& emb) const {
+void AdaLayerNormZeroX::precompute(const Tensor& temb, ModulationTable& table) const {
+  table.add(this, linear_.forward(ops::silu(temb)));
+}
+
+AdaLayerNormZeroX::Output AdaLayerNormZeroX::forward(const Tensor& x, const Conditioning& temb) const {
   // shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp, shift_msa2, scale_msa2, gate_msa2
-  auto parts = ops::chunk(linear_.forward(ops::silu(emb)), 9, 1);
+  auto parts = ops::chunk(project(this, linear_, temb), 9, 1);
   Output out;
   out.x = ops::layer_norm_modulate(x, parts[1], parts[0], kEps);
   out.gate_msa = parts[2];
@@ -51,9 +64,15 @@ AdaLayerNormZeroSingle AdaLayerNormZeroSingle::load(const LoadContext& ctx, cons
   return n;
 }
 
-AdaLayerNormZeroSingle::Output AdaLayerNormZeroSingle::forward(const Tensor& x, const Tensor& emb) const {
+void AdaLayerNormZeroSingle::precompute(const Tensor& temb, ModulationTable& table) const {
+  table.add(this, linear_.forward(ops::silu(temb)));
+}
+
+Tensor AdaLayerNormZeroSingle::projection(const Conditioning& temb) const { return project(this, linear_, temb); }
+
+AdaLayerNormZeroSingle::Output AdaLayerNormZeroSingle::forward(const Tensor& x, const Tensor& projection) const {
   // shift_msa, scale_msa, gate_msa
-  auto parts = ops::chunk(linear_.forward(ops::silu(emb)), 3, 1);
+  auto parts = ops::chunk(projection, 3, 1);
   return {ops::layer_norm_modulate(x, parts[1], parts[0], kEps), parts[2]};
 }
 
@@ -64,9 +83,13 @@ AdaLayerNormContinuous AdaLayerNormContinuous::load(const LoadContext& ctx, cons
   return n;
 }
 
-Tensor AdaLayerNormContinuous::forward(const Tensor& x, const Tensor& conditioning) const {
+void AdaLayerNormContinuous::precompute(const Tensor& conditioning, ModulationTable& table) const {
+  table.add(this, linear_.forward(ops::silu(conditioning)));
+}
+
+Tensor AdaLayerNormContinuous::forward(const Tensor& x, const Conditioning& conditioning) const {
   // Note the order: scale first, then shift (unlike AdaLayerNormZero).
-  auto parts = ops::chunk(linear_.forward(ops::silu(conditioning)), 2, 1);
+  auto parts = ops::chunk(project(this, linear_, conditioning), 2, 1);
   return ops::layer_norm_modulate(x, parts[0], parts[1], kEps);
 }
 

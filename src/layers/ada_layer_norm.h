@@ -2,10 +2,13 @@
 // AdaLayerNormZero predicts six modulation vectors (FLUX's single blocks: three,
 // AdaLayerNormZeroSingle) from the conditioning embedding and applies
 // the first two; AdaLayerNormContinuous predicts (scale, shift) for the final norm.
+// Each takes its projection linear(silu(temb)) from the conditioning's ModulationTable when the
+// caller precomputed one (precompute() adds the layer's rows for every step), else makes it.
 #pragma once
 
 #include <string>
 
+#include "layers/modulation_table.h"
 #include "layers/parallel_linear.h"
 #include "layers/norms.h"
 
@@ -19,8 +22,9 @@ class AdaLayerNormZero {
   };
   AdaLayerNormZero() = default;
   static AdaLayerNormZero load(const LoadContext& ctx, const std::string& prefix, int64_t dim);
-  // x [B, N, D], emb [B, D]
-  Output forward(const Tensor& x, const Tensor& emb) const;
+  // x [B, N, D], temb [B, D]
+  Output forward(const Tensor& x, const Conditioning& temb) const;
+  void precompute(const Tensor& temb_all_steps, ModulationTable& table) const;
 
  private:
   GatheredLinear linear_;  // column-parallel under tp, gathered
@@ -36,7 +40,8 @@ class AdaLayerNormZeroX {
   };
   AdaLayerNormZeroX() = default;
   static AdaLayerNormZeroX load(const LoadContext& ctx, const std::string& prefix, int64_t dim);
-  Output forward(const Tensor& x, const Tensor& emb) const;
+  Output forward(const Tensor& x, const Conditioning& temb) const;
+  void precompute(const Tensor& temb_all_steps, ModulationTable& table) const;
 
  private:
   GatheredLinear linear_;  // column-parallel under tp, gathered
@@ -51,7 +56,11 @@ class AdaLayerNormZeroSingle {
   };
   AdaLayerNormZeroSingle() = default;
   static AdaLayerNormZeroSingle load(const LoadContext& ctx, const std::string& prefix, int64_t dim);
-  Output forward(const Tensor& x, const Tensor& emb) const;
+  // The projection once, for several inputs (FLUX's single blocks modulate the image and the
+  // prompt rows with the same vectors).
+  Tensor projection(const Conditioning& temb) const;
+  Output forward(const Tensor& x, const Tensor& projection) const;
+  void precompute(const Tensor& temb_all_steps, ModulationTable& table) const;
 
  private:
   GatheredLinear linear_;
@@ -63,7 +72,8 @@ class AdaLayerNormContinuous {
   static AdaLayerNormContinuous load(const LoadContext& ctx, const std::string& prefix, int64_t dim,
                                      int64_t conditioning_dim);
   // x [B, N, D], conditioning [B, conditioning_dim]
-  Tensor forward(const Tensor& x, const Tensor& conditioning) const;
+  Tensor forward(const Tensor& x, const Conditioning& conditioning) const;
+  void precompute(const Tensor& conditioning_all_steps, ModulationTable& table) const;
 
  private:
   GatheredLinear linear_;  // column-parallel under tp, gathered

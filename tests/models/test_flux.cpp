@@ -66,6 +66,36 @@ TEST_P(FluxVariant, PreparedPartsEqualTheForward) {
   EXPECT_MATCHES(v + " prepared", parts, io.f32("out.sample"));
 }
 
+// The adaLN projections of three steps made at once (the pipeline's table) give each step what
+// a forward at that step's timestep (and guidance) gives.
+TEST_P(FluxVariant, ModulationTableMatchesPerStepForward) {
+  const std::string v = GetParam();
+  Fixture io("models/" + v + "_io");
+  const auto w = open_flux_weights(model_dir(v));
+  const FluxTransformer model = FluxTransformer::load({w.source.get(), DType::F32, std::nullopt}, w.config);
+  const Tensor x = io.f32("in.hidden_states"), ctx = io.f32("in.encoder_hidden_states");
+  const Tensor pooled = io.f32("in.pooled_projections"), img = io.f32("in.img_ids"), txt = io.f32("in.txt_ids");
+  const std::vector<float> t = io.f32("in.timestep").to_f32_vector();
+  std::vector<float> g;
+  if (w.config.guidance_embeds) g = io.f32("in.guidance").to_f32_vector();
+  const std::vector<float> early(t.size(), 0.98f), late(t.size(), 0.05f);
+  const std::vector<float> g_late(t.size(), 7.f);
+  const std::vector<std::vector<float>> gs = {g, g, g_late};
+  const bool dev = w.config.guidance_embeds;
+  ModulationTable table = model.modulation_table({early, t, late}, pooled, dev ? &gs : nullptr);
+  FluxTransformer::Prepared prepared = model.prepare(pooled, t, img, txt, dev ? &g : nullptr);
+  prepared.temb = Tensor();
+  prepared.table = &table;
+  const std::vector<std::vector<float>> ts = {early, t, late};
+  for (int step : {1, 0, 2}) {
+    table.select(step);
+    const Tensor got = model.forward_prepared(x, ctx, prepared);
+    const Tensor want = model.forward(x, ctx, pooled, ts[static_cast<size_t>(step)], img, txt,
+                                      dev ? &gs[static_cast<size_t>(step)] : nullptr);
+    EXPECT_TRUE(test::close_enough(v + " table step " + std::to_string(step), got, want, 0.999999, 1e-5));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Tiny, FluxVariant, ::testing::Values("flux_dev_like", "flux_schnell_like"));
 
 // BFL's single-file layout (fused qkv and linear1 as row views, the final (shift, scale) swap),

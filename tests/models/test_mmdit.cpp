@@ -55,6 +55,27 @@ TEST_P(MMDiTVariant, TimeEmbeddingAndBodyEqualTheForward) {
   EXPECT_EQ(parts.to_f32_vector(), run(w, io, DType::F32).to_f32_vector());
 }
 
+// The adaLN projections of three steps made at once (the pipelines' table) give each step what
+// a forward at that step's timesteps gives.
+TEST_P(MMDiTVariant, ModulationTableMatchesPerStepForward) {
+  const std::string v = GetParam();
+  Fixture io("models/" + v + "_io");
+  const auto w = open_mmdit_weights(model_dir(v));
+  const MMDiT model = MMDiT::load({w.source.get(), DType::F32, std::nullopt}, w.config);
+  const Tensor x = io.f32("in.hidden_states"), ctx = io.f32("in.encoder_hidden_states");
+  const Tensor pooled = io.f32("in.pooled_projections");
+  const std::vector<float> t = io.f32("in.timestep").to_f32_vector();
+  std::vector<float> early(t.size(), 980.f), late(t.size(), 20.f);
+  ModulationTable table = model.modulation_table({early, t, late}, pooled);
+  EXPECT_EQ(table.steps(), 3);
+  for (const auto& [step, ts] : std::vector<std::pair<int, std::vector<float>>>{{1, t}, {0, early}, {2, late}}) {
+    table.select(step);
+    const Tensor got = model.forward_with_temb(x, ctx, Conditioning(Tensor(), &table));
+    EXPECT_TRUE(test::close_enough(v + " table step " + std::to_string(step), got, model.forward(x, ctx, pooled, ts),
+                                   0.999999, 1e-5));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Tiny, MMDiTVariant, ::testing::Values("sd35_large_like", "sd35_medium_like", "sd3_like"));
 
 class SingleFile : public ::testing::TestWithParam<const char*> {};

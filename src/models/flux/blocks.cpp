@@ -35,7 +35,12 @@ FluxDoubleBlock FluxDoubleBlock::load(const LoadContext& ctx, const std::string&
   return b;
 }
 
-void FluxDoubleBlock::forward(Tensor& hidden, Tensor& context, const Tensor& temb, const Attention::Rotary& rope,
+void FluxDoubleBlock::precompute_modulation(const Tensor& temb, ModulationTable& table) const {
+  norm1_.precompute(temb, table);
+  norm1_context_.precompute(temb, table);
+}
+
+void FluxDoubleBlock::forward(Tensor& hidden, Tensor& context, const Conditioning& temb, const Attention::Rotary& rope,
                               int64_t image_tokens, int64_t prompt_tokens) const {
   const auto n1 = norm1_.forward(hidden, temb);
   const auto c1 = norm1_context_.forward(context, temb);
@@ -79,10 +84,16 @@ FluxSingleBlock FluxSingleBlock::load(const LoadContext& ctx, const std::string&
   return b;
 }
 
-void FluxSingleBlock::forward(Tensor& hidden, Tensor& context, const Tensor& temb, const Attention::Rotary& rope,
+void FluxSingleBlock::precompute_modulation(const Tensor& temb, ModulationTable& table) const {
+  norm_.precompute(temb, table);
+}
+
+void FluxSingleBlock::forward(Tensor& hidden, Tensor& context, const Conditioning& temb, const Attention::Rotary& rope,
                               int64_t image_tokens, int64_t prompt_tokens) const {
-  const auto n = norm_.forward(hidden, temb);
-  const auto c = norm_.forward(context, temb);
+  // One projection modulates both streams (the image rows and the prompt rows).
+  const Tensor projection = norm_.projection(temb);
+  const auto n = norm_.forward(hidden, projection);
+  const auto c = norm_.forward(context, projection);
   // The attention outputs come in the compute dtype (bf16 on the fast path); the MLP's hidden
   // activation is written in the same dtype, so both feed proj_out as they are.
   const auto attended = attn_.forward(n.x, &c.x, image_tokens, prompt_tokens, &rope);

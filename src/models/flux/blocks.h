@@ -24,9 +24,11 @@ class FluxDoubleBlock {
  public:
   FluxDoubleBlock() = default;
   static FluxDoubleBlock load(const LoadContext& ctx, const std::string& prefix, const FluxConfig& config);
-  // hidden [B, N, D] and context [B, T, D] updated in place; temb [B, D]; rope over T + N tokens.
-  void forward(Tensor& hidden, Tensor& context, const Tensor& temb, const Attention::Rotary& rope,
+  // hidden [B, N, D] and context [B, T, D] updated in place; temb [B, D] (or its precomputed
+  // projections); rope over T + N tokens.
+  void forward(Tensor& hidden, Tensor& context, const Conditioning& temb, const Attention::Rotary& rope,
                int64_t image_tokens = -1, int64_t prompt_tokens = -1) const;
+  void precompute_modulation(const Tensor& temb, ModulationTable& table) const;
 
  private:
   AdaLayerNormZero norm1_, norm1_context_;
@@ -39,8 +41,9 @@ class FluxSingleBlock {
   FluxSingleBlock() = default;
   static FluxSingleBlock load(const LoadContext& ctx, const std::string& prefix, const FluxConfig& config);
   // hidden [B, N, D] and context [B, T, D] updated in place, as the double block.
-  void forward(Tensor& hidden, Tensor& context, const Tensor& temb, const Attention::Rotary& rope,
+  void forward(Tensor& hidden, Tensor& context, const Conditioning& temb, const Attention::Rotary& rope,
                int64_t image_tokens = -1, int64_t prompt_tokens = -1) const;
+  void precompute_modulation(const Tensor& temb, ModulationTable& table) const;
 
  private:
   AdaLayerNormZeroSingle norm_;

@@ -130,17 +130,8 @@ Tensor FluxTransformer::forward_local(const Tensor& hidden, const Tensor& contex
 FluxTransformer::Prepared FluxTransformer::prepare(const Tensor& pooled, const std::vector<float>& timesteps,
                                                    const Tensor& img_ids, const Tensor& txt_ids,
                                                    const std::vector<float>* guidance) const {
-  // The model scales timestep and guidance by 1000 in f32, as diffusers does.
-  std::vector<float> t(timesteps);
-  for (float& v : t) v *= 1000.f;
   Prepared p;
-  if (config_.guidance_embeds) {
-    std::vector<float> g(*guidance);
-    for (float& v : g) v *= 1000.f;
-    p.temb = time_guidance_text_embed_.forward(t, g, pooled);
-  } else {
-    p.temb = time_text_embed_.forward(t, pooled);
-  }
+  p.temb = time_embedding(timesteps, pooled, guidance);
   // The tables are made on the host (f64 angles) and moved to the activations' device.
   const RotaryTables tables = flux_rotary_tables(
       ops::concat({txt_ids.to(Device::CPU).to(DType::F32), img_ids.to(Device::CPU).to(DType::F32)}, 0),
@@ -150,13 +141,50 @@ FluxTransformer::Prepared FluxTransformer::prepare(const Tensor& pooled, const s
   return p;
 }
 
+Tensor FluxTransformer::time_embedding(const std::vector<float>& timesteps, const Tensor& pooled,
+                                       const std::vector<float>* guidance) const {
+  // The model scales timestep and guidance by 1000 in f32, as diffusers does.
+  std::vector<float> t(timesteps);
+  for (float& v : t) v *= 1000.f;
+  if (!config_.guidance_embeds) return time_text_embed_.forward(t, pooled);
+  PD_CHECK(guidance && guidance->size() == timesteps.size(), "FLUX transformer: one guidance value per sample");
+  std::vector<float> g(*guidance);
+  for (float& v : g) v *= 1000.f;
+  return time_guidance_text_embed_.forward(t, g, pooled);
+}
+
 Tensor FluxTransformer::forward_prepared(const Tensor& hidden, const Tensor& context, const Prepared& p) const {
   Tensor x = x_embedder_.forward(hidden);
   Tensor ctx = context_embedder_.forward(context);
   const Attention::Rotary rope{p.rope_cos, p.rope_sin};
-  for (const auto& block : double_blocks_) block.forward(x, ctx, p.temb, rope, -1, -1);
-  for (const auto& block : single_blocks_) block.forward(x, ctx, p.temb, rope, -1, -1);
-  return proj_out_.forward(norm_out_.forward(x, p.temb));
+  const Conditioning temb(p.temb, p.table);
+  for (const auto& block : double_blocks_) block.forward(x, ctx, temb, rope, -1, -1);
+  for (const auto& block : single_blocks_) block.forward(x, ctx, temb, rope, -1, -1);
+  return proj_out_.forward(norm_out_.forward(x, temb));
+}
+
+ModulationTable FluxTransformer::modulation_table(const std::vector<std::vector<float>>& timesteps,
+                                                  const Tensor& pooled,
+                                                  const std::vector<std::vector<float>>* guidance) const {
+  PD_CHECK(!parallel_, "FluxTransformer::modulation_table runs one rank");
+  PD_CHECK(!timesteps.empty() && (!guidance || guidance->size() == timesteps.size()), "modulation_table: ",
+           timesteps.size(), " steps");
+  const int64_t B = pooled.size(0), S = static_cast<int64_t>(timesteps.size());
+  std::vector<float> t, g;
+  for (size_t s = 0; s < timesteps.size(); ++s) {
+    PD_CHECK(static_cast<int64_t>(timesteps[s].size()) == B, "modulation_table: ", timesteps[s].size(),
+             " timesteps for a batch of ", B);
+    t.insert(t.end(), timesteps[s].begin(), timesteps[s].end());
+    if (guidance) g.insert(g.end(), (*guidance)[s].begin(), (*guidance)[s].end());
+  }
+  const Tensor temb = time_embedding(t, ops::concat(std::vector<Tensor>(static_cast<size_t>(S), pooled), 0),
+                                     guidance ? &g : nullptr);
+  ModulationTable table;
+  for (const auto& block : double_blocks_) block.precompute_modulation(temb, table);
+  for (const auto& block : single_blocks_) block.precompute_modulation(temb, table);
+  norm_out_.precompute(temb, table);
+  table.finish(S, B);
+  return table;
 }
 
 }  // namespace paradit

@@ -34,10 +34,16 @@ class FluxTransformer {
   // work on the tensors' device, so that a GPU can capture it as one graph and replay it.
   struct Prepared {
     Tensor temb, rope_cos, rope_sin;
+    const ModulationTable* table = nullptr;  // the step's precomputed adaLN projections, if made
   };
   Prepared prepare(const Tensor& pooled, const std::vector<float>& timesteps, const Tensor& img_ids,
                    const Tensor& txt_ids, const std::vector<float>* guidance) const;
   Tensor forward_prepared(const Tensor& hidden, const Tensor& context, const Prepared& prepared) const;
+  // Every adaLN projection of every step of an image, before its loop (layers/modulation_table.h):
+  // timesteps[s] (and guidance[s] for [dev]) are step s's B values, as forward() takes them.
+  // One rank. A step then sets prepared.table after table.select(s).
+  ModulationTable modulation_table(const std::vector<std::vector<float>>& timesteps, const Tensor& pooled,
+                                   const std::vector<std::vector<float>>* guidance) const;
 
   const FluxConfig& config() const { return config_; }
 
@@ -48,6 +54,9 @@ class FluxTransformer {
   Tensor forward_local(const Tensor& hidden, const Tensor& context, const Tensor& pooled,
                        const std::vector<float>& timesteps, const Tensor& img_ids, const Tensor& txt_ids,
                        const std::vector<float>* guidance) const;
+  // The timestep (+ guidance) + pooled-text embedding, scaled by 1000 as diffusers does.
+  Tensor time_embedding(const std::vector<float>& timesteps, const Tensor& pooled,
+                        const std::vector<float>* guidance) const;
   ParallelGroups* parallel_ = nullptr;
   FluxConfig config_;
   Linear x_embedder_, context_embedder_;

@@ -34,7 +34,14 @@ JointTransformerBlock JointTransformerBlock::load(const LoadContext& ctx, const 
   return b;
 }
 
-void JointTransformerBlock::forward(Tensor& hidden, Tensor& context, const Tensor& temb, int64_t image_tokens,
+void JointTransformerBlock::precompute_modulation(const Tensor& temb, ModulationTable& table) const {
+  if (dual_) norm1_x_.precompute(temb, table);
+  else norm1_.precompute(temb, table);
+  if (context_pre_only_) norm1_context_last_.precompute(temb, table);
+  else norm1_context_.precompute(temb, table);
+}
+
+void JointTransformerBlock::forward(Tensor& hidden, Tensor& context, const Conditioning& temb, int64_t image_tokens,
                                     int64_t prompt_tokens) const {
   AdaLayerNormZero::Output n1;
   Tensor x2, gate_msa2;

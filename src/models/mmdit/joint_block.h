@@ -20,10 +20,13 @@ class JointTransformerBlock {
   static JointTransformerBlock load(const LoadContext& ctx, const std::string& prefix, const MMDiTConfig& config,
                                     int64_t index);
   // Updates hidden [B, N, D] and context [B, M, D] in place of the inputs; after the last
-  // block the context is no longer meaningful. temb is [B, D]. In a parallel run hidden and
-  // context are this rank's rows, and image_tokens / prompt_tokens the true lengths.
-  void forward(Tensor& hidden, Tensor& context, const Tensor& temb, int64_t image_tokens = -1,
+  // block the context is no longer meaningful. temb is [B, D] (or its precomputed
+  // projections). In a parallel run hidden and context are this rank's rows, and
+  // image_tokens / prompt_tokens the true lengths.
+  void forward(Tensor& hidden, Tensor& context, const Conditioning& temb, int64_t image_tokens = -1,
                int64_t prompt_tokens = -1) const;
+  // Adds this block's adaLN projections for temb [steps * B, D] to `table`.
+  void precompute_modulation(const Tensor& temb, ModulationTable& table) const;
 
  private:
   bool context_pre_only_ = false;

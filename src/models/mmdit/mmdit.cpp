@@ -59,7 +59,24 @@ Tensor MMDiT::time_embedding(const std::vector<float>& timesteps, const Tensor& 
   return time_text_embed_.forward(timesteps, pooled);
 }
 
-Tensor MMDiT::forward_with_temb(const Tensor& latent, const Tensor& context, const Tensor& temb) const {
+ModulationTable MMDiT::modulation_table(const std::vector<std::vector<float>>& timesteps, const Tensor& pooled) const {
+  PD_CHECK(!parallel_, "MMDiT::modulation_table runs one rank");
+  PD_CHECK(!timesteps.empty(), "modulation_table: no steps");
+  const int64_t B = pooled.size(0), S = static_cast<int64_t>(timesteps.size());
+  std::vector<float> flat;
+  for (const auto& step : timesteps) {
+    PD_CHECK(static_cast<int64_t>(step.size()) == B, "modulation_table: ", step.size(), " timesteps for a batch of ", B);
+    flat.insert(flat.end(), step.begin(), step.end());
+  }
+  const Tensor temb = time_embedding(flat, ops::concat(std::vector<Tensor>(static_cast<size_t>(S), pooled), 0));
+  ModulationTable table;
+  for (const auto& block : blocks_) block.precompute_modulation(temb, table);
+  norm_out_.precompute(temb, table);
+  table.finish(S, B);
+  return table;
+}
+
+Tensor MMDiT::forward_with_temb(const Tensor& latent, const Tensor& context, const Conditioning& temb) const {
   PD_CHECK(!parallel_, "MMDiT::forward_with_temb runs one rank");
   const int64_t B = latent.size(0), p = config_.patch_size, C = config_.out_channels;
   const int64_t h = latent.size(2) / p, w = latent.size(3) / p;

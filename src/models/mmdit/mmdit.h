@@ -25,7 +25,11 @@ class MMDiT {
   // host values, and the rest, which only queues work on the tensors' device, so that a GPU
   // can capture it as one graph and replay it with new latents and embeddings in place.
   Tensor time_embedding(const std::vector<float>& timesteps, const Tensor& pooled) const;
-  Tensor forward_with_temb(const Tensor& latent, const Tensor& context, const Tensor& temb) const;
+  Tensor forward_with_temb(const Tensor& latent, const Tensor& context, const Conditioning& temb) const;
+  // Every adaLN projection of every step of an image, before its loop (layers/modulation_table.h):
+  // timesteps[s] are step s's B timesteps, pooled [B, pooled_projection_dim]. One rank. A step
+  // then runs forward_with_temb(latent, context, {temb, &table}) after table.select(s).
+  ModulationTable modulation_table(const std::vector<std::vector<float>>& timesteps, const Tensor& pooled) const;
 
   const MMDiTConfig& config() const { return config_; }
 

@@ -178,11 +178,27 @@ GenerateResult FluxPipeline::generate(const GenerateRequest& request, const Prog
   const std::vector<float> guidance(static_cast<size_t>(batch), static_cast<float>(r.guidance));
   const std::vector<float>* g = c.guidance_embeds ? &guidance : nullptr;
   const bool parallel = options_.parallel && !options_.parallel->trivial();
-  // One rank on a GPU: the step after the embeddings and rotary tables replays as one CUDA graph.
+  // One rank: the rotary tables once, and every adaLN projection of every step before the loop
+  // (one GEMM per layer over steps x batch rows instead of a few rows per step).
+  ModulationTable modulation;
+  FluxTransformer::Prepared prepared;
+  if (!parallel) {
+    Timings::Scope t(&timings, "modulation");
+    std::vector<std::vector<float>> all_t(static_cast<size_t>(r.steps)), all_g;
+    for (int i = 0; i < r.steps; ++i)
+      all_t[static_cast<size_t>(i)].assign(static_cast<size_t>(batch), schedule.timesteps[static_cast<size_t>(i)] / 1000.f);
+    if (g) all_g.assign(static_cast<size_t>(r.steps), guidance);
+    modulation = transformer_->modulation_table(all_t, pooled, g ? &all_g : nullptr);
+    prepared = transformer_->prepare(pooled, all_t[0], img_ids, txt_ids, g);
+    prepared.temb = Tensor();
+    prepared.table = &modulation;
+  }
+  // One rank on a GPU: the step replays as one CUDA graph (it reads the selected step's
+  // projections from the table's fixed buffer).
   std::unique_ptr<CapturedStep> captured;
   if (device == Device::CUDA && !parallel)
-    captured = std::make_unique<CapturedStep>([this](const std::vector<Tensor>& in) {
-      return transformer_->forward_prepared(in[0], in[1], {in[2], in[3], in[4]});
+    captured = std::make_unique<CapturedStep>([this, &prepared](const std::vector<Tensor>& in) {
+      return transformer_->forward_prepared(in[0], in[1], prepared);
     });
   Timer loop_timer;
   for (int i = 0; i < r.steps; ++i) {
@@ -195,12 +211,10 @@ GenerateResult FluxPipeline::generate(const GenerateRequest& request, const Prog
     const std::vector<float> timestep(static_cast<size_t>(batch), schedule.timesteps[static_cast<size_t>(i)] / 1000.f);
     const Tensor input = true_cfg ? ops::concat({latents, latents}, 0) : latents;
     Tensor noise;
-    if (captured) {
-      const FluxTransformer::Prepared p = transformer_->prepare(pooled, timestep, img_ids, txt_ids, g);
-      noise = captured->run({input, context, p.temb, p.rope_cos, p.rope_sin});
-    } else {
-      noise = transformer_->forward(input, context, pooled, timestep, img_ids, txt_ids, g);
-    }
+    if (!parallel) modulation.select(i);
+    if (captured) noise = captured->run({input, context});
+    else if (!parallel) noise = transformer_->forward_prepared(input, context, prepared);
+    else noise = transformer_->forward(input, context, pooled, timestep, img_ids, txt_ids, g);
     if (true_cfg)  // neg + s * (cond - neg)
       noise = ops::guidance_combine(noise.rows(0, 1), noise.rows(1, 2), static_cast<float>(r.true_cfg));
     FlowMatchEulerScheduler::step(latents, noise, schedule.sigmas[static_cast<size_t>(i)],

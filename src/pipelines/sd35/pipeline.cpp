@@ -207,11 +207,23 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& request, const Prog
   const FlowMatchEulerScheduler scheduler =
       r.shift > 0 ? FlowMatchEulerScheduler(1000, r.shift) : scheduler_;
   const FlowMatchSchedule schedule = scheduler.schedule(steps);
-  // One rank on a GPU: the step after the time embedding replays as one CUDA graph.
+  const bool one_rank = !options_.parallel || options_.parallel->trivial();
+  // One rank: every adaLN projection of every step, made before the loop (one GEMM per layer
+  // over steps x batch rows instead of a few rows per step).
+  ModulationTable modulation;
+  if (one_rank) {
+    Timings::Scope t(&timings, "modulation");
+    std::vector<std::vector<float>> all(static_cast<size_t>(steps));
+    for (int i = 0; i < steps; ++i) all[static_cast<size_t>(i)].assign(cfg ? 2 : 1, schedule.timesteps[static_cast<size_t>(i)]);
+    modulation = transformer_->modulation_table(all, pooled);
+  }
+  const Conditioning conditioning(Tensor(), &modulation);
+  // One rank on a GPU: the step replays as one CUDA graph (it reads the selected step's
+  // projections from the table's fixed buffer).
   std::unique_ptr<CapturedStep> captured;
-  if (device == Device::CUDA && (!options_.parallel || options_.parallel->trivial()))
-    captured = std::make_unique<CapturedStep>([this](const std::vector<Tensor>& in) {
-      return transformer_->forward_with_temb(in[0], in[1], in[2]);
+  if (device == Device::CUDA && one_rank)
+    captured = std::make_unique<CapturedStep>([this, &conditioning](const std::vector<Tensor>& in) {
+      return transformer_->forward_with_temb(in[0], in[1], conditioning);
     });
   Timer loop_timer;
   for (int i = 0; i < steps; ++i) {
@@ -223,8 +235,10 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& request, const Prog
     const float timestep = schedule.timesteps[static_cast<size_t>(i)];
     const Tensor input = cfg ? ops::concat({latents, latents}, 0) : latents;
     const std::vector<float> timesteps(cfg ? 2 : 1, timestep);
-    const Tensor velocity = captured ? captured->run({input, context, transformer_->time_embedding(timesteps, pooled)})
-                                     : transformer_->forward(input, context, pooled, timesteps);
+    if (one_rank) modulation.select(i);
+    const Tensor velocity = captured   ? captured->run({input, context})
+                            : one_rank ? transformer_->forward_with_temb(input, context, conditioning)
+                                       : transformer_->forward(input, context, pooled, timesteps);
     Tensor guided;
     if (cfg) {
       // noise = uncond + g * (cond - uncond), in float32 as torch evaluates it
