@@ -7,27 +7,21 @@
 #include <functional>
 
 #include "core/error.h"
+#include "ops/ops.h"
 
 namespace paradit {
 // Deterministic per-name random values, N(0, 0.02)-like (uniform with that spread), cheap
-// enough to fill billions of elements: a splitmix64 stream per element index.
-Tensor random_tensor(uint64_t seed, const std::string& name, const Shape& shape, DType dtype) {
-  Tensor t = Tensor::empty(shape, DType::F32);
-  const uint64_t base = seed ^ std::hash<std::string>{}(name);
-  float* p = t.data<float>();
-  const int64_t n = t.numel();
-  // Norm weights near one, everything else small: keeps activations finite through deep stacks.
+// enough to fill billions of elements: a splitmix64 stream per element index
+// (ops::fill_hashed_uniform), made on `device` with the same bits everywhere, so a GPU's
+// benchmark weights never cross the bus.
+Tensor random_tensor(uint64_t seed, const std::string& name, const Shape& shape, DType dtype, Device device) {
+  // Norm weights near one (1 +- 1/16), everything else small: keeps activations finite through
+  // deep stacks.
   const bool is_norm = name.find("norm") != std::string::npos && shape.size() == 1;
-#pragma omp parallel for if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) {
-    uint64_t z = base + static_cast<uint64_t>(i) * 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    const float u = static_cast<float>(z >> 40) / static_cast<float>(1ull << 24) - 0.5f;  // [-0.5, 0.5)
-    p[i] = is_norm ? 1.f + 0.1f * u : 0.07f * u;
-  }
-  return dtype == DType::F32 ? t : t.to(dtype);
+  const bool direct = device != Device::CPU || dtype == DType::F32;  // the GPU writes bf16 itself
+  Tensor t = Tensor::empty(shape, direct ? dtype : DType::F32, device);
+  ops::fill_hashed_uniform(t, seed ^ std::hash<std::string>{}(name), is_norm ? 1.f : 0.f, is_norm ? 0.125f : 0.07f);
+  return t.dtype() == dtype ? t : t.to(dtype);
 }
 
 namespace {
@@ -67,6 +61,8 @@ Tensor fetch_host(const LoadContext& ctx, const std::string& name, const Shape& 
 
 Tensor fetch(const LoadContext& ctx, const std::string& name, const Shape& expected, DType dtype,
              const Shard* shard = nullptr) {
+  if (!ctx.weights && !ctx.record && !shard && ctx.device != Device::CPU && ctx.random_seed)
+    return random_tensor(*ctx.random_seed, name, expected, dtype, ctx.device);  // made on the device
   Tensor t = fetch_host(ctx, name, expected, dtype, shard);
   if (ctx.device == Device::CPU || ctx.record) return t;
   Tensor on_device = t.to(ctx.device);

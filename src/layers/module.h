@@ -38,8 +38,10 @@ struct LoadContext {
   Device device = Device::CPU;
 };
 
-// The values random-weight models use (and random checkpoints hold): deterministic per name.
-Tensor random_tensor(uint64_t seed, const std::string& name, const Shape& shape, DType dtype);
+// The values random-weight models use (and random checkpoints hold): deterministic per name,
+// made on `device` with the same bits as on the CPU.
+Tensor random_tensor(uint64_t seed, const std::string& name, const Shape& shape, DType dtype,
+                     Device device = Device::CPU);
 
 // A part of a weight along one dimension: indices [begin, end), zero-padded to `padded` so
 // every rank's part has the same shape (SD3.5 Large's 38 heads over tp=4 become 4 x 10).

@@ -352,6 +352,18 @@ Tensor guidance_combine(const Tensor& uncond, const Tensor& cond, float scale) {
   return out;
 }
 
+void fill_hashed_uniform(Tensor& out, uint64_t seed, float center, float scale) {
+  PD_CHECK(out.is_contiguous(), "fill_hashed_uniform: ", out.describe(), " is a strided view");
+  PD_CHECK(out.dtype() == DType::F32 || (out.dtype() == DType::BF16 && out.device() == Device::CUDA),
+           "fill_hashed_uniform: ", out.describe(), " on ", device_name(out.device()), " (F32; BF16 on the GPU)");
+  int exponent = 0;
+  PD_CHECK(center == 0.f || std::frexp(scale, &exponent) == 0.5f, "fill_hashed_uniform: scale ", scale,
+           " is not a power of two and the center is not zero (the devices would round differently)");
+  if (out.numel() == 0) return;
+  if (out.device() == Device::CUDA) PD_ON_CUDA(cuda::fill_hashed_uniform(out, seed, center, scale));
+  else cpu::fill_hashed_uniform(out, seed, center, scale);
+}
+
 void euler_step(Tensor& latents, const Tensor& velocity, float sigma, float sigma_next) {
   const Device dev = device_of("euler_step", {&latents, &velocity});
   check_activation("euler_step", latents, "latents");

@@ -147,6 +147,10 @@ Tensor layer_norm_modulate(const Tensor& x, const Tensor& scale, const Tensor& s
 Tensor guidance_combine(const Tensor& uncond, const Tensor& cond, float scale);
 // The flow-match Euler step, in place: latents += (sigma_next - sigma) * velocity, in float32.
 void euler_step(Tensor& latents, const Tensor& velocity, float sigma, float sigma_next);
+// out[i] = center + scale * u(seed, i) (core/hashed_uniform.h): benchmark weights made where
+// they live, with the same bits on every device. CPU: F32; GPU: F32 or BF16 (rounded to nearest
+// even, as a conversion on the CPU rounds). scale must be a power of two unless center is 0.
+void fill_hashed_uniform(Tensor& out, uint64_t seed, float center, float scale);
 
 // ---- layout (any dtype) ----
 Tensor concat(const std::vector<Tensor>& xs, int64_t dim);

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "backend/cuda/arena.h"
@@ -18,6 +19,7 @@
 #include "backend/cuda/device.h"
 #include "cuda/gpu_test.h"
 #include "core/error.h"
+#include "layers/module.h"
 #include "ops/ops.h"
 #include "support/compare.h"
 #ifdef PARADIT_HAVE_NCCL
@@ -63,6 +65,21 @@ TEST(Cuda, DeviceReport) {
   const int n = cuda::device_count();
   if (n == 0) GTEST_SKIP() << cuda::unavailable_reason();
   for (int i = 0; i < n; ++i) std::printf("GPU %d: %s\n", i, cuda::describe_device(i).c_str());
+}
+
+// Benchmark weights made on the GPU have the CPU's bits (f32, and bf16 rounded the same way).
+TEST(Cuda, RandomWeightsEqualTheCpus) {
+  REQUIRE_GPU();
+  for (const char* name : {"transformer_blocks.0.attn.to_q.weight", "transformer_blocks.0.norm2.weight"})
+    for (DType dtype : {DType::F32, DType::BF16}) {
+      const Shape shape = std::string(name).find("norm") != std::string::npos ? Shape{4099} : Shape{257, 129};
+      const Tensor cpu = random_tensor(1234, name, shape, dtype);
+      const Tensor gpu = random_tensor(1234, name, shape, dtype, Device::CUDA);
+      ASSERT_EQ(gpu.device(), Device::CUDA);
+      ASSERT_EQ(gpu.dtype(), dtype);
+      const Tensor back = gpu.to(Device::CPU);
+      EXPECT_EQ(std::memcmp(back.raw(), cpu.raw(), cpu.nbytes()), 0) << name << " " << dtype_name(dtype);
+    }
 }
 
 // Device tensors: allocated through the registered GPU memory, copied there and back bit for

@@ -229,5 +229,28 @@ TEST(Ops, BadArgumentsAreErrors) {
   EXPECT_THROW(ops::concat({}, 0), Error);
 }
 
+// The benchmark weights' generator: deterministic, in its range, and refusing a (center, scale)
+// for which a fused multiply-add would round differently from a multiply then an add.
+TEST(Ops, HashedUniformFill) {
+  Tensor a = Tensor::empty({1000}), b = Tensor::empty({1000});
+  ops::fill_hashed_uniform(a, 42, 0.f, 0.07f);
+  ops::fill_hashed_uniform(b, 42, 0.f, 0.07f);
+  EXPECT_EQ(a.to_f32_vector(), b.to_f32_vector());
+  float lo = 1, hi = -1;
+  for (float v : a.to_f32_vector()) lo = std::min(lo, v), hi = std::max(hi, v);
+  EXPECT_GE(lo, -0.035f);
+  EXPECT_LT(hi, 0.035f);
+  EXPECT_LT(lo, -0.03f);  // spread over the range, not stuck
+  EXPECT_GT(hi, 0.03f);
+  ops::fill_hashed_uniform(b, 43, 0.f, 0.07f);
+  EXPECT_NE(a.to_f32_vector(), b.to_f32_vector());
+  Tensor norm = Tensor::empty({64});
+  ops::fill_hashed_uniform(norm, 7, 1.f, 0.125f);
+  for (float v : norm.to_f32_vector()) EXPECT_TRUE(v >= 0.9375f && v < 1.0625f) << v;
+  EXPECT_THROW(ops::fill_hashed_uniform(norm, 7, 1.f, 0.1f), Error);
+  Tensor half = Tensor::empty({4}, DType::BF16);
+  EXPECT_THROW(ops::fill_hashed_uniform(half, 7, 0.f, 0.07f), Error);  // the CPU writes F32
+}
+
 }  // namespace
 }  // namespace paradit

@@ -1,5 +1,6 @@
 // Elementwise arithmetic with suffix broadcasting, and the adaLN modulation.
 #include "backend/cpu/cpu_ops.h"
+#include "core/hashed_uniform.h"
 
 namespace paradit::cpu {
 
@@ -87,6 +88,13 @@ void euler_step(Tensor& latents, const Tensor& velocity, float dt) {
   const int64_t n = latents.numel();
 #pragma omp parallel for if (n > 65536)
   for (int64_t i = 0; i < n; ++i) x[i] = x[i] + dt * v[i];
+}
+
+void fill_hashed_uniform(Tensor& out, uint64_t seed, float center, float scale) {
+  float* p = out.data<float>();
+  const int64_t n = out.numel();
+#pragma omp parallel for if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) p[i] = center + scale * hashed_uniform(seed, static_cast<uint64_t>(i));
 }
 
 }  // namespace paradit::cpu

@@ -5,6 +5,7 @@
 
 #include "backend/cuda/cuda_ops.h"
 #include "backend/cuda/kernel_util.cuh"
+#include "core/hashed_uniform.h"
 
 namespace paradit::cuda {
 namespace {
@@ -77,6 +78,11 @@ __global__ void guidance_kernel(const T* u, const T* c, T* out, float scale, int
 template <typename T, typename V>
 __global__ void euler_kernel(T* x, const V* v, float dt, int64_t n) {
   PD_GRID_STRIDE(i, n) { st(x, i, ld(x, i) + dt * ld(v, i)); }
+}
+
+template <typename T>
+__global__ void hashed_uniform_kernel(T* out, uint64_t seed, float center, float scale, int64_t n) {
+  PD_GRID_STRIDE(i, n) st(out, i, center + scale * hashed_uniform(seed, static_cast<uint64_t>(i)));
 }
 
 template <typename T>
@@ -198,6 +204,15 @@ void euler_step(Tensor& latents, const Tensor& velocity, float dt) {
     });
   });
   check_launch("euler_step");
+}
+
+void fill_hashed_uniform(Tensor& out, uint64_t seed, float center, float scale) {
+  with_type(out.dtype(), "fill_hashed_uniform", [&](auto t) {
+    using T = decltype(t);
+    hashed_uniform_kernel<T><<<grid_for(out.numel(), 256), 256, 0, stream()>>>(out.data<T>(), seed, center, scale,
+                                                                               out.numel());
+  });
+  check_launch("fill_hashed_uniform");
 }
 
 void apply_rope(Tensor& x, const Tensor& cos, const Tensor& sin) {
