@@ -8,7 +8,7 @@
 # 1, 2, 3, 4, 5, 3c, 2b, 4b, 8, 7, 6: the lower-priority ones last); the summary table comes last. Logs and results go to $OUT (the tool brings them back):
 #   1 versions and ceilings (driver, CUDA, cuBLASLt, cuDNN, NCCL; copy bandwidth, 8192^3 GEMM)
 #   2 every GPU op test against the CPU (bin/test_cuda, tolerances stated per op in its source);
-#     2b the attention tests again with cuDNN's SDPA turned off (paradit's kernel)
+#     2b the attention and convolution tests again with cuDNN turned off (paradit's kernels)
 #   3 the tiny transformers (eval, f32 and bf16) against diffusers, and the tiny pipelines on
 #     the GPU: every step's latents and the image against diffusers and the CPU; 3c the
 #     parallel configs with several ranks sharing the GPU (carried Open MPI) against one rank
@@ -18,7 +18,8 @@
 #   5 the PyTorch peer in the same call: bench/torch_sd35.py, diffusers eager and torch.compile
 #   6 compute-sanitizer memcheck and racecheck on the op tests
 #   8 FLUX.1-dev 1024x1024 step: paradit, then bench/torch_flux.py eager and torch.compile
-#   7 T5-XXL and the VAE at 1024x1024 timed on the GPU
+#   7 T5-XXL and the VAE at 1024x1024 timed on the GPU (the VAE also with its convolutions as
+#     GEMMs instead of cuDNN's)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -153,8 +154,8 @@ phase "3c parallel configs on the GPU" 150 "/tmp/gtest_each.sh $bundle/bin/test_
   'Configs/CudaParallel.Transformer*:Configs/CudaParallel.Pipeline*/tp2:Configs/CudaParallel.Pipeline*/sp2_ulysses:CudaParallelErrors.*' 100"
 
 # ---- cuDNN against paradit's own attention kernel (after the peer: lower priority) ----
-phase "2b attention, own kernel only" 60 "PARADIT_CUDNN_SDPA=0 /tmp/gtest_each.sh $bundle/bin/test_cuda \
-  'Cuda.AttentionMatchesCpu:Cuda.JointAttentionMatchesCpu' 60"
+phase "2b attention, conv: own kernels" 60 "PARADIT_CUDNN_SDPA=0 PARADIT_CUDNN_CONV=0 /tmp/gtest_each.sh \
+  $bundle/bin/test_cuda 'Cuda.AttentionMatchesCpu:Cuda.JointAttentionMatchesCpu:Cuda.Conv2dMatchesCpu' 60"
 phase "4b the same, own attention kernel" 120 "PARADIT_CUDNN_SDPA=0 $pd bench transformer --config sd3.5-large \
   --random-weights --size 1024 --batch 2 --device cuda --runs 3 --warmup 1 --json"
 
@@ -167,6 +168,8 @@ phase "8b PyTorch FLUX eager, compile" 180 "PYTHONPATH=$site:bench $py bench/tor
 # ---- 7: the text encoder and the VAE ----
 phase "7a T5-XXL b2 x 256 bf16" 90 "$pd bench t5 --random-weights --device cuda --runs 3 --json"
 phase "7b VAE decode 1024 f32" 60 "$pd bench vae --random-weights --size 1024 --device cuda --runs 3 --json"
+phase "7c the same, convolutions as GEMMs" 60 "PARADIT_CUDNN_CONV=0 $pd bench vae --random-weights --size 1024 \
+  --device cuda --runs 2 --json"
 
 # ---- 6: compute-sanitizer ----
 if command -v compute-sanitizer >/dev/null 2>&1; then

@@ -210,7 +210,7 @@ namespace {
 // A convolution as one GEMM on the device: the padded input's patches gathered by a strided
 // view ([N, Ho, Wo, C, kh, kw], a patchify needs no padding and reads each value once), times
 // the weight [Cout, C*kh*kw]^T, permuted back to NCHW. Correct everywhere; the columns cost
-// kh*kw times the input's memory (cuDNN's convolution is the faster path still to come).
+// kh*kw times the input's memory; the fallback where cuDNN is absent or declines.
 Tensor conv2d_as_gemm(const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2dParams& p, int64_t ho,
                       int64_t wo) {
   const int64_t N = x.size(0), C = x.size(1), kh = w.size(2), kw = w.size(3), Cout = w.size(0);
@@ -247,7 +247,16 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2d
   const int64_t h = x.size(2) + p.pad_top + p.pad_bottom - w.size(2);
   const int64_t wd = x.size(3) + p.pad_left + p.pad_right - w.size(3);
   PD_CHECK(h >= 0 && wd >= 0, "conv2d: kernel ", w.describe(), " is larger than the padded input ", x.describe());
-  if (dev != Device::CPU) return conv2d_as_gemm(x, w, bias, p, h / p.stride + 1, wd / p.stride + 1);
+  if (dev != Device::CPU) {
+#ifdef PARADIT_HAVE_CUDA
+    // cuDNN where it takes the case (the weight in the activations' dtype), else one GEMM.
+    Tensor y = Tensor::empty({x.size(0), w.size(0), h / p.stride + 1, wd / p.stride + 1}, x.dtype(), dev);
+    if (w.dtype() == x.dtype() &&
+        cuda::conv2d(x, w, bias, {p.stride, p.pad_top, p.pad_left, p.pad_bottom, p.pad_right}, y))
+      return y;
+#endif
+    return conv2d_as_gemm(x, w, bias, p, h / p.stride + 1, wd / p.stride + 1);
+  }
   Tensor y = Tensor::empty({x.size(0), w.size(0), h / p.stride + 1, wd / p.stride + 1});
   const int64_t pads[4] = {p.pad_top, p.pad_left, p.pad_bottom, p.pad_right};
   cpu::conv2d(x, w, bias, p.stride, pads, y);

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 
@@ -316,12 +317,30 @@ TEST(Cuda, Conv2dMatchesCpu) {
   };
   for (const Case& c : {Case{3, ops::Conv2dParams::same(1)}, Case{3, {2, 0, 0, 1, 1}}, Case{1, {}}, Case{2, {2, 0, 0, 0, 0}}}) {
     const Tensor w = random({6, 8, c.k, c.k}, 0.2f, 35 + static_cast<uint32_t>(c.k));
-    const Tensor gw = w.to(Device::CUDA);
+    const Tensor gw = w.to(Device::CUDA), gw16 = gw.to(DType::BF16);
     const std::string tag = "conv2d k=" + std::to_string(c.k) + " stride " + std::to_string(c.p.stride);
+    // An F32 weight with bf16 activations takes the GEMM; a bf16 weight takes cuDNN in bf16.
     both_dtypes(tag.c_str(), {x}, [&](const std::vector<Tensor>& in) {
       const bool g = in[0].device() == Device::CUDA;
       return ops::conv2d(in[0], g ? gw : w, g ? &gbias : &bias, c.p);
     }, 1e-4, 2e-2);
+    both_dtypes((tag + " bf16 weight").c_str(), {x}, [&](const std::vector<Tensor>& in) {
+      const bool g = in[0].device() == Device::CUDA;
+      return ops::conv2d(in[0], g ? (in[0].dtype() == DType::BF16 ? gw16 : gw) : w, g ? &gbias : &bias, c.p);
+    }, 1e-4, 2e-2);
+  }
+}
+
+// Where the machine has cuDNN, convolutions go through it (not silently through the GEMM).
+TEST(Cuda, Conv2dRunsOnCudnnWhereItCan) {
+  REQUIRE_GPU();
+  const char* off = std::getenv("PARADIT_CUDNN_CONV");
+  if (cuda::attention_backend().find("cuDNN") == std::string::npos || (off && std::string(off) == "0"))
+    GTEST_SKIP() << "no cuDNN here: " << cuda::attention_backend();
+  const Tensor x = random({1, 8, 16, 16}, 1.f, 40).to(Device::CUDA), w = random({4, 8, 3, 3}, 0.2f, 41).to(Device::CUDA);
+  for (DType dt : {DType::F32, DType::BF16}) {
+    Tensor y = Tensor::empty({1, 4, 16, 16}, dt, Device::CUDA);
+    EXPECT_TRUE(cuda::conv2d(x.to(dt), w.to(dt), nullptr, {1, 1, 1, 1, 1}, y)) << dtype_name(dt);
   }
 }
 

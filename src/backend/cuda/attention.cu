@@ -11,7 +11,7 @@
 // max and sum with shuffles, and each lane accumulates D/32 output dimensions.
 #include "backend/cuda/cuda_ops.h"
 #include "backend/cuda/kernel_util.cuh"
-#ifdef PARADIT_HAVE_CUDNN_SDPA
+#ifdef PARADIT_HAVE_CUDNN
 #include "backend/cuda/sdpa_cudnn.h"
 #endif
 
@@ -193,7 +193,7 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, b
   PD_CHECK(attention_supports(D), "cuda attention: head size ", D, " is not supported (64, 128 or 512)");
   PD_CHECK(H <= 65535 && B <= 65535 && q.size(2) < (1ll << 31) && k.size(2) < (1ll << 31),
            "cuda attention: ", q.describe(), " is too large for one grid");
-#ifdef PARADIT_HAVE_CUDNN_SDPA
+#ifdef PARADIT_HAVE_CUDNN
   // cuDNN's fused kernel where it applies (bf16 in, no bias, no log-sum-exp); an f32 output
   // is written through a bf16 buffer.
   if (!bias && !lse && q.dtype() == DType::BF16 && cudnn_sdpa_available()) {

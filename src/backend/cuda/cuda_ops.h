@@ -27,6 +27,14 @@ void copy_strided(const Shape& shape, const Shape& src_strides, const void* src,
 // bias F32 (converted to y's type for the epilogue, as cuBLASLt requires). One plan per shape,
 // its algorithm chosen once by timing the heuristic's best candidates.
 enum class Epilogue { None, GeluTanh, GeluErf };
+
+// A convolution through cuDNN (conv_cudnn.h says which cases): y [N, K, Ho, Wo] preallocated.
+// Returns false, having done nothing, where cuDNN is absent or declines; src/ops then runs it
+// as one GEMM over a strided patch view.
+struct ConvGeometry {
+  int64_t stride = 1, pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+};
+bool conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const ConvGeometry& g, Tensor& y);
 void gemm(const Tensor& x, const Tensor& w, bool trans_w, const Tensor* bias, Tensor& y, Epilogue epilogue);
 
 void layer_norm(const Tensor& x, const Tensor* weight, const Tensor* bias, float eps, Tensor& y);

@@ -4,7 +4,7 @@
 
 #include <cstdio>
 
-#ifdef PARADIT_HAVE_CUDNN_SDPA
+#ifdef PARADIT_HAVE_CUDNN
 #include "backend/cuda/sdpa_cudnn.h"
 #endif
 
@@ -38,7 +38,7 @@ std::string describe_device(int index) {
 }
 
 std::string attention_backend() {
-#ifdef PARADIT_HAVE_CUDNN_SDPA
+#ifdef PARADIT_HAVE_CUDNN
   return cudnn_sdpa_available() ? "cuDNN SDPA for bf16 (head size 64, 128), paradit's kernel otherwise"
                                 : "paradit's kernel (libcudnn.so.9 not found, or PARADIT_CUDNN_SDPA=0)";
 #else

@@ -6,8 +6,6 @@
 // turns it off (the device check compares the two). libcudnn.so.9 is opened at run time (the
 // frontend's dynamic loading), so a machine without cuDNN still runs paradit, on its kernel.
 #define NV_CUDNN_FRONTEND_USE_DYNAMIC_LOADING
-#include <dlfcn.h>
-
 #include <cudnn.h>
 #include <cudnn_frontend.h>
 
@@ -20,12 +18,9 @@
 #include <vector>
 
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/cudnn_handle.h"
 #include "backend/cuda/sdpa_cudnn.h"
 #include "backend/cuda/stream.h"
-
-namespace cudnn_frontend {
-void* cudnn_dlhandle = nullptr;  // the frontend's calls go through this handle
-}  // namespace cudnn_frontend
 
 namespace paradit::cuda {
 namespace {
@@ -41,23 +36,13 @@ struct Entry {
 
 struct Sdpa {
   cudnnHandle_t handle = nullptr;
-  std::mutex mutex;
   std::map<std::vector<int64_t>, Entry> graphs;
   bool enabled = true;
   Sdpa() {
     const char* env = std::getenv("PARADIT_CUDNN_SDPA");
     enabled = !(env && std::strcmp(env, "0") == 0);
-    if (!enabled) return;
-    fe::cudnn_dlhandle = dlopen("libcudnn.so.9", RTLD_NOW | RTLD_GLOBAL);
-    if (!fe::cudnn_dlhandle) {
-      std::fprintf(stderr, "paradit: no cuDNN (%s); attention runs on paradit's kernel\n", dlerror());
-      enabled = false;
-      return;
-    }
-    if (fe::detail::create_handle(&handle) != CUDNN_STATUS_SUCCESS) {
-      std::fprintf(stderr, "paradit: cuDNN did not start; attention runs on paradit's kernel\n");
-      enabled = false;
-    }
+    if (enabled) handle = cudnn_handle();
+    enabled = enabled && handle;
   }
 };
 
@@ -123,12 +108,9 @@ bool cudnn_sdpa(const Tensor& q, const Tensor& k, const Tensor& v, float scale, 
   key.push_back(scale_bits);
   Entry entry;
   {
-    std::lock_guard<std::mutex> lock(s.mutex);
+    std::lock_guard<std::mutex> lock(cudnn_mutex());
     auto it = s.graphs.find(key);
-    if (it == s.graphs.end()) {
-      PD_CHECK(fe::detail::set_stream(s.handle, stream()) == CUDNN_STATUS_SUCCESS, "cuDNN: setting the stream failed");
-      it = s.graphs.emplace(key, build(s.handle, q, k, v, out, scale, causal)).first;
-    }
+    if (it == s.graphs.end()) it = s.graphs.emplace(key, build(s.handle, q, k, v, out, scale, causal)).first;
     entry = it->second;
   }
   if (!entry.graph) return false;
@@ -137,6 +119,7 @@ bool cudnn_sdpa(const Tensor& q, const Tensor& k, const Tensor& v, float scale, 
                                              {kK, const_cast<void*>(k.raw())},
                                              {kV, const_cast<void*>(v.raw())},
                                              {kO, out.raw()}};
+  std::lock_guard<std::mutex> lock(cudnn_mutex());
   auto status = entry.graph->execute(s.handle, pack, workspace.raw());
   PD_CHECK(status.is_good(), "cuDNN SDPA: execute failed: ", status.get_message());
   return true;
