@@ -5,7 +5,7 @@
 #   scripts/device-bundle.sh
 #   device run: command "scripts/device-check.sh", carry ["device-bundle"], timeout_s 540
 # Phases, each with its own time limit, skipped when the time left is too short (run in order
-# 1, 2, 3, 4, 5, 3c, 2b, 4b, 8, 7, 6: the lower-priority ones last); the summary table comes last. Logs and results go to $OUT (the tool brings them back):
+# 1, 2, 3, 4, 5, 3c, 4c, 3d, 2b, 4b, 8, 7, 6: the lower-priority ones last); the summary table comes last. Logs and results go to $OUT (the tool brings them back):
 #   1 versions and ceilings (driver, CUDA, cuBLASLt, cuDNN, NCCL; copy bandwidth, 8192^3 GEMM)
 #   2 every GPU op test against the CPU (bin/test_cuda, tolerances stated per op in its source);
 #     2b the attention and convolution tests again with cuDNN turned off (paradit's kernels)
@@ -15,7 +15,9 @@
 #   4 paradit bench transformer, SD3.5 Large 1024x1024 batch 2, bf16, eager and graph replay,
 #     and one step profiled: GEMM, attention and the rest (--breakdown);
 #     4b eager again with paradit's attention kernel instead of cuDNN's
-#   5 the PyTorch peer in the same call: bench/torch_sd35.py, diffusers eager and torch.compile
+#   5 the PyTorch peer in the same call: bench/torch_sd35.py, diffusers eager and torch.compile;
+#     4c the step again with the prompt stream's work on a second CUDA stream, 3d the tiny
+#     pipelines and graphs with it
 #   6 compute-sanitizer memcheck and racecheck on the op tests
 #   8 FLUX.1-dev 1024x1024 step: paradit, then bench/torch_flux.py eager and torch.compile
 #   7 T5-XXL and the VAE at 1024x1024 timed on the GPU (the VAE also with its convolutions as
@@ -152,6 +154,13 @@ phase "5 PyTorch peer eager, compile" 200 "PYTHONPATH=$site:bench $py bench/torc
 # one GPU rank: the transformer on every axis, the pipelines on two, NCCL refused cleanly ----
 phase "3c parallel configs on the GPU" 150 "/tmp/gtest_each.sh $bundle/bin/test_cuda \
   'Configs/CudaParallel.Transformer*:Configs/CudaParallel.Pipeline*/tp2:Configs/CudaParallel.Pipeline*/sp2_ulysses:CudaParallelErrors.*' 100"
+
+# ---- 4c/3d: the prompt stream's GEMMs on a second stream (PARADIT_TWO_STREAMS=1): timed,
+# then the pipelines and graphs checked with it; it becomes the default only if it is faster ----
+phase "4c SD3.5-L 1024 b2, two streams" 120 "PARADIT_TWO_STREAMS=1 $pd bench transformer --config sd3.5-large \
+  --random-weights --size 1024 --batch 2 --device cuda --graph --runs 5 --warmup 2 --json | tee $out/bench_two_streams.json"
+phase "3d tiny pipelines, two streams" 90 "PARADIT_TWO_STREAMS=1 /tmp/gtest_each.sh $bundle/bin/test_cuda \
+  'CudaPipeline.*:CudaGraph.*' 90"
 
 # ---- cuDNN against paradit's own attention kernel (after the peer: lower priority) ----
 phase "2b attention, conv: own kernels" 60 "PARADIT_CUDNN_SDPA=0 PARADIT_CUDNN_CONV=0 /tmp/gtest_each.sh \

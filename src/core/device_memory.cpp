@@ -1,7 +1,9 @@
 #include "core/device_memory.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "core/error.h"
 #include "core/host_allocator.h"
@@ -76,6 +78,16 @@ size_t DeviceMemory::mark() {
 double DeviceMemory::elapsed_ms(size_t from, size_t to) {
   PD_CHECK(from < host_marks_.size() && to < host_marks_.size(), "elapsed_ms: no such mark");
   return host_marks_[to] - host_marks_[from];
+}
+
+SideQueue::SideQueue(Device device) {
+  static const bool enabled = [] {
+    const char* env = std::getenv("PARADIT_TWO_STREAMS");
+    return env && std::string(env) == "1";
+  }();
+  if (!enabled || device == Device::CPU || !has_device_memory(device)) return;
+  memory_ = &device_memory(device);
+  memory_->fork();
 }
 
 namespace {

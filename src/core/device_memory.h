@@ -38,9 +38,47 @@ class DeviceMemory {
   virtual size_t mark();
   virtual double elapsed_ms(size_t from, size_t to);
   virtual void clear_marks() { host_marks_.clear(); }
+  // Two queues for independent work (a block's prompt-stream GEMMs beside its image-stream
+  // ones): fork() starts the side queue after everything queued so far; on_side(true) sends
+  // this thread's work to it, on_side(false) back to the main queue; join() makes the main
+  // queue wait for the side's work. Memory released between fork and join returns to use only
+  // after the join. The host runs everything in order and ignores all three.
+  virtual void fork() {}
+  virtual void on_side(bool) {}
+  virtual void join() {}
 
  private:
   std::vector<double> host_marks_;
+};
+
+// The side queue around a region (DeviceMemory::fork): run() queues its work on the side
+// queue, everything else stays on the main one, and the destructor (or join()) joins. Off
+// unless PARADIT_TWO_STREAMS=1 and the device has queues; then run() just runs.
+class SideQueue {
+ public:
+  explicit SideQueue(Device device);
+  ~SideQueue() { join(); }
+  SideQueue(const SideQueue&) = delete;
+  SideQueue& operator=(const SideQueue&) = delete;
+  template <typename F>
+  void run(F&& work) {
+    if (!memory_) return work();
+    memory_->on_side(true);
+    try {
+      work();
+    } catch (...) {
+      memory_->on_side(false);
+      throw;
+    }
+    memory_->on_side(false);
+  }
+  void join() {
+    if (memory_) memory_->join();
+    memory_ = nullptr;
+  }
+
+ private:
+  DeviceMemory* memory_ = nullptr;
 };
 
 // `memory` must outlive every tensor on `device` (backends register a static instance).

@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "core/error.h"
+#include "core/device_memory.h"
 #include "ops/ops.h"
 #include "parallel/sequence_attention.h"
 #include "parallel/token_shard.h"
@@ -102,12 +103,17 @@ Attention::Output Attention::forward(const Tensor& hidden, const Tensor* context
                     (hidden.device() != Device::CPU || ops::fast_bf16_attention(config_.head_dim));
   const DType act = bf16 ? DType::BF16 : DType::F32;
   ops::AttentionStream image, prompt;
-  auto [q, k, v] = project(qkv_, bf16 ? hidden.to(DType::BF16) : hidden, act);
-  image = {q, k, v, norm_q_ ? norm_q_->weight() : nullptr, norm_k_ ? norm_k_->weight() : nullptr};
-  if (context) {
-    auto [cq, ck, cv] = project(context_qkv, bf16 ? context->to(DType::BF16) : *context, act);
-    prompt = {cq, ck, cv, context_norm_q ? context_norm_q->weight() : nullptr,
-              context_norm_k ? context_norm_k->weight() : nullptr};
+  {
+    // The prompt's projection may run on a side queue beside the image's (PARADIT_TWO_STREAMS).
+    SideQueue side(hidden.device());
+    if (context)
+      side.run([&] {
+        auto [cq, ck, cv] = project(context_qkv, bf16 ? context->to(DType::BF16) : *context, act);
+        prompt = {cq, ck, cv, context_norm_q ? context_norm_q->weight() : nullptr,
+                  context_norm_k ? context_norm_k->weight() : nullptr};
+      });
+    auto [q, k, v] = project(qkv_, bf16 ? hidden.to(DType::BF16) : hidden, act);
+    image = {q, k, v, norm_q_ ? norm_q_->weight() : nullptr, norm_k_ ? norm_k_->weight() : nullptr};
   }
   const bool prompt_first = context && config_.context_first;
   std::vector<ops::AttentionStream> streams;

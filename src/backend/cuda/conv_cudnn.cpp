@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backend/cuda/cudnn_handle.h"
+#include "backend/cuda/stream.h"
 #include "core/error.h"
 
 namespace paradit::cuda {
@@ -117,6 +118,7 @@ bool cudnn_conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const Co
       {kX, const_cast<void*>(x.raw())}, {kW, const_cast<void*>(w.raw())}, {kY, y.raw()}};
   if (bias) pack[kB] = const_cast<void*>(bias->raw());
   std::lock_guard<std::mutex> lock(cudnn_mutex());
+  PD_CHECK(fe::detail::set_stream(c.handle, stream()) == CUDNN_STATUS_SUCCESS, "cuDNN: setting the stream failed");
   auto status = entry.graph->execute(c.handle, pack, workspace.raw());
   PD_CHECK(status.is_good(), "cuDNN convolution: execute failed: ", status.get_message());
   return true;

@@ -59,8 +59,37 @@ class CudaMemory final : public DeviceMemory {
   }
   void release(void* p, size_t bytes) override {
     if (!p) return;
-    const size_t size = rounded(bytes == 0 ? 1 : bytes);
     std::lock_guard<std::mutex> lock(mutex_);
+    if (forks_ > 0) {  // the side stream may still read it: reusable only after the join
+      deferred_.emplace_back(p, bytes);
+      return;
+    }
+    release_locked(p, bytes);
+  }
+
+  void fork() override {
+    if (!fork_event_) {
+      check(cudaEventCreateWithFlags(&fork_event_, cudaEventDisableTiming), "event creation", 0);
+      check(cudaEventCreateWithFlags(&join_event_, cudaEventDisableTiming), "event creation", 0);
+    }
+    check(cudaEventRecord(fork_event_, main_stream()), "fork", 0);
+    check(cudaStreamWaitEvent(side_stream(), fork_event_, 0), "fork", 0);
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++forks_;
+  }
+  void on_side(bool on) override { use_side_stream(on); }
+  void join() override {
+    use_side_stream(false);
+    check(cudaEventRecord(join_event_, side_stream()), "join", 0);
+    check(cudaStreamWaitEvent(main_stream(), join_event_, 0), "join", 0);
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (--forks_ > 0) return;
+    for (const auto& [p, bytes] : deferred_) release_locked(p, bytes);
+    deferred_.clear();
+  }
+
+  void release_locked(void* p, size_t bytes) {
+    const size_t size = rounded(bytes == 0 ? 1 : bytes);
     auto owner = pool_owner_.find(p);
     if (owner != pool_owner_.end()) {
       Pool& pool = pools_[owner->second];
@@ -148,6 +177,9 @@ class CudaMemory final : public DeviceMemory {
   }
 
  private:
+  cudaEvent_t fork_event_ = nullptr, join_event_ = nullptr;
+  int forks_ = 0;
+  std::vector<std::pair<void*, size_t>> deferred_;
   std::vector<cudaEvent_t> marks_;
   size_t marks_used_ = 0;
   struct Pool {

@@ -65,7 +65,8 @@ class Lt {
     return lt;
   }
   cublasLtHandle_t handle() const { return handle_; }
-  void* workspace() const { return workspace_; }
+  // The side stream's GEMMs may run beside the main stream's: each stream has its workspace.
+  void* workspace() const { return on_side_stream() ? side_workspace_ : workspace_; }
   size_t workspace_bytes() const { return kWorkspace; }
   std::mutex mutex;
   std::map<PlanKey, std::unique_ptr<Plan>> plans;
@@ -75,9 +76,11 @@ class Lt {
   Lt() {
     lt_check(cublasLtCreate(&handle_), "cublasLtCreate");
     PD_CUDA_CHECK(cudaMalloc(&workspace_, kWorkspace));
+    PD_CUDA_CHECK(cudaMalloc(&side_workspace_, kWorkspace));
   }
   cublasLtHandle_t handle_ = nullptr;
   void* workspace_ = nullptr;
+  void* side_workspace_ = nullptr;
 };
 
 float time_algo(Lt& lt, Plan& plan, const cublasLtMatmulAlgo_t& algo, const void* w, const void* x, void* y) {

@@ -120,6 +120,7 @@ bool cudnn_sdpa(const Tensor& q, const Tensor& k, const Tensor& v, float scale, 
                                              {kV, const_cast<void*>(v.raw())},
                                              {kO, out.raw()}};
   std::lock_guard<std::mutex> lock(cudnn_mutex());
+  PD_CHECK(fe::detail::set_stream(s.handle, stream()) == CUDNN_STATUS_SUCCESS, "cuDNN: setting the stream failed");
   auto status = entry.graph->execute(s.handle, pack, workspace.raw());
   PD_CHECK(status.is_good(), "cuDNN SDPA: execute failed: ", status.get_message());
   return true;

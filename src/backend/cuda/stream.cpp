@@ -8,6 +8,7 @@ namespace paradit::cuda {
 namespace {
 
 std::atomic<int> chosen_device{0};
+thread_local bool side_active = false;  // this thread's launches go to the side stream
 
 // cudaSetDevice is per thread: every thread that queues work (the server's worker too) binds
 // to the process's GPU the first time it asks for the stream.
@@ -28,6 +29,11 @@ void bind_thread() {
 
 cudaStream_t stream() {
   bind_thread();
+  return side_active ? side_stream() : main_stream();
+}
+
+cudaStream_t main_stream() {
+  bind_thread();
   static const cudaStream_t s = [] {
     cudaStream_t created = nullptr;
     PD_CUDA_CHECK(cudaStreamCreateWithFlags(&created, cudaStreamNonBlocking));
@@ -35,6 +41,19 @@ cudaStream_t stream() {
   }();
   return s;
 }
+
+cudaStream_t side_stream() {
+  bind_thread();
+  static const cudaStream_t s = [] {
+    cudaStream_t created = nullptr;
+    PD_CUDA_CHECK(cudaStreamCreateWithFlags(&created, cudaStreamNonBlocking));
+    return created;
+  }();
+  return s;
+}
+
+void use_side_stream(bool on) { side_active = on; }
+bool on_side_stream() { return side_active; }
 
 void synchronize() { PD_CUDA_CHECK(cudaStreamSynchronize(stream())); }
 

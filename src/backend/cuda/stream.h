@@ -9,6 +9,13 @@
 namespace paradit::cuda {
 
 cudaStream_t stream();
+// The two streams behind stream(): the main one, and a side one for work independent of the
+// main stream's (DeviceMemory::fork/on_side/join order them with events). use_side_stream(true)
+// points this thread's stream() at the side stream until use_side_stream(false).
+cudaStream_t main_stream();
+cudaStream_t side_stream();
+void use_side_stream(bool on);
+bool on_side_stream();
 void synchronize();              // waits for everything queued on stream()
 bool capturing();                // stream() is being captured into a graph
 // Chooses the GPU of a process: local rank r of a node uses GPU r % device_count(), so ranks

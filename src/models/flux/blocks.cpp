@@ -1,5 +1,6 @@
 #include "models/flux/blocks.h"
 
+#include "core/device_memory.h"
 #include "ops/ops.h"
 #include "parallel/token_shard.h"
 
@@ -45,12 +46,17 @@ void FluxDoubleBlock::forward(Tensor& hidden, Tensor& context, const Conditionin
   const auto n1 = norm1_.forward(hidden, temb);
   const auto c1 = norm1_context_.forward(context, temb);
   const auto attended = attn_.forward(n1.x, &c1.x, image_tokens, prompt_tokens, &rope);
+  // The prompt stream's residual and feed-forward may run on a side queue beside the image
+  // stream's (PARADIT_TWO_STREAMS).
+  SideQueue side(hidden.device());
+  side.run([&] {
+    context = ops::gated_add(context, c1.gate_msa, *attended.context);
+    context = ops::gated_add(context, c1.gate_mlp, ff_context_.forward(ops::layer_norm_modulate(
+                                                       context, c1.scale_mlp, c1.shift_mlp, 1e-6f)));
+  });
   hidden = ops::gated_add(hidden, n1.gate_msa, attended.hidden);
   hidden = ops::gated_add(hidden, n1.gate_mlp, ff_.forward(ops::layer_norm_modulate(hidden, n1.scale_mlp,
                                                                                       n1.shift_mlp, 1e-6f)));
-  context = ops::gated_add(context, c1.gate_msa, *attended.context);
-  context = ops::gated_add(context, c1.gate_mlp, ff_context_.forward(ops::layer_norm_modulate(context, c1.scale_mlp,
-                                                                                                c1.shift_mlp, 1e-6f)));
 }
 
 FluxSingleBlock FluxSingleBlock::load(const LoadContext& ctx, const std::string& prefix, const FluxConfig& config) {

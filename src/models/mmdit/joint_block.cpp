@@ -1,5 +1,6 @@
 #include "models/mmdit/joint_block.h"
 
+#include "core/device_memory.h"
 #include "ops/ops.h"
 
 namespace paradit {
@@ -58,16 +59,20 @@ void JointTransformerBlock::forward(Tensor& hidden, Tensor& context, const Condi
       context_pre_only_ ? norm1_context_last_.forward(context, temb) : (c1 = norm1_context_.forward(context, temb)).x;
 
   const auto attended = attn_.forward(n1.x, &norm_context, image_tokens, prompt_tokens);
+  // The prompt stream's residual and feed-forward may run on a side queue beside the image
+  // stream's (PARADIT_TWO_STREAMS): they share nothing until the next block's attention.
+  SideQueue side(hidden.device());
+  if (!context_pre_only_)
+    side.run([&] {
+      context = ops::gated_add(context, c1.gate_msa, *attended.context);
+      const Tensor ffc_in = ops::layer_norm_modulate(context, c1.scale_mlp, c1.shift_mlp, 1e-6f);
+      context = ops::gated_add(context, c1.gate_mlp, ff_context_->forward(ffc_in));
+    });
   hidden = ops::gated_add(hidden, n1.gate_msa, attended.hidden);
   if (dual_) hidden = ops::gated_add(hidden, gate_msa2, attn2_->forward(x2, nullptr, image_tokens).hidden);
 
   const Tensor ff_in = ops::layer_norm_modulate(hidden, n1.scale_mlp, n1.shift_mlp, 1e-6f);
   hidden = ops::gated_add(hidden, n1.gate_mlp, ff_.forward(ff_in));
-
-  if (context_pre_only_) return;
-  context = ops::gated_add(context, c1.gate_msa, *attended.context);
-  const Tensor ffc_in = ops::layer_norm_modulate(context, c1.scale_mlp, c1.shift_mlp, 1e-6f);
-  context = ops::gated_add(context, c1.gate_mlp, ff_context_->forward(ffc_in));
 }
 
 }  // namespace paradit
