@@ -12,6 +12,7 @@ Linear Linear::load(const LoadContext& ctx, const std::string& prefix, int64_t i
   Linear l;
   l.weight_ = prepare(ctx, load_matrix(ctx, join(prefix, "weight"), {out_features, in_features}));
   if (bias) l.bias_ = load_tensor(ctx, join(prefix, "bias"), {out_features});
+  l.keep_bf16_bias();
   return l;
 }
 
@@ -24,6 +25,7 @@ Linear Linear::load_shard(const LoadContext& ctx, const std::string& prefix, int
     l.bias_ = shard.dim == 0 ? load_tensor_shard(ctx, join(prefix, "bias"), shape, {0, shard.begin, shard.end, shard.padded})
                              : load_tensor(ctx, join(prefix, "bias"), shape);
   }
+  l.keep_bf16_bias();
   return l;
 }
 
@@ -58,6 +60,7 @@ Linear Linear::from(const LoadContext& ctx, Tensor weight, std::optional<Tensor>
   Linear l;
   l.weight_ = prepare(ctx, std::move(weight));
   l.bias_ = std::move(bias);
+  l.keep_bf16_bias();
   return l;
 }
 
@@ -75,15 +78,28 @@ Linear Linear::stacked(const std::vector<Linear>& parts, bool pack) {
   const Tensor w = stack_rows(weights);
   l.weight_ = pack ? ops::GemmWeight::pack(w) : ops::GemmWeight::plain(w);
   if (!biases.empty()) l.bias_ = stack_rows(biases);
+  l.keep_bf16_bias();
   return l;
 }
 
-Tensor Linear::forward(const Tensor& x) const { return ops::linear(x, weight_, bias(), x.dtype()); }
+// On a GPU, cuBLASLt's bias epilogue reads a bias of the output's type: a bf16 copy made once
+// here spares a conversion kernel (and an allocation) per call for the bf16 outputs.
+void Linear::keep_bf16_bias() {
+  if (bias_ && bias_->device() != Device::CPU && compute_dtype() == DType::BF16 && bias_->dtype() != DType::BF16)
+    bias_bf16_ = bias_->to(DType::BF16);
+}
 
-Tensor Linear::forward(const Tensor& x, DType out) const { return ops::linear(x, weight_, bias(), out); }
+const Tensor* Linear::bias_for(DType out) const {
+  if (out == DType::BF16 && bias_bf16_) return &*bias_bf16_;
+  return bias();
+}
+
+Tensor Linear::forward(const Tensor& x) const { return ops::linear(x, weight_, bias_for(x.dtype()), x.dtype()); }
+
+Tensor Linear::forward(const Tensor& x, DType out) const { return ops::linear(x, weight_, bias_for(out), out); }
 
 Tensor Linear::forward_gelu(const Tensor& x, bool tanh_approximation, DType out) const {
-  return ops::linear_gelu(x, weight_, bias(), tanh_approximation, out);
+  return ops::linear_gelu(x, weight_, bias_for(out), tanh_approximation, out);
 }
 
 }  // namespace paradit

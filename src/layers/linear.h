@@ -39,8 +39,11 @@ class Linear {
 
  private:
   static ops::GemmWeight prepare(const LoadContext& ctx, Tensor w);
+  void keep_bf16_bias();
+  const Tensor* bias_for(DType out) const;
   ops::GemmWeight weight_;
   std::optional<Tensor> bias_;
+  std::optional<Tensor> bias_bf16_;  // a GPU's bf16 copy, for bf16 outputs
 };
 
 }  // namespace paradit
