@@ -348,6 +348,24 @@ Tensor layer_norm_modulate(const Tensor& x, const Tensor& scale, const Tensor& s
   return y;
 }
 
+ResidualAndNorm gated_add_norm_modulate(const Tensor& x, const Tensor& gate, const Tensor& y, const Tensor& scale,
+                                        const Tensor& shift, float eps) {
+  const Device dev = device_of("gated_add_norm_modulate", {&x, &gate, &y, &scale, &shift});
+  check_activation("gated_add_norm_modulate", x, "x");
+  PD_CHECK(x.dim() == 3 && x.size(2) > 0 && y.shape() == x.shape() && y.dtype() == x.dtype(),
+           "gated_add_norm_modulate: x ", x.describe(), " and y ", y.describe(), " must be the same [B, N, D]");
+  PD_CHECK(y.is_contiguous(), "gated_add_norm_modulate: y ", y.describe(), " is a strided view");
+  const Shape bd = {x.size(0), x.size(2)};
+  check_rows("gated_add_norm_modulate", gate, bd, "gate");
+  check_rows("gated_add_norm_modulate", scale, bd, "scale");
+  check_rows("gated_add_norm_modulate", shift, bd, "shift");
+  ResidualAndNorm r{Tensor::empty(x.shape(), x.dtype(), dev), Tensor::empty(x.shape(), x.dtype(), dev)};
+  if (x.numel() == 0) return r;
+  if (dev == Device::CUDA) PD_ON_CUDA(cuda::gated_add_norm_modulate(x, gate, y, scale, shift, eps, r.sum, r.normed));
+  else cpu::gated_add_norm_modulate(x, gate, y, scale, shift, eps, r.sum, r.normed);
+  return r;
+}
+
 Tensor guidance_combine(const Tensor& uncond, const Tensor& cond, float scale) {
   const Device dev = device_of("guidance_combine", {&uncond, &cond});
   check_activation("guidance_combine", uncond, "uncond");

@@ -141,6 +141,14 @@ Tensor gated_add(const Tensor& x, const Tensor& gate, const Tensor& y);
 // layer_norm(x, eps) * (1 + scale[B, D]) + shift[B, D] for x [B, N, D] (f32), the same numbers
 // as layer_norm followed by modulate.
 Tensor layer_norm_modulate(const Tensor& x, const Tensor& scale, const Tensor& shift, float eps);
+// The gated residual and the next norm + modulation in one pass: sum = x + gate * y (as
+// gated_add), normed = layer_norm_modulate(sum, scale, shift, eps); both returned. A block's
+// attention residual feeds its feed-forward's norm this way.
+struct ResidualAndNorm {
+  Tensor sum, normed;
+};
+ResidualAndNorm gated_add_norm_modulate(const Tensor& x, const Tensor& gate, const Tensor& y, const Tensor& scale,
+                                        const Tensor& shift, float eps);
 
 // ---- sampling (where the latents live) ----
 // Classifier-free guidance: uncond + scale * (cond - uncond), in float32 as torch evaluates it.

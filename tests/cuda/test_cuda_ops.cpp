@@ -167,6 +167,16 @@ TEST(Cuda, NormsMatchCpu) {
     const bool g = in[0].device() == Device::CUDA;
     return ops::layer_norm_modulate(in[0], g ? gs : scale, g ? gh : shift, 1e-6f);
   });
+  const Tensor ry = random(x.shape(), 1.f, 15), rgate = random({2, 2432}, 0.5f, 16);
+  const Tensor grgate = rgate.to(Device::CUDA);
+  for (int part = 0; part < 2; ++part)
+    both_dtypes(part ? "gated_add_norm_modulate normed" : "gated_add_norm_modulate sum", {x, ry},
+                [&](const std::vector<Tensor>& in) {
+                  const bool g = in[0].device() == Device::CUDA;
+                  auto r = ops::gated_add_norm_modulate(in[0], g ? grgate : rgate, in[1], g ? gs : scale,
+                                                        g ? gh : shift, 1e-6f);
+                  return part ? r.normed : r.sum;
+                });
   both_dtypes("modulate", {x}, [&](const std::vector<Tensor>& in) {
     const bool g = in[0].device() == Device::CUDA;
     return ops::modulate(in[0], g ? gs : scale, g ? gh : shift);

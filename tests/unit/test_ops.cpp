@@ -109,6 +109,17 @@ TEST(Ops, FusedNormModulationAndSamplingOps) {
   EXPECT_TRUE(test::close_enough("layer_norm_modulate", ops::layer_norm_modulate(x, scale, shift, 1e-6f), two_pass,
                                  0.9999999, 1e-6));
   EXPECT_THROW(ops::layer_norm_modulate(x, shift.rows(0, 1), shift, 1e-6f), Error);
+  // The gated residual fused with the next norm: the two passes it replaces.
+  Tensor y = Tensor::empty({2, 5, 24}), gate = Tensor::empty({2, 24});
+  for (Tensor* t : {&y, &gate})
+    for (int64_t i = 0; i < t->numel(); ++i) t->data<float>()[i] = static_cast<float>((i * 53 + 7) % 23) / 9.f - 1.1f;
+  const Tensor residual = ops::gated_add(x, gate, y);
+  const auto fused = ops::gated_add_norm_modulate(x, gate, y, scale, shift, 1e-6f);
+  EXPECT_TRUE(test::close_enough("gated_add_norm_modulate sum", fused.sum, residual, 0.9999999, 1e-6));
+  EXPECT_TRUE(test::close_enough("gated_add_norm_modulate normed", fused.normed,
+                                 ops::layer_norm_modulate(residual, scale, shift, 1e-6f), 0.9999999, 1e-6));
+  EXPECT_THROW(ops::gated_add_norm_modulate(x, gate, y.rows(0, 1), scale, shift, 1e-6f), Error);
+  EXPECT_THROW(ops::gated_add_norm_modulate(x, gate.rows(0, 1), y, scale, shift, 1e-6f), Error);
   const Tensor u = Tensor::from_vector({3}, {1.f, 2.f, -1.f}), c = Tensor::from_vector({3}, {2.f, 2.f, 1.f});
   EXPECT_EQ(ops::guidance_combine(u, c, 4.5f).to_f32_vector(), (std::vector<float>{5.5f, 2.f, 8.f}));
   EXPECT_THROW(ops::guidance_combine(u, x, 1.f), Error);

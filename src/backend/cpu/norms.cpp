@@ -99,4 +99,29 @@ void layer_norm_modulate(const Tensor& x, const Tensor& scale, const Tensor& shi
   }
 }
 
+// gated_add's row, then layer_norm_modulate's over it while the row is in cache.
+void gated_add_norm_modulate(const Tensor& x, const Tensor& gate, const Tensor& y, const Tensor& scale,
+                             const Tensor& shift, float eps, Tensor& sum, Tensor& normed) {
+  const int64_t N = x.size(1), D = x.size(2), rows = x.numel() / D;
+#pragma omp parallel for
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t b = r / N;  // the row's sample
+    const float* px = x.data<float>() + r * D;
+    const float* py = y.data<float>() + r * D;
+    const float* g = gate.data<float>() + b * D;
+    const float* sc = scale.data<float>() + b * D;
+    const float* sh = shift.data<float>() + b * D;
+    float* ps = sum.data<float>() + r * D;
+    float* out = normed.data<float>() + r * D;
+#pragma omp simd
+    for (int64_t i = 0; i < D; ++i) ps[i] = px[i] + g[i] * py[i];
+    float mean, inv;
+    row_stats(ps, D, eps, &mean, &inv);
+    for (int64_t i = 0; i < D; ++i) {
+      const float n = (ps[i] - mean) * inv;
+      out[i] = n * (1.f + sc[i]) + sh[i];
+    }
+  }
+}
+
 }  // namespace paradit::cpu

@@ -48,6 +48,8 @@ void binary(const Tensor& a, const Tensor& b, int kind, Tensor& y);
 void modulate(const Tensor& x, const Tensor& scale, const Tensor& shift, Tensor& y);
 void gated_add(const Tensor& x, const Tensor& gate, const Tensor& y, Tensor& out);
 void layer_norm_modulate(const Tensor& x, const Tensor& scale, const Tensor& shift, float eps, Tensor& y);
+void gated_add_norm_modulate(const Tensor& x, const Tensor& gate, const Tensor& y, const Tensor& scale,
+                             const Tensor& shift, float eps, Tensor& sum, Tensor& normed);
 void guidance_combine(const Tensor& uncond, const Tensor& cond, float scale, Tensor& out);
 void euler_step(Tensor& latents, const Tensor& velocity, float dt);
 void fill_hashed_uniform(Tensor& out, uint64_t seed, float center, float scale);  // F32 or BF16

@@ -67,6 +67,34 @@ __global__ void group_norm_kernel(const T* x, const float* weight, const float* 
   }
 }
 
+// gated_add_kernel's sum (rounded to T, as it stores it), then norm_kernel's mode 2 over it:
+// each thread reads back only the elements it wrote, so the row needs no extra barrier.
+template <typename T>
+__global__ void residual_norm_kernel(const T* x, const float* gate, const T* y, const float* scale,
+                                     const float* shift, T* sum_out, T* y_out, int64_t D, int64_t N, float eps) {
+  const int64_t row = blockIdx.x, b = row / N;
+  const T* px = x + row * D;
+  const T* py = y + row * D;
+  T* ps = sum_out + row * D;
+  T* out = y_out + row * D;
+  const float* g = gate + b * D;
+  float sum = 0.f;
+  for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
+    st(ps, i, ld(px, i) + g[i] * ld(py, i));
+    sum += ld(ps, i);
+  }
+  const float mean = block_sum(sum) / static_cast<float>(D);
+  float sq = 0.f;
+  for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
+    const float d = ld(ps, i) - mean;
+    sq += d * d;
+  }
+  const float r = rsqrtf(block_sum(sq) / static_cast<float>(D) + eps);
+  const float* sc = scale + b * D;
+  const float* sh = shift + b * D;
+  for (int64_t i = threadIdx.x; i < D; i += blockDim.x) st(out, i, (ld(ps, i) - mean) * r * (1.f + sc[i]) + sh[i]);
+}
+
 template <typename T>
 __global__ void softmax_kernel(const T* x, T* y, int64_t D) {
   const T* in = x + blockIdx.x * D;
@@ -113,6 +141,16 @@ void layer_norm_modulate(const Tensor& x, const Tensor& scale, const Tensor& shi
     using T = decltype(t);
     norm_kernel<T><<<R, threads, 0, stream()>>>(x.data<T>(), nullptr, nullptr, scale.data<float>(),
                                                 shift.data<float>(), y.data<T>(), D, x.size(1), eps, 2);
+  });
+}
+
+void gated_add_norm_modulate(const Tensor& x, const Tensor& gate, const Tensor& y, const Tensor& scale,
+                             const Tensor& shift, float eps, Tensor& sum, Tensor& normed) {
+  rows(x, "gated_add_norm_modulate", [&](auto t, unsigned R, int threads, int64_t D) {
+    using T = decltype(t);
+    residual_norm_kernel<T><<<R, threads, 0, stream()>>>(x.data<T>(), gate.data<float>(), y.data<T>(),
+                                                         scale.data<float>(), shift.data<float>(), sum.data<T>(),
+                                                         normed.data<T>(), D, x.size(1), eps);
   });
 }
 

@@ -49,14 +49,13 @@ void FluxDoubleBlock::forward(Tensor& hidden, Tensor& context, const Conditionin
   // The prompt stream's residual and feed-forward may run on a side queue beside the image
   // stream's (PARADIT_TWO_STREAMS).
   SideQueue side(hidden.device());
+  // Each stream's attention residual and its feed-forward's norm in one pass.
   side.run([&] {
-    context = ops::gated_add(context, c1.gate_msa, *attended.context);
-    context = ops::gated_add(context, c1.gate_mlp, ff_context_.forward(ops::layer_norm_modulate(
-                                                       context, c1.scale_mlp, c1.shift_mlp, 1e-6f)));
+    auto c = ops::gated_add_norm_modulate(context, c1.gate_msa, *attended.context, c1.scale_mlp, c1.shift_mlp, 1e-6f);
+    context = ops::gated_add(c.sum, c1.gate_mlp, ff_context_.forward(c.normed));
   });
-  hidden = ops::gated_add(hidden, n1.gate_msa, attended.hidden);
-  hidden = ops::gated_add(hidden, n1.gate_mlp, ff_.forward(ops::layer_norm_modulate(hidden, n1.scale_mlp,
-                                                                                      n1.shift_mlp, 1e-6f)));
+  auto h = ops::gated_add_norm_modulate(hidden, n1.gate_msa, attended.hidden, n1.scale_mlp, n1.shift_mlp, 1e-6f);
+  hidden = ops::gated_add(h.sum, n1.gate_mlp, ff_.forward(h.normed));
 }
 
 FluxSingleBlock FluxSingleBlock::load(const LoadContext& ctx, const std::string& prefix, const FluxConfig& config) {

@@ -64,15 +64,19 @@ void JointTransformerBlock::forward(Tensor& hidden, Tensor& context, const Condi
   SideQueue side(hidden.device());
   if (!context_pre_only_)
     side.run([&] {
-      context = ops::gated_add(context, c1.gate_msa, *attended.context);
-      const Tensor ffc_in = ops::layer_norm_modulate(context, c1.scale_mlp, c1.shift_mlp, 1e-6f);
-      context = ops::gated_add(context, c1.gate_mlp, ff_context_->forward(ffc_in));
+      // The attention's residual and the feed-forward's norm in one pass.
+      auto c = ops::gated_add_norm_modulate(context, c1.gate_msa, *attended.context, c1.scale_mlp, c1.shift_mlp, 1e-6f);
+      context = ops::gated_add(c.sum, c1.gate_mlp, ff_context_->forward(c.normed));
     });
-  hidden = ops::gated_add(hidden, n1.gate_msa, attended.hidden);
-  if (dual_) hidden = ops::gated_add(hidden, gate_msa2, attn2_->forward(x2, nullptr, image_tokens).hidden);
-
-  const Tensor ff_in = ops::layer_norm_modulate(hidden, n1.scale_mlp, n1.shift_mlp, 1e-6f);
-  hidden = ops::gated_add(hidden, n1.gate_mlp, ff_.forward(ff_in));
+  ops::ResidualAndNorm h;
+  if (dual_) {
+    hidden = ops::gated_add(hidden, n1.gate_msa, attended.hidden);
+    h = ops::gated_add_norm_modulate(hidden, gate_msa2, attn2_->forward(x2, nullptr, image_tokens).hidden,
+                                     n1.scale_mlp, n1.shift_mlp, 1e-6f);
+  } else {
+    h = ops::gated_add_norm_modulate(hidden, n1.gate_msa, attended.hidden, n1.scale_mlp, n1.shift_mlp, 1e-6f);
+  }
+  hidden = ops::gated_add(h.sum, n1.gate_mlp, ff_.forward(h.normed));
 }
 
 }  // namespace paradit
