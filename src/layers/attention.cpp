@@ -89,118 +89,113 @@ Attention::Output Attention::forward(const Tensor& hidden, const Tensor* context
   if (context)
     PD_CHECK(context->dim() == 3 && context->size(0) == hidden.size(0) && context->size(2) == context_dim(),
              "Attention: context ", context->describe(), " must be [", hidden.size(0), ", M, ", context_dim(), "]");
-  if (parallel_) return forward_parallel(hidden, context, image_tokens, prompt_tokens, rope);
+  // tp: the group's rows are gathered for the column-parallel projections (the sp rank's whole
+  // shard), and the row-parallel outputs summed and scattered back to each rank's rows. On one
+  // rank both are the identity.
+  Communicator* tp = parallel_ ? parallel_->tp.get() : nullptr;
+  const Tensor x = tp ? gather_rows(*tp, hidden) : hidden;
+  Tensor prompt;
+  if (context) prompt = tp ? gather_rows(*tp, *context) : *context;
+  const int64_t B = x.size(0), N = x.size(1), inner = local_heads_ * config_.head_dim;
+  const int64_t sp = parallel_ ? parallel_->sp->size() : 1;
+  if (image_tokens < 0) image_tokens = N * sp;
+  const int64_t M = !context ? 0 : prompt_tokens < 0 ? prompt.size(1) : prompt_tokens;
+  if (context && M < prompt.size(1)) prompt = prompt.slice(1, 0, M).contiguous();  // tp padding is no key
+  // The fused joint attention (qk norm and rope applied while packing, bf16 products where
+  // they are fast) attends every row it is given: it runs wherever no rank holds padding and
+  // no sequence is split. Otherwise the sequence-parallel core (ring / Ulysses) masks the
+  // padding; it attends in f32.
+  const bool fused = sp == 1 && image_tokens == N;
+  PD_CHECK(fused || parallel_, "Attention: ", image_tokens, " image tokens for ", N, " rows on one rank");
+  const bool bf16 = fused && qkv_.compute_dtype() == DType::BF16 &&
+                    (hidden.device() != Device::CPU || ops::fast_bf16_attention(config_.head_dim));
+  const DType act = bf16 ? DType::BF16 : DType::F32;
   const Linear& context_qkv = config_.shared_projection ? qkv_ : (add_qkv_ ? *add_qkv_ : qkv_);
   const std::optional<RMSNorm>& context_norm_q = config_.shared_projection ? norm_q_ : norm_added_q_;
   const std::optional<RMSNorm>& context_norm_k = config_.shared_projection ? norm_k_ : norm_added_k_;
-  // Where the projections run in bf16 and the CPU multiplies bf16 natively, the projections
-  // write bf16 and the attention reads them in place, in bf16 products (softmax and
-  // accumulation in f32), and writes bf16 for the output projections. Otherwise everything
-  // stays f32: the f32 path is the exact reference.
-  // bf16 activations into the attention where its products run in bf16: always on the GPU, on
-  // the CPU where AVX512-BF16 makes them fast.
-  const bool bf16 = qkv_.compute_dtype() == DType::BF16 &&
-                    (hidden.device() != Device::CPU || ops::fast_bf16_attention(config_.head_dim));
-  const DType act = bf16 ? DType::BF16 : DType::F32;
-  ops::AttentionStream image, prompt;
+  std::array<Tensor, 3> img, txt;
   {
     // The prompt's projection may run on a side queue beside the image's (PARADIT_TWO_STREAMS).
-    SideQueue side(hidden.device());
+    SideQueue side(x.device());
+    if (context) side.run([&] { txt = project(context_qkv, bf16 ? prompt.to(DType::BF16) : prompt, act); });
+    img = project(qkv_, bf16 ? x.to(DType::BF16) : x, act);
+  }
+  const float scale = 1.f / std::sqrt(static_cast<float>(config_.head_dim));
+  Tensor image_out, prompt_out;  // [B, N, inner] and [B, M, inner]
+  if (fused) {
+    ops::AttentionStream image{img[0], img[1], img[2], norm_q_ ? norm_q_->weight() : nullptr,
+                               norm_k_ ? norm_k_->weight() : nullptr};
+    ops::AttentionStream text;
     if (context)
-      side.run([&] {
-        auto [cq, ck, cv] = project(context_qkv, bf16 ? context->to(DType::BF16) : *context, act);
-        prompt = {cq, ck, cv, context_norm_q ? context_norm_q->weight() : nullptr,
-                  context_norm_k ? context_norm_k->weight() : nullptr};
-      });
-    auto [q, k, v] = project(qkv_, bf16 ? hidden.to(DType::BF16) : hidden, act);
-    image = {q, k, v, norm_q_ ? norm_q_->weight() : nullptr, norm_k_ ? norm_k_->weight() : nullptr};
-  }
-  const bool prompt_first = context && config_.context_first;
-  std::vector<ops::AttentionStream> streams;
-  if (prompt_first) streams.push_back(prompt);
-  streams.push_back(image);
-  if (context && !prompt_first) streams.push_back(prompt);
-  std::vector<Tensor> tables;  // each stream's rows of the rotary tables, alive for the call
-  if (rope) {
-    int64_t total = 0;
-    for (const auto& s : streams) total += s.q.size(1);
-    PD_CHECK(rope->cos.dim() == 2 && rope->cos.size(0) == total && rope->sin.shape() == rope->cos.shape(),
-             "Attention: rotary tables ", rope->cos.describe(), " do not cover the ", total, " attended tokens");
-    tables.reserve(2 * streams.size());
-    int64_t begin = 0;
-    for (auto& s : streams) {
-      const int64_t n = s.q.size(1);
-      tables.push_back(rope->cos.rows(begin, begin + n));
-      tables.push_back(rope->sin.rows(begin, begin + n));
-      s.rope_cos = &tables[tables.size() - 2];
-      s.rope_sin = &tables.back();
-      begin += n;
+      text = {txt[0], txt[1], txt[2], context_norm_q ? context_norm_q->weight() : nullptr,
+              context_norm_k ? context_norm_k->weight() : nullptr};
+    const bool prompt_first = context && config_.context_first;
+    std::vector<ops::AttentionStream> streams;
+    if (prompt_first) streams.push_back(text);
+    streams.push_back(image);
+    if (context && !prompt_first) streams.push_back(text);
+    std::vector<Tensor> tables;  // each stream's rows of the rotary tables, alive for the call
+    if (rope) {
+      int64_t total = 0;
+      for (const auto& s : streams) total += s.q.size(1);
+      PD_CHECK(rope->cos.dim() == 2 && rope->cos.size(0) == total && rope->sin.shape() == rope->cos.shape(),
+               "Attention: rotary tables ", rope->cos.describe(), " do not cover the ", total, " attended tokens");
+      tables.reserve(2 * streams.size());
+      int64_t begin = 0;
+      for (auto& s : streams) {
+        const int64_t n = s.q.size(1);
+        tables.push_back(rope->cos.rows(begin, begin + n));
+        tables.push_back(rope->sin.rows(begin, begin + n));
+        s.rope_cos = &tables[tables.size() - 2];
+        s.rope_sin = &tables.back();
+        begin += n;
+      }
     }
-  }
-  const float scale = 1.f / std::sqrt(static_cast<float>(config_.head_dim));
-  const auto attended = ops::joint_attention(streams, scale, config_.eps, config_.causal, act, bf16);
-  const Tensor& image_out = attended[prompt_first ? 1 : 0];
-  Output out;
-  out.hidden = config_.pre_only ? image_out : to_out_.forward(image_out, DType::F32);
-  if (context) {
-    const Tensor& prompt_out = attended[prompt_first ? 0 : 1];
-    out.context = to_add_out_ ? to_add_out_->forward(prompt_out, DType::F32)
-                  : config_.pre_only ? prompt_out
-                                     : prompt_out.to(DType::F32);
-  }
-  return out;
-}
-
-Attention::Output Attention::forward_parallel(const Tensor& hidden, const Tensor* context, int64_t image_tokens,
-                                             int64_t prompt_tokens, const Rotary* rope) const {
-  // The tp group's rows are gathered for the column-parallel projections (the sp rank's whole
-  // shard); the row-parallel outputs are summed and scattered back to each rank's rows.
-  Communicator& tp = *parallel_->tp;
-  const Tensor x = gather_rows(tp, hidden);
-  const int64_t B = x.size(0), N = x.size(1), inner = local_heads_ * config_.head_dim;
-  if (image_tokens < 0) image_tokens = N * parallel_->sp->size();
-  const auto [xq, xk, xv] = project(qkv_, x, x.dtype());
-  Tensor q = to_heads(xq, norm_q_);
-  Tensor k = to_heads(xk, norm_k_);
-  const Tensor v = to_heads(xv, std::nullopt);
-  Tensor qc, kc, vc, prompt;
-  if (context) {
-    prompt = gather_rows(tp, *context);
-    const int64_t M = prompt_tokens < 0 ? prompt.size(1) : prompt_tokens;
-    if (M < prompt.size(1)) prompt = ops::split(prompt, {M, prompt.size(1) - M}, 1)[0];  // padding is no key
-    const bool shared = config_.shared_projection;
-    const auto [pq, pk, pv] = project(shared ? qkv_ : *add_qkv_, prompt, prompt.dtype());
-    qc = to_heads(pq, shared ? norm_q_ : norm_added_q_);
-    kc = to_heads(pk, shared ? norm_k_ : norm_added_k_);
-    vc = to_heads(pv, std::nullopt);
-  }
-  if (rope) {
-    // The tables hold the prompt rows, then this rank's image rows (FLUX: prompt first).
-    const int64_t M = context ? qc.size(2) : 0;
-    PD_CHECK(config_.context_first || !context, "Attention: rotary tables need the prompt-first order");
-    PD_CHECK(rope->cos.dim() == 2 && rope->cos.size(0) == M + N && rope->sin.shape() == rope->cos.shape(),
-             "Attention: rotary tables ", rope->cos.describe(), " do not cover ", M, " prompt and ", N,
-             " image rows");
-    const Tensor image_cos = rope->cos.rows(M, M + N), image_sin = rope->sin.rows(M, M + N);
-    ops::apply_rope(q, image_cos, image_sin);
-    ops::apply_rope(k, image_cos, image_sin);
+    const auto attended = ops::joint_attention(streams, scale, config_.eps, config_.causal, act, bf16);
+    image_out = attended[prompt_first ? 1 : 0];
+    if (context) prompt_out = attended[prompt_first ? 0 : 1];
+  } else {
+    Tensor q = to_heads(img[0], norm_q_), k = to_heads(img[1], norm_k_);
+    const Tensor v = to_heads(img[2], std::nullopt);
+    Tensor qc, kc, vc;
     if (context) {
-      const Tensor prompt_cos = rope->cos.rows(0, M), prompt_sin = rope->sin.rows(0, M);
-      ops::apply_rope(qc, prompt_cos, prompt_sin);
-      ops::apply_rope(kc, prompt_cos, prompt_sin);
+      qc = to_heads(txt[0], context_norm_q);
+      kc = to_heads(txt[1], context_norm_k);
+      vc = to_heads(txt[2], std::nullopt);
     }
+    if (rope) {
+      // The tables hold the prompt rows, then this rank's image rows (FLUX: prompt first).
+      PD_CHECK(config_.context_first || !context, "Attention: rotary tables need the prompt-first order");
+      PD_CHECK(rope->cos.dim() == 2 && rope->cos.size(0) == M + N && rope->sin.shape() == rope->cos.shape(),
+               "Attention: rotary tables ", rope->cos.describe(), " do not cover ", M, " prompt and ", N,
+               " image rows");
+      const Tensor image_cos = rope->cos.rows(M, M + N), image_sin = rope->sin.rows(M, M + N);
+      ops::apply_rope(q, image_cos, image_sin);
+      ops::apply_rope(k, image_cos, image_sin);
+      if (context) {
+        const Tensor prompt_cos = rope->cos.rows(0, M), prompt_sin = rope->sin.rows(0, M);
+        ops::apply_rope(qc, prompt_cos, prompt_sin);
+        ops::apply_rope(kc, prompt_cos, prompt_sin);
+      }
+    }
+    const auto attended = sequence_parallel_attention(*parallel_, q, k, v, context ? &qc : nullptr,
+                                                      context ? &kc : nullptr, context ? &vc : nullptr,
+                                                      image_tokens, scale);
+    image_out = ops::permute(attended.image, {0, 2, 1, 3}).reshape({B, N, inner});
+    if (context) prompt_out = ops::permute(*attended.prompt, {0, 2, 1, 3}).reshape({B, M, inner});
   }
-  const float scale = 1.f / std::sqrt(static_cast<float>(config_.head_dim));
-  const auto attended = sequence_parallel_attention(*parallel_, q, k, v, context ? &qc : nullptr,
-                                                    context ? &kc : nullptr, context ? &vc : nullptr, image_tokens, scale);
   Output out;
-  const Tensor image = ops::permute(attended.image, {0, 2, 1, 3}).reshape({B, N, inner});
-  // pre_only (FLUX's single blocks; tp 1): the attention output itself.
-  out.hidden = config_.pre_only ? image : reduce_scatter_rows(tp, to_out_.forward(image));
+  // pre_only (FLUX's single blocks): the attention output itself, this rank's heads.
+  out.hidden = config_.pre_only ? image_out : to_out_.forward(image_out, DType::F32);
+  if (tp && !config_.pre_only) out.hidden = reduce_scatter_rows(*tp, out.hidden);
   if (context) {
-    const Tensor merged = ops::permute(*attended.prompt, {0, 2, 1, 3}).reshape({B, prompt.size(1), inner});
-    // Without to_add_out (the last block) the context output is unused; it stays this rank's heads.
-    out.context = to_add_out_ ? reduce_scatter_rows(tp, to_add_out_->forward(merged)) : merged;
+    // Without to_add_out (the last SD3 block) the context output is unused.
+    if (to_add_out_) {
+      const Tensor projected = to_add_out_->forward(prompt_out, DType::F32);
+      out.context = tp ? reduce_scatter_rows(*tp, projected) : projected;
+    } else {
+      out.context = config_.pre_only ? prompt_out : prompt_out.to(DType::F32);
+    }
   }
   return out;
 }

@@ -66,8 +66,6 @@ class Attention {
   Tensor to_heads(const Tensor& x, const std::optional<RMSNorm>& norm) const;
   // The fused projection of x in `out` dtype, as q, k, v views [B, N, H, d].
   std::array<Tensor, 3> project(const Linear& qkv, const Tensor& x, DType out) const;
-  Output forward_parallel(const Tensor& hidden, const Tensor* context, int64_t image_tokens, int64_t prompt_tokens,
-                          const Rotary* rope) const;
   int64_t context_dim() const { return config_.shared_projection ? config_.query_dim : config_.added_kv_proj_dim; }
   Config config_;
   // Heads held by this rank: all of them on one rank; under tp (and Ulysses) a padded slice.
