@@ -113,11 +113,21 @@ GenerateRequest to_internal(const Request& r) {
   return g;
 }
 
-std::string describe(const Request& r, const GenerateResult& g, const std::string& model) {
+// AUTOMATIC1111's infotext. FLUX's guidance is the distilled guidance fed to the model, not
+// classifier-free guidance: written as Forge writes it ("Distilled CFG Scale"), with "CFG scale"
+// the true-CFG scale (1 without it).
+std::string describe(const Request& r, const GenerateResult& g, const std::string& model, bool flux) {
   std::ostringstream out;
   out << r.prompt << "\nNegative prompt: " << r.negative_prompt << "\nSteps: " << g.steps
-      << ", Sampler: flow-match Euler, CFG scale: " << g.guidance << ", Seed: " << r.seed
-      << ", Size: " << g.image.width << "x" << g.image.height << ", Model: " << model << ", Generator: paradit";
+      << ", Sampler: flow-match Euler, ";
+  if (flux) {
+    const bool true_cfg = r.true_cfg > 1.0 && !r.negative_prompt.empty();
+    out << "CFG scale: " << (true_cfg ? r.true_cfg : 1.0) << ", Distilled CFG Scale: " << g.guidance;
+  } else {
+    out << "CFG scale: " << g.guidance;
+  }
+  out << ", Seed: " << r.seed << ", Size: " << g.image.width << "x" << g.image.height << ", Model: " << model
+      << ", Generator: paradit";
   return out.str();
 }
 
@@ -145,7 +155,7 @@ Result Pipeline::generate(const Request& request, const std::function<void(const
   r.image.width = out.image.width;
   r.image.height = out.image.height;
   r.image.rgb = std::move(out.image.pixels);
-  r.image.parameters = describe(request, out, model_name());
+  r.image.parameters = describe(request, out, model_name(), impl_->flux.has_value());
   r.timings_table = out.timings.table();
   if (!impl_->groups->trivial()) {
     r.timings_table += parallel_config() + "\n" + comm_table(impl_->groups->stats());

@@ -13,6 +13,7 @@
 #include "core/torch_rng.h"
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
+#include "paradit/paradit.h"
 #include "pipelines/flux/pipeline.h"
 #include "support/compare.h"
 #include "support/fixture.h"
@@ -126,6 +127,28 @@ TEST(FluxPipeline, DetectionAndBadRequests) {
   EXPECT_NO_THROW(pipe.validate(r));
   o.no_t5 = true;
   EXPECT_THROW(FluxPipeline::load(o), Error);
+}
+
+// The PNG's parameters (AUTOMATIC1111's infotext) name FLUX's guidance as Forge does: the
+// distilled guidance is not classifier-free guidance.
+TEST(FluxPipeline, InfotextNamesTheDistilledGuidance) {
+  api::LoadOptions o;
+  o.model = kPipeline;
+  o.dtype = "f32";
+  const auto pipe = api::Pipeline::load(o);
+  api::Request r;
+  r.prompt = "a red circle";
+  r.width = 64;
+  r.height = 48;
+  r.steps = 1;
+  r.guidance = 4.5;
+  r.seed = 3;
+  const std::string text = pipe->generate(r).image.parameters;
+  EXPECT_NE(text.find("CFG scale: 1, Distilled CFG Scale: 4.5"), std::string::npos) << text;
+  r.negative_prompt = "blue";
+  r.true_cfg = 2;
+  const std::string with_cfg = pipe->generate(r).image.parameters;
+  EXPECT_NE(with_cfg.find("CFG scale: 2, Distilled CFG Scale: 4.5"), std::string::npos) << with_cfg;
 }
 
 }  // namespace
