@@ -22,6 +22,8 @@
 #   8 FLUX.1-dev 1024x1024 step: paradit, then bench/torch_flux.py eager and torch.compile
 #   7 T5-XXL and the VAE at 1024x1024 timed on the GPU (the VAE also with its convolutions as
 #     GEMMs instead of cuDNN's)
+# A second call can run only the phases the first one skipped: PARADIT_CHECK_ONLY="3c 4c 8a 8b"
+# (phase numbers as in the table; setup always runs).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -41,6 +43,9 @@ row() { printf '%-34s %-8s %6ss  %s\n' "$1" "$2" "$3" "$4" >> "$summary"; }
 # than LIMIT_S is left; its output goes to the log, its last line to the summary.
 phase() {
   local name=$1 limit=$2 cmd=$3
+  if [ -n "${PARADIT_CHECK_ONLY:-}" ] && ! [[ " $PARADIT_CHECK_ONLY " == *" ${name%% *} "* ]]; then
+    return  # not selected for this call
+  fi
   if [ "$(left)" -lt "$limit" ]; then
     row "$name" skipped 0 "only $(left) s left, it needs up to $limit"
     note "== $name: skipped ($(left) s left)"
