@@ -63,19 +63,9 @@ class DeviceCommunicator : public Communicator {
   int rank() const override { return host_->rank(); }
   int size() const override { return host_->size(); }
 
-  void all_gather(const Tensor& in, Tensor& out) override {
-    if (on_host(in, out, "all_gather")) return host_->all_gather(in, out);
-    if (device_) return device_->all_gather(in, out);
-    Tensor h = Tensor::empty(out.shape(), out.dtype());
-    host_->all_gather(to_host(in, "all_gather"), h);
-    upload(h, out, "all_gather");
-  }
+  void all_gather(const Tensor& in, Tensor& out) override { route(&Communicator::all_gather, in, out, "all_gather"); }
   void reduce_scatter(const Tensor& in, Tensor& out) override {
-    if (on_host(in, out, "reduce_scatter")) return host_->reduce_scatter(in, out);
-    if (device_) return device_->reduce_scatter(in, out);
-    Tensor h = Tensor::empty(out.shape(), out.dtype());
-    host_->reduce_scatter(to_host(in, "reduce_scatter"), h);
-    upload(h, out, "reduce_scatter");
+    route(&Communicator::reduce_scatter, in, out, "reduce_scatter");
   }
   void all_reduce(Tensor& inout) override {
     if (inout.device() == Device::CPU) return host_->all_reduce(inout);
@@ -84,13 +74,7 @@ class DeviceCommunicator : public Communicator {
     host_->all_reduce(h);
     upload(h, inout, "all_reduce");
   }
-  void all_to_all(const Tensor& in, Tensor& out) override {
-    if (on_host(in, out, "all_to_all")) return host_->all_to_all(in, out);
-    if (device_) return device_->all_to_all(in, out);
-    Tensor h = Tensor::empty(out.shape(), out.dtype());
-    host_->all_to_all(to_host(in, "all_to_all"), h);
-    upload(h, out, "all_to_all");
-  }
+  void all_to_all(const Tensor& in, Tensor& out) override { route(&Communicator::all_to_all, in, out, "all_to_all"); }
   std::unique_ptr<PendingExchange> start_send_recv(const Tensor& send, int dst, Tensor& recv, int src) override {
     if (on_host(send, recv, "send_recv")) return host_->start_send_recv(send, dst, recv, src);
     if (device_) return device_->start_send_recv(send, dst, recv, src);
@@ -114,6 +98,14 @@ class DeviceCommunicator : public Communicator {
   }
 
  private:
+  // An in -> out collective: on the host, on the device's library, or staged through the host.
+  void route(void (Communicator::*op)(const Tensor&, Tensor&), const Tensor& in, Tensor& out, const char* what) {
+    if (on_host(in, out, what)) return (host_.get()->*op)(in, out);
+    if (device_) return (device_.get()->*op)(in, out);
+    Tensor h = Tensor::empty(out.shape(), out.dtype());
+    (host_.get()->*op)(to_host(in, what), h);
+    upload(h, out, what);
+  }
   std::unique_ptr<Communicator> host_;
   std::unique_ptr<Communicator> device_;  // null: device tensors are staged through the host
 };

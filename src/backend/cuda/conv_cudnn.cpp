@@ -23,14 +23,9 @@ namespace fe = cudnn_frontend;
 
 constexpr int64_t kX = 1, kW = 2, kB = 3, kY = 4;
 
-struct Entry {
-  std::shared_ptr<fe::graph::Graph> graph;  // null: cuDNN refused this case
-  int64_t workspace = 0;
-};
-
 struct Convs {
   cudnnHandle_t handle = nullptr;
-  std::map<std::vector<int64_t>, Entry> graphs;
+  std::map<std::vector<int64_t>, CudnnPlan> graphs;
   bool enabled = true;
   Convs() {
     const char* env = std::getenv("PARADIT_CUDNN_CONV");
@@ -45,18 +40,18 @@ Convs& convs() {
   return c;
 }
 
-std::vector<int64_t> dims(const Tensor& t) { return {t.size(0), t.size(1), t.size(2), t.size(3)}; }
-std::vector<int64_t> strides(const Tensor& t) { return {t.stride(0), t.stride(1), t.stride(2), t.stride(3)}; }
-
-Entry build(cudnnHandle_t handle, const Tensor& x, const Tensor& w, const Tensor* bias, const ConvGeometry& g,
-            const Tensor& y) {
+CudnnPlan build(cudnnHandle_t handle, const Tensor& x, const Tensor& w, const Tensor* bias, const ConvGeometry& g,
+                const Tensor& y) {
   const bool f32 = x.dtype() == DType::F32;
   auto graph = std::make_shared<fe::graph::Graph>();
   graph->set_io_data_type(f32 ? fe::DataType_t::FLOAT : fe::DataType_t::BFLOAT16)
       .set_intermediate_data_type(fe::DataType_t::FLOAT)
       .set_compute_data_type(fe::DataType_t::FLOAT);
-  auto X = graph->tensor(fe::graph::Tensor_attributes().set_name("X").set_uid(kX).set_dim(dims(x)).set_stride(strides(x)));
-  auto W = graph->tensor(fe::graph::Tensor_attributes().set_name("W").set_uid(kW).set_dim(dims(w)).set_stride(strides(w)));
+  auto tensor = [&](const char* name, int64_t uid, const Tensor& t) {
+    return graph->tensor(
+        fe::graph::Tensor_attributes().set_name(name).set_uid(uid).set_dim(cudnn_dims(t)).set_stride(cudnn_strides(t)));
+  };
+  auto X = tensor("X", kX, x), W = tensor("W", kW, w);
   auto conv = fe::graph::Conv_fprop_attributes()
                   .set_name("paradit_conv")
                   .set_pre_padding({g.pad_top, g.pad_left})
@@ -74,23 +69,14 @@ Entry build(cudnnHandle_t handle, const Tensor& x, const Tensor& w, const Tensor
                                .set_data_type(fe::DataType_t::FLOAT));
     Y = graph->pointwise(Y, B, fe::graph::Pointwise_attributes().set_name("bias").set_mode(fe::PointwiseMode_t::ADD));
   }
-  Y->set_output(true).set_dim(dims(y)).set_stride(strides(y)).set_uid(kY);
-  Entry e;
-  auto status = graph->validate();
-  if (status.is_good()) status = graph->build_operation_graph(handle);
-  if (status.is_good()) status = graph->create_execution_plans({fe::HeurMode_t::A});
-  if (status.is_good() && f32) graph->deselect_numeric_notes({fe::NumericalNote_t::TENSOR_CORE});  // no TF32
-  if (status.is_good()) status = graph->check_support(handle);
-  if (status.is_good()) status = graph->build_plans(handle);
-  if (status.is_good()) status = graph->get_workspace_size(e.workspace);
-  if (!status.is_good()) {
+  Y->set_output(true).set_dim(cudnn_dims(y)).set_stride(cudnn_strides(y)).set_uid(kY);
+  std::string why;
+  CudnnPlan plan = cudnn_build(handle, graph, f32, &why);  // f32: no TF32
+  if (!plan.graph)
     std::fprintf(stderr, "paradit: cuDNN declined the convolution %s x [%lld, %lld, %lld, %lld] (%s); it runs as a GEMM\n",
                  x.describe().c_str(), static_cast<long long>(w.size(0)), static_cast<long long>(w.size(1)),
-                 static_cast<long long>(w.size(2)), static_cast<long long>(w.size(3)), status.get_message().c_str());
-    return {};
-  }
-  e.graph = graph;
-  return e;
+                 static_cast<long long>(w.size(2)), static_cast<long long>(w.size(3)), why.c_str());
+  return plan;
 }
 
 }  // namespace
@@ -101,11 +87,11 @@ bool cudnn_conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const Co
       y.dtype() != x.dtype() || !x.is_contiguous() || !w.is_contiguous() || !y.is_contiguous() ||
       (bias && (bias->dtype() != DType::F32 || !bias->is_contiguous())))
     return false;
-  std::vector<int64_t> key = dims(x);
-  for (int64_t d : dims(w)) key.push_back(d);
+  std::vector<int64_t> key = cudnn_dims(x);
+  for (int64_t d : cudnn_dims(w)) key.push_back(d);
   key.insert(key.end(), {g.stride, g.pad_top, g.pad_left, g.pad_bottom, g.pad_right, bias != nullptr,
                          static_cast<int64_t>(x.dtype())});
-  Entry entry;
+  CudnnPlan entry;
   {
     std::lock_guard<std::mutex> lock(cudnn_mutex());
     auto it = c.graphs.find(key);
@@ -113,14 +99,10 @@ bool cudnn_conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const Co
     entry = it->second;
   }
   if (!entry.graph) return false;
-  Tensor workspace = Tensor::empty({std::max<int64_t>(entry.workspace, 1)}, DType::U8, Device::CUDA);
   std::unordered_map<int64_t, void*> pack = {
       {kX, const_cast<void*>(x.raw())}, {kW, const_cast<void*>(w.raw())}, {kY, y.raw()}};
   if (bias) pack[kB] = const_cast<void*>(bias->raw());
-  std::lock_guard<std::mutex> lock(cudnn_mutex());
-  PD_CHECK(fe::detail::set_stream(c.handle, stream()) == CUDNN_STATUS_SUCCESS, "cuDNN: setting the stream failed");
-  auto status = entry.graph->execute(c.handle, pack, workspace.raw());
-  PD_CHECK(status.is_good(), "cuDNN convolution: execute failed: ", status.get_message());
+  cudnn_execute(c.handle, entry, pack, "convolution");
   return true;
 }
 

@@ -29,14 +29,9 @@ namespace fe = cudnn_frontend;
 
 constexpr int64_t kQ = 1, kK = 2, kV = 3, kO = 4;
 
-struct Entry {
-  std::shared_ptr<fe::graph::Graph> graph;  // null: cuDNN refused this case
-  int64_t workspace = 0;
-};
-
 struct Sdpa {
   cudnnHandle_t handle = nullptr;
-  std::map<std::vector<int64_t>, Entry> graphs;
+  std::map<std::vector<int64_t>, CudnnPlan> graphs;
   bool enabled = true;
   Sdpa() {
     const char* env = std::getenv("PARADIT_CUDNN_SDPA");
@@ -51,18 +46,15 @@ Sdpa& sdpa() {
   return s;
 }
 
-std::vector<int64_t> dims(const Tensor& t) { return {t.size(0), t.size(1), t.size(2), t.size(3)}; }
-std::vector<int64_t> strides(const Tensor& t) { return {t.stride(0), t.stride(1), t.stride(2), t.stride(3)}; }
-
-Entry build(cudnnHandle_t handle, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, float scale,
-            bool causal) {
+CudnnPlan build(cudnnHandle_t handle, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                float scale, bool causal) {
   auto graph = std::make_shared<fe::graph::Graph>();
   graph->set_io_data_type(fe::DataType_t::BFLOAT16)
       .set_intermediate_data_type(fe::DataType_t::FLOAT)
       .set_compute_data_type(fe::DataType_t::FLOAT);
   auto tensor = [&](const char* name, int64_t uid, const Tensor& t) {
-    return graph->tensor(fe::graph::Tensor_attributes().set_name(name).set_uid(uid).set_dim(dims(t)).set_stride(
-        strides(t)));
+    return graph->tensor(fe::graph::Tensor_attributes().set_name(name).set_uid(uid).set_dim(cudnn_dims(t)).set_stride(
+        cudnn_strides(t)));
   };
   auto Q = tensor("Q", kQ, q), K = tensor("K", kK, k), V = tensor("V", kV, v);
   auto options = fe::graph::SDPA_attributes().set_name("paradit_sdpa").set_generate_stats(false).set_attn_scale(scale);
@@ -70,23 +62,15 @@ Entry build(cudnnHandle_t handle, const Tensor& q, const Tensor& k, const Tensor
     options.set_diagonal_alignment(fe::DiagonalAlignment_t::TOP_LEFT).set_diagonal_band_right_bound(0);
   auto [O, stats] = graph->sdpa(Q, K, V, options);
   (void)stats;
-  O->set_output(true).set_dim(dims(out)).set_stride(strides(out)).set_uid(kO);
-  Entry e;
-  auto status = graph->validate();
-  if (status.is_good()) status = graph->build_operation_graph(handle);
-  if (status.is_good()) status = graph->create_execution_plans({fe::HeurMode_t::A});
-  if (status.is_good()) status = graph->check_support(handle);
-  if (status.is_good()) status = graph->build_plans(handle);
-  if (status.is_good()) status = graph->get_workspace_size(e.workspace);
-  if (!status.is_good()) {
+  O->set_output(true).set_dim(cudnn_dims(out)).set_stride(cudnn_strides(out)).set_uid(kO);
+  std::string why;
+  CudnnPlan plan = cudnn_build(handle, graph, false, &why);
+  if (!plan.graph)
     std::fprintf(stderr, "paradit: cuDNN SDPA declined [%lld, %lld, %lld, %lld] x %lld keys (%s); paradit's kernel runs it\n",
                  static_cast<long long>(q.size(0)), static_cast<long long>(q.size(1)),
                  static_cast<long long>(q.size(2)), static_cast<long long>(q.size(3)),
-                 static_cast<long long>(k.size(2)), status.get_message().c_str());
-    return {};
-  }
-  e.graph = graph;
-  return e;
+                 static_cast<long long>(k.size(2)), why.c_str());
+  return plan;
 }
 
 }  // namespace
@@ -98,15 +82,15 @@ bool cudnn_sdpa(const Tensor& q, const Tensor& k, const Tensor& v, float scale, 
   if (!s.enabled || q.dtype() != DType::BF16 || out.dtype() != DType::BF16 ||
       (q.size(3) != 64 && q.size(3) != 128))
     return false;
-  std::vector<int64_t> key = dims(q);
+  std::vector<int64_t> key = cudnn_dims(q);
   key.push_back(k.size(2));
   for (const Tensor* t : std::initializer_list<const Tensor*>{&q, &k, &v, &out})
-    for (int64_t st : strides(*t)) key.push_back(st);
+    for (int64_t st : cudnn_strides(*t)) key.push_back(st);
   key.push_back(causal);
   int32_t scale_bits = 0;
   std::memcpy(&scale_bits, &scale, sizeof scale_bits);
   key.push_back(scale_bits);
-  Entry entry;
+  CudnnPlan entry;
   {
     std::lock_guard<std::mutex> lock(cudnn_mutex());
     auto it = s.graphs.find(key);
@@ -114,15 +98,11 @@ bool cudnn_sdpa(const Tensor& q, const Tensor& k, const Tensor& v, float scale, 
     entry = it->second;
   }
   if (!entry.graph) return false;
-  Tensor workspace = Tensor::empty({std::max<int64_t>(entry.workspace, 1)}, DType::U8, Device::CUDA);
   std::unordered_map<int64_t, void*> pack = {{kQ, const_cast<void*>(q.raw())},
                                              {kK, const_cast<void*>(k.raw())},
                                              {kV, const_cast<void*>(v.raw())},
                                              {kO, out.raw()}};
-  std::lock_guard<std::mutex> lock(cudnn_mutex());
-  PD_CHECK(fe::detail::set_stream(s.handle, stream()) == CUDNN_STATUS_SUCCESS, "cuDNN: setting the stream failed");
-  auto status = entry.graph->execute(s.handle, pack, workspace.raw());
-  PD_CHECK(status.is_good(), "cuDNN SDPA: execute failed: ", status.get_message());
+  cudnn_execute(s.handle, entry, pack, "SDPA");
   return true;
 }
 

@@ -32,23 +32,23 @@ cudaStream_t stream() {
   return side_active ? side_stream() : main_stream();
 }
 
+namespace {
+cudaStream_t new_stream() {
+  cudaStream_t created = nullptr;
+  PD_CUDA_CHECK(cudaStreamCreateWithFlags(&created, cudaStreamNonBlocking));
+  return created;
+}
+}  // namespace
+
 cudaStream_t main_stream() {
   bind_thread();
-  static const cudaStream_t s = [] {
-    cudaStream_t created = nullptr;
-    PD_CUDA_CHECK(cudaStreamCreateWithFlags(&created, cudaStreamNonBlocking));
-    return created;
-  }();
+  static const cudaStream_t s = new_stream();
   return s;
 }
 
 cudaStream_t side_stream() {
   bind_thread();
-  static const cudaStream_t s = [] {
-    cudaStream_t created = nullptr;
-    PD_CUDA_CHECK(cudaStreamCreateWithFlags(&created, cudaStreamNonBlocking));
-    return created;
-  }();
+  static const cudaStream_t s = new_stream();
   return s;
 }
 
