@@ -178,11 +178,13 @@ GenerateResult FluxPipeline::generate(const GenerateRequest& request, const Prog
   const std::vector<float> guidance(static_cast<size_t>(batch), static_cast<float>(r.guidance));
   const std::vector<float>* g = c.guidance_embeds ? &guidance : nullptr;
   const bool parallel = options_.parallel && !options_.parallel->trivial();
-  // One rank: the rotary tables once, and every adaLN projection of every step before the loop
-  // (one GEMM per layer over steps x batch rows instead of a few rows per step).
+  // One rank on a GPU: the rotary tables once, and every adaLN projection of every step before
+  // the loop (one GEMM per layer over steps x batch rows instead of a few rows per step); not on
+  // the CPU, where it saves little and would raise the peak memory (as in the SD3 pipeline).
+  const bool precompute = !parallel && device == Device::CUDA;
   ModulationTable modulation;
   FluxTransformer::Prepared prepared;
-  if (!parallel) {
+  if (precompute) {
     Timings::Scope t(&timings, "modulation");
     std::vector<std::vector<float>> all_t(static_cast<size_t>(r.steps)), all_g;
     for (int i = 0; i < r.steps; ++i)
@@ -211,9 +213,9 @@ GenerateResult FluxPipeline::generate(const GenerateRequest& request, const Prog
     const std::vector<float> timestep(static_cast<size_t>(batch), schedule.timesteps[static_cast<size_t>(i)] / 1000.f);
     const Tensor input = true_cfg ? ops::concat({latents, latents}, 0) : latents;
     Tensor noise;
-    if (!parallel) modulation.select(i);
+    if (precompute) modulation.select(i);
     if (captured) noise = captured->run({input, context});
-    else if (!parallel) noise = transformer_->forward_prepared(input, context, prepared);
+    else if (precompute) noise = transformer_->forward_prepared(input, context, prepared);
     else noise = transformer_->forward(input, context, pooled, timestep, img_ids, txt_ids, g);
     if (true_cfg)  // neg + s * (cond - neg)
       noise = ops::guidance_combine(noise.rows(0, 1), noise.rows(1, 2), static_cast<float>(r.true_cfg));
