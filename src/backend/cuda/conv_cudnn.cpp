@@ -26,13 +26,8 @@ constexpr int64_t kX = 1, kW = 2, kB = 3, kY = 4;
 struct Convs {
   cudnnHandle_t handle = nullptr;
   std::map<std::vector<int64_t>, CudnnPlan> graphs;
-  bool enabled = true;
-  Convs() {
-    const char* env = std::getenv("PARADIT_CUDNN_CONV");
-    enabled = !(env && std::strcmp(env, "0") == 0);
-    if (enabled) handle = cudnn_handle();
-    enabled = enabled && handle;
-  }
+  bool enabled = false;
+  Convs() : handle(cudnn_handle_unless("PARADIT_CUDNN_CONV")), enabled(handle != nullptr) {}
 };
 
 Convs& convs() {

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 
 #include "backend/cuda/stream.h"
 #include "core/error.h"
@@ -31,6 +33,11 @@ cudnnHandle_t cudnn_handle() {
     return h;
   }();
   return handle;
+}
+
+cudnnHandle_t cudnn_handle_unless(const char* off_variable) {
+  const char* env = std::getenv(off_variable);
+  return env && std::string(env) == "0" ? cudnnHandle_t{} : cudnn_handle();
 }
 
 std::mutex& cudnn_mutex() {

@@ -25,6 +25,9 @@ namespace paradit::cuda {
 // Null when the machine has no usable cuDNN (said once on stderr).
 cudnnHandle_t cudnn_handle();
 std::mutex& cudnn_mutex();
+// The handle, or null when `off_variable` is set to 0 in the environment (a user's switch back
+// to paradit's own kernels for one kind of op) or cuDNN is absent.
+cudnnHandle_t cudnn_handle_unless(const char* off_variable);
 
 // A built cuDNN graph and the workspace it needs; a null graph: cuDNN declined the case.
 struct CudnnPlan {

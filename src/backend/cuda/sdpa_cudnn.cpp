@@ -32,13 +32,8 @@ constexpr int64_t kQ = 1, kK = 2, kV = 3, kO = 4;
 struct Sdpa {
   cudnnHandle_t handle = nullptr;
   std::map<std::vector<int64_t>, CudnnPlan> graphs;
-  bool enabled = true;
-  Sdpa() {
-    const char* env = std::getenv("PARADIT_CUDNN_SDPA");
-    enabled = !(env && std::strcmp(env, "0") == 0);
-    if (enabled) handle = cudnn_handle();
-    enabled = enabled && handle;
-  }
+  bool enabled = false;
+  Sdpa() : handle(cudnn_handle_unless("PARADIT_CUDNN_SDPA")), enabled(handle != nullptr) {}
 };
 
 Sdpa& sdpa() {
