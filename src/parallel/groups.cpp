@@ -34,4 +34,9 @@ std::unique_ptr<ParallelGroups> ParallelGroups::single() {
   return create(std::make_unique<LocalCommunicator>(), Mesh{1, 1}, ParallelConfig{});
 }
 
+ParallelGroups& ParallelGroups::one_rank() {
+  static ParallelGroups* groups = single().release();  // never destroyed: used until exit
+  return *groups;
+}
+
 }  // namespace paradit

@@ -28,6 +28,9 @@ struct ParallelGroups {
                                                 const ParallelConfig& config);
   // One rank, nothing split: the single-device run.
   static std::unique_ptr<ParallelGroups> single();
+  // One shared instance of single(), for layers and models that hold no groups: their one
+  // forward runs with it (every collective of a one-rank group is the identity).
+  static ParallelGroups& one_rank();
 
   int rank() const { return world->rank(); }
   bool is_root() const { return world->rank() == 0; }

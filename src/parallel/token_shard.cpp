@@ -22,6 +22,7 @@ void copy_view(const Tensor& src, const Tensor& dst) {
 
 Tensor shard_tokens(const Tensor& x, int64_t index, int64_t parts) {
   PD_CHECK(x.dim() >= 2 && index >= 0 && index < parts, "shard_tokens: ", x.describe(), " part ", index, "/", parts);
+  if (parts == 1) return x;
   const int64_t N = x.size(1), Nl = shard_length(N, parts);
   Shape shape = x.shape();
   shape[1] = Nl;
@@ -34,6 +35,7 @@ Tensor shard_tokens(const Tensor& x, int64_t index, int64_t parts) {
 Tensor gather_tokens(Communicator& comm, const Tensor& local, int64_t tokens) {
   const int64_t p = comm.size(), Nl = local.size(1);
   PD_CHECK(tokens <= p * Nl, "gather_tokens: ", tokens, " tokens from ", p, " shards of ", Nl);
+  if (p == 1) return tokens == Nl ? local : local.slice(1, 0, tokens).contiguous();
   Shape stacked = local.shape();
   stacked.insert(stacked.begin(), p);
   Tensor all = Tensor::empty(stacked, local.dtype(), local.device());  // [p, B, Nl, ...]
@@ -87,6 +89,7 @@ Tensor reduce_scatter_rows(Communicator& comm, const Tensor& partial) {
 }
 
 Tensor gather_batch(Communicator& comm, const Tensor& local) {
+  if (comm.size() == 1) return local;
   Shape shape = local.shape();
   shape[0] *= comm.size();
   Tensor out = Tensor::empty(shape, local.dtype(), local.device());

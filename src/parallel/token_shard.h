@@ -16,6 +16,7 @@ inline int64_t valid_tokens(int64_t total, int64_t start, int64_t length) {
   return std::max<int64_t>(0, std::min(length, total - start));
 }
 
+// On a group of one rank each of these returns its input (no copy, nothing queued).
 // x [B, N, ...] -> this rank's [B, ceil(N/parts), ...], zero-padded.
 Tensor shard_tokens(const Tensor& x, int64_t index, int64_t parts);
 // The inverse: every rank's [B, Nl, ...] gathered over `comm` and trimmed to [B, tokens, ...].

@@ -74,9 +74,9 @@ Tensor FluxTransformer::forward(const Tensor& hidden, const Tensor& context, con
                                 const std::vector<float>& timesteps, const Tensor& img_ids, const Tensor& txt_ids,
                                 const std::vector<float>* guidance) const {
   check_inputs(hidden, context, pooled, timesteps, img_ids, txt_ids, guidance);
-  if (!parallel_) return forward_local(hidden, context, pooled, timesteps, img_ids, txt_ids, guidance);
   // cfg: this group's share of the batch, gathered back so every rank holds the whole result.
-  Communicator& cfg = *parallel_->cfg;
+  // One rank: the whole batch, no gather.
+  Communicator& cfg = *groups().cfg;
   const int64_t B = hidden.size(0), groups = cfg.size();
   PD_CHECK(B % groups == 0, "FLUX transformer: a batch of ", B, " does not split over cfg factor ", groups,
            " (true CFG runs [negative; prompt] halves on separate submeshes)");
@@ -85,47 +85,12 @@ Tensor FluxTransformer::forward(const Tensor& hidden, const Tensor& context, con
     return std::vector<float>(v.begin() + first, v.begin() + first + b);
   };
   const std::vector<float> my_guidance = guidance ? mine(*guidance) : std::vector<float>{};
-  const Tensor local = forward_local(hidden.rows(first, first + b), context.rows(first, first + b),
-                                     pooled.rows(first, first + b), mine(timesteps), img_ids, txt_ids,
-                                     guidance ? &my_guidance : nullptr);
-  return gather_batch(cfg, local);
+  const Prepared prepared =
+      prepare(pooled.rows(first, first + b), mine(timesteps), img_ids, txt_ids, guidance ? &my_guidance : nullptr);
+  return gather_batch(cfg, forward_prepared(hidden.rows(first, first + b), context.rows(first, first + b), prepared));
 }
 
-Tensor FluxTransformer::forward_local(const Tensor& hidden, const Tensor& context, const Tensor& pooled,
-                                      const std::vector<float>& timesteps, const Tensor& img_ids,
-                                      const Tensor& txt_ids, const std::vector<float>* guidance) const {
-  const int64_t T = context.size(1), N = hidden.size(1);
-  const bool sp = parallel_ && (parallel_->sp->size() > 1 || parallel_->tp->size() > 1);
-  const Prepared prepared = prepare(pooled, timesteps, img_ids, txt_ids, guidance);
-  if (!sp) return forward_prepared(hidden, context, prepared);
-  const Tensor& temb = prepared.temb;
-  Tensor x = x_embedder_.forward(hidden);
-  Tensor ctx = context_embedder_.forward(context);
-  RotaryTables tables{prepared.rope_cos, prepared.rope_sin};
-  // sp (the CPU's parallel configs): image tokens over sp x tp (the tp ranks of an sp shard
-  // hold consecutive slices of it, zero-padded at the global tail), prompt tokens over tp. The
-  // attention gathers its tp group's rows, so its rotary rows are the prompt's and the whole sp
-  // shard's (padding rows: zeros, never attended as keys).
-  const int64_t sp_size = parallel_->sp->size(), tp_size = parallel_->tp->size();
-  const int64_t index = parallel_->sp->rank() * tp_size + parallel_->tp->rank();
-  x = shard_tokens(x, index, sp_size * tp_size);
-  ctx = shard_tokens(ctx, parallel_->tp->rank(), tp_size);
-  const int64_t shard = tp_size * x.size(1), start = parallel_->sp->rank() * shard;
-  auto local = [&](const Tensor& table) {
-    // A shard past the last image token (a small image over many ranks) holds padding only.
-    const int64_t valid = valid_tokens(N, start, shard);
-    std::vector<Tensor> parts{table.rows(0, T)};
-    if (valid > 0) parts.push_back(table.rows(T + start, T + start + valid));
-    if (valid < shard) parts.push_back(Tensor::zeros({shard - valid, table.size(1)}, table.dtype(), table.device()));
-    return ops::concat(parts, 0);
-  };
-  tables = {local(tables.cos), local(tables.sin)};
-  const Attention::Rotary rope{tables.cos, tables.sin};
-  for (const auto& block : double_blocks_) block.forward(x, ctx, temb, rope, N, T);
-  for (const auto& block : single_blocks_) block.forward(x, ctx, temb, rope, N, T);
-  const Tensor out = proj_out_.forward(norm_out_.forward(x, temb));
-  return gather_tokens(*parallel_->sp, gather_rows(*parallel_->tp, out), N);
-}
+ParallelGroups& FluxTransformer::groups() const { return parallel_ ? *parallel_ : ParallelGroups::one_rank(); }
 
 FluxTransformer::Prepared FluxTransformer::prepare(const Tensor& pooled, const std::vector<float>& timesteps,
                                                    const Tensor& img_ids, const Tensor& txt_ids,
@@ -154,13 +119,36 @@ Tensor FluxTransformer::time_embedding(const std::vector<float>& timesteps, cons
 }
 
 Tensor FluxTransformer::forward_prepared(const Tensor& hidden, const Tensor& context, const Prepared& p) const {
+  ParallelGroups& g = groups();
+  const int64_t T = context.size(1), N = hidden.size(1);
   Tensor x = x_embedder_.forward(hidden);
   Tensor ctx = context_embedder_.forward(context);
-  const Attention::Rotary rope{p.rope_cos, p.rope_sin};
   const Conditioning temb(p.temb, p.table);
-  for (const auto& block : double_blocks_) block.forward(x, ctx, temb, rope, -1, -1);
-  for (const auto& block : single_blocks_) block.forward(x, ctx, temb, rope, -1, -1);
-  return proj_out_.forward(norm_out_.forward(x, temb));
+  Attention::Rotary rope{p.rope_cos, p.rope_sin};
+  // sp and tp (the CPU's parallel configs): image tokens over sp x tp (the tp ranks of an sp
+  // shard hold consecutive slices of it, zero-padded at the global tail), prompt tokens over
+  // tp. The attention gathers its tp group's rows, so its rotary rows are the prompt's and the
+  // whole sp shard's (padding rows: zeros, never attended as keys). One rank (or cfg only):
+  // the whole sequences, the tables as made.
+  const int64_t sp_size = g.sp->size(), tp_size = g.tp->size();
+  if (sp_size * tp_size > 1) {
+    x = shard_tokens(x, g.sp->rank() * tp_size + g.tp->rank(), sp_size * tp_size);
+    ctx = shard_tokens(ctx, g.tp->rank(), tp_size);
+    const int64_t shard = tp_size * x.size(1), start = g.sp->rank() * shard;
+    auto local = [&](const Tensor& table) {
+      // A shard past the last image token (a small image over many ranks) holds padding only.
+      const int64_t valid = valid_tokens(N, start, shard);
+      std::vector<Tensor> parts{table.rows(0, T)};
+      if (valid > 0) parts.push_back(table.rows(T + start, T + start + valid));
+      if (valid < shard) parts.push_back(Tensor::zeros({shard - valid, table.size(1)}, table.dtype(), table.device()));
+      return ops::concat(parts, 0);
+    };
+    rope = {local(p.rope_cos), local(p.rope_sin)};
+  }
+  for (const auto& block : double_blocks_) block.forward(x, ctx, temb, rope, N, T);
+  for (const auto& block : single_blocks_) block.forward(x, ctx, temb, rope, N, T);
+  const Tensor out = proj_out_.forward(norm_out_.forward(x, temb));
+  return gather_tokens(*g.sp, gather_rows(*g.tp, out), N);
 }
 
 ModulationTable FluxTransformer::modulation_table(const std::vector<std::vector<float>>& timesteps,

@@ -29,9 +29,11 @@ class FluxTransformer {
   Tensor forward(const Tensor& hidden, const Tensor& context, const Tensor& pooled, const std::vector<float>& timesteps,
                  const Tensor& img_ids, const Tensor& txt_ids, const std::vector<float>* guidance) const;
 
-  // forward() in two parts (one rank): what is made from host values (the timestep, guidance
-  // and pooled-text embedding; the rotary tables from the ids), and the rest, which only queues
-  // work on the tensors' device, so that a GPU can capture it as one graph and replay it.
+  // forward() in two parts: what is made from host values (the timestep, guidance and
+  // pooled-text embedding; the rotary tables from the ids), and the rest, which only queues
+  // work on the tensors' device, so that a GPU can capture it as one graph and replay it. In a
+  // parallel run forward_prepared takes this rank's cfg share of the batch (sp and tp happen
+  // inside it) and returns that share whole.
   struct Prepared {
     Tensor temb, rope_cos, rope_sin;
     const ModulationTable* table = nullptr;  // the step's precomputed adaLN projections, if made
@@ -51,9 +53,8 @@ class FluxTransformer {
   void check_inputs(const Tensor& hidden, const Tensor& context, const Tensor& pooled,
                     const std::vector<float>& timesteps, const Tensor& img_ids, const Tensor& txt_ids,
                     const std::vector<float>* guidance) const;
-  Tensor forward_local(const Tensor& hidden, const Tensor& context, const Tensor& pooled,
-                       const std::vector<float>& timesteps, const Tensor& img_ids, const Tensor& txt_ids,
-                       const std::vector<float>* guidance) const;
+  // The run's groups; a model loaded without any runs with a one-rank group.
+  ParallelGroups& groups() const;
   // The timestep (+ guidance) + pooled-text embedding, scaled by 1000 as diffusers does.
   Tensor time_embedding(const std::vector<float>& timesteps, const Tensor& pooled,
                         const std::vector<float>* guidance) const;

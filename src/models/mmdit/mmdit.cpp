@@ -51,9 +51,19 @@ void MMDiT::check_inputs(const Tensor& latent, const Tensor& context, const Tens
 Tensor MMDiT::forward(const Tensor& latent, const Tensor& context, const Tensor& pooled,
                       const std::vector<float>& timesteps) const {
   check_inputs(latent, context, pooled, timesteps);
-  if (parallel_) return forward_parallel(latent, context, pooled, timesteps);
-  return forward_with_temb(latent, context, time_embedding(timesteps, pooled));
+  // cfg: this rank's CFG group takes its share of the batch; the shares are gathered, so every
+  // rank returns the whole [B, C, H, W] prediction. One rank: the whole batch, no gather.
+  Communicator& cfg = *groups().cfg;
+  const int64_t B = latent.size(0), n = cfg.size();
+  PD_CHECK(B % n == 0, "transformer: a batch of ", B, " does not split over cfg factor ", n,
+           " (CFG runs [uncond; cond] halves on separate submeshes)");
+  const int64_t b = B / n, first = cfg.rank() * b;
+  const std::vector<float> mine(timesteps.begin() + first, timesteps.begin() + first + b);
+  const Tensor temb = time_embedding(mine, pooled.rows(first, first + b));
+  return gather_batch(cfg, forward_with_temb(latent.rows(first, first + b), context.rows(first, first + b), temb));
 }
+
+ParallelGroups& MMDiT::groups() const { return parallel_ ? *parallel_ : ParallelGroups::one_rank(); }
 
 Tensor MMDiT::time_embedding(const std::vector<float>& timesteps, const Tensor& pooled) const {
   return time_text_embed_.forward(timesteps, pooled);
@@ -77,40 +87,20 @@ ModulationTable MMDiT::modulation_table(const std::vector<std::vector<float>>& t
 }
 
 Tensor MMDiT::forward_with_temb(const Tensor& latent, const Tensor& context, const Conditioning& temb) const {
-  PD_CHECK(!parallel_, "MMDiT::forward_with_temb runs one rank");
+  ParallelGroups& g = groups();
   const int64_t B = latent.size(0), p = config_.patch_size, C = config_.out_channels;
-  const int64_t h = latent.size(2) / p, w = latent.size(3) / p;
-  Tensor hidden = pos_embed_.forward(latent);
-  Tensor ctx = context_embedder_.forward(context);
-  for (const auto& block : blocks_) block.forward(hidden, ctx, temb);
-  const Tensor out = proj_out_.forward(norm_out_.forward(hidden, temb));  // [B, h*w, p*p*C]
-  // unpatchify: (B, h, w, p, q, C) -> (B, C, h, p, w, q)
-  return ops::permute(out.reshape({B, h, w, p, p, C}), {0, 5, 1, 3, 2, 4}).reshape({B, C, h * p, w * p});
-}
-
-Tensor MMDiT::forward_parallel(const Tensor& latent, const Tensor& context, const Tensor& pooled,
-                               const std::vector<float>& timesteps) const {
-  auto& g = *parallel_;
-  const int64_t B = latent.size(0), cfg = g.cfg->size(), p = config_.patch_size, C = config_.out_channels;
-  PD_CHECK(B % cfg == 0, "transformer: a batch of ", B, " does not split over cfg factor ", cfg,
-           " (CFG runs [uncond; cond] halves on separate submeshes)");
-  const int64_t b = B / cfg, first = g.cfg->rank() * b;
-  const std::vector<float> my_timesteps(timesteps.begin() + first, timesteps.begin() + first + b);
   const int64_t h = latent.size(2) / p, w = latent.size(3) / p, tokens = h * w;
-
   // Image tokens over sp x tp (the tp ranks of an sp shard hold consecutive slices of it),
-  // prompt tokens over tp: the residual streams are never replicated inside a tp group.
+  // prompt tokens over tp: the residual streams are never replicated inside a tp group. One
+  // rank: the whole sequences (sharding and gathering are the identity).
   const int64_t sp = g.sp->size(), tp = g.tp->size(), M = context.size(1);
-  const Tensor patches = pos_embed_.forward(latent.rows(first, first + b));              // [b, N, D]
-  Tensor hidden = shard_tokens(patches, g.sp->rank() * tp + g.tp->rank(), sp * tp);     // [b, N/(sp tp), D]
-  const Tensor temb = time_text_embed_.forward(my_timesteps, pooled.rows(first, first + b));
-  Tensor ctx = shard_tokens(context_embedder_.forward(context.rows(first, first + b)), g.tp->rank(), tp);
+  Tensor hidden = shard_tokens(pos_embed_.forward(latent), g.sp->rank() * tp + g.tp->rank(), sp * tp);
+  Tensor ctx = shard_tokens(context_embedder_.forward(context), g.tp->rank(), tp);
   for (const auto& block : blocks_) block.forward(hidden, ctx, temb, tokens, M);
   const Tensor local = proj_out_.forward(norm_out_.forward(hidden, temb));
-  const Tensor out = gather_tokens(*g.sp, gather_rows(*g.tp, local), tokens);  // [b, N, p*p*C]
-  const Tensor image =
-      ops::permute(out.reshape({b, h, w, p, p, C}), {0, 5, 1, 3, 2, 4}).reshape({b, C, h * p, w * p});
-  return gather_batch(*g.cfg, image);
+  const Tensor out = gather_tokens(*g.sp, gather_rows(*g.tp, local), tokens);  // [B, h*w, p*p*C]
+  // unpatchify: (B, h, w, p, q, C) -> (B, C, h, p, w, q)
+  return ops::permute(out.reshape({B, h, w, p, p, C}), {0, 5, 1, 3, 2, 4}).reshape({B, C, h * p, w * p});
 }
 
 }  // namespace paradit

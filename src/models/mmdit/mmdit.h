@@ -21,9 +21,11 @@ class MMDiT {
   // sample (0..1000, as the scheduler gives them) -> the prediction [B, out_channels, H, W].
   Tensor forward(const Tensor& latent, const Tensor& context, const Tensor& pooled,
                  const std::vector<float>& timesteps) const;
-  // forward() in two parts (one rank): the timestep + pooled-prompt embedding [B, D], made from
-  // host values, and the rest, which only queues work on the tensors' device, so that a GPU
-  // can capture it as one graph and replay it with new latents and embeddings in place.
+  // forward() in two parts: the timestep + pooled-prompt embedding [B, D], made from host
+  // values, and the rest, which only queues work on the tensors' device, so that a GPU can
+  // capture it as one graph and replay it with new latents and embeddings in place. In a
+  // parallel run forward_with_temb takes this rank's cfg share of the batch (sp and tp happen
+  // inside it) and returns that share whole.
   Tensor time_embedding(const std::vector<float>& timesteps, const Tensor& pooled) const;
   Tensor forward_with_temb(const Tensor& latent, const Tensor& context, const Conditioning& temb) const;
   // Every adaLN projection of every step of an image, before its loop (layers/modulation_table.h):
@@ -34,11 +36,8 @@ class MMDiT {
   const MMDiTConfig& config() const { return config_; }
 
  private:
-  // cfg: this rank's CFG group takes its share of the batch; sp: its share of the image
-  // tokens; tp lives inside the layers. The result is gathered, so every rank returns the
-  // whole [B, C, H, W] prediction.
-  Tensor forward_parallel(const Tensor& latent, const Tensor& context, const Tensor& pooled,
-                          const std::vector<float>& timesteps) const;
+  // The run's groups; a model loaded without any runs with a one-rank group.
+  ParallelGroups& groups() const;
   ParallelGroups* parallel_ = nullptr;
   void check_inputs(const Tensor& latent, const Tensor& context, const Tensor& pooled,
                     const std::vector<float>& timesteps) const;
