@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/device_memory.h"
 #include "core/host_allocator.h"
+#include "core/step_arena.h"
 
 namespace paradit {
 
@@ -39,6 +40,11 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   t.device_ = device;
   const size_t bytes = t.nbytes();
   if (device == Device::CPU) {  // the common case, without the virtual call
+    // Inside a step with a workspace (core/step_arena.h), the arena serves it.
+    if (auto owner = arena_allocate(bytes, &t.data_)) {
+      t.owner_ = std::move(owner);
+      return t;
+    }
     void* p = bytes ? host_alloc(bytes) : nullptr;
     PD_CHECK(p != nullptr || bytes == 0, "out of memory allocating ", bytes, " bytes for ", t.describe());
     t.data_ = p;

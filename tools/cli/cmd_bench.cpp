@@ -10,6 +10,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "core/step_arena.h"
 #include "core/device_memory.h"
 #include "core/op_profile.h"
 #include "core/error.h"
@@ -40,20 +41,37 @@ Tensor filled(const Shape& shape, float scale) {
 
 // `warmup` untimed calls of `step`, then `runs` timed ones, each waited for on `device`:
 // the milliseconds, sorted. `warm` runs between the two (clearing counters).
+// On the host each call runs as a step of one workspace (core/step_arena.h), as the pipelines
+// run theirs: the first call sizes it.
 std::vector<double> time_runs(const std::function<void()>& step, int runs, int warmup, Device device,
-                              const std::function<void()>& warm = {}) {
-  for (int i = 0; i < warmup; ++i) step();
+                              const std::function<void()>& warm = {}, ArenaStats* workspace = nullptr) {
+  StepArena arena;
+  StepArena* use = device == Device::CPU ? &arena : nullptr;
+  for (int i = 0; i < warmup; ++i) {
+    const StepArena::Step s(use);
+    step();
+  }
   device_memory(device).synchronize();
   if (warm) warm();
   std::vector<double> ms;
   for (int i = 0; i < runs; ++i) {
     Timer timer;
-    step();
+    {
+      const StepArena::Step s(use);
+      step();
+    }
     device_memory(device).synchronize();
     ms.push_back(timer.seconds() * 1e3);
   }
   std::sort(ms.begin(), ms.end());
+  if (workspace) *workspace = arena.stats();
   return ms;
+}
+
+void print_workspace(const ArenaStats& w) {
+  if (w.recordings == 0) return;
+  std::printf("  step workspace: %.1f MiB, %zu tensors from it, %zu from the heap (%zu sizing, %zu off the plan)\n",
+              static_cast<double>(w.block_bytes) / (1 << 20), w.served, w.heap, w.recordings, w.diverged);
 }
 
 struct GraphTiming {
@@ -170,8 +188,10 @@ int bench_flux_transformer(const Args& args) {
   const std::vector<float> t(static_cast<size_t>(batch), 0.5f), guidance(static_cast<size_t>(batch), 3.5f);
   const std::vector<float>* g = config.guidance_embeds ? &guidance : nullptr;
   int64_t reorders_before = 0;
+  ArenaStats workspace;
   const std::vector<double> ms = time_runs([&] { model.forward(x, context, pooled, t, img_ids, txt_ids, g); }, runs,
-                                           warmup, device, [&] { reorders_before = ops::packed_weight_reorders(); });
+                                           warmup, device, [&] { reorders_before = ops::packed_weight_reorders(); },
+                                           &workspace);
   const double median = ms[ms.size() / 2], best = ms.front();
   const double tflop = flux_flops(config, tokens, text_tokens, batch) / 1e12, tflops = tflop / (median / 1e3);
   const auto breakdown =
@@ -186,6 +206,7 @@ int bench_flux_transformer(const Args& args) {
                               {"config", label}, {"size", size}, {"batch", batch}, {"device", device_name(device)},
                               {"dtype", compute == DType::BF16 ? "bf16" : "f32"}, {"threads", num_threads()},
                               {"load_s", load_s}, {"runs", runs}, {"text_tokens", text_tokens},
+                              {"workspace_mib", static_cast<double>(workspace.block_bytes) / (1 << 20)},
                               {"packed_weight_reorders_per_step",
                                static_cast<double>(ops::packed_weight_reorders() - reorders_before) / runs}};
     nlohmann::json jg = j;
@@ -198,6 +219,7 @@ int bench_flux_transformer(const Args& args) {
     std::printf("  weights ready in %.1f s\n", load_s);
     std::printf("  step: median %.1f ms, min %.1f ms over %d runs (after %d warm-up)\n", median, best, runs, warmup);
     std::printf("  %.3f TFLOP per step, %.3f TFLOP/s achieved\n", tflop, tflops);
+    print_workspace(workspace);
     print_graph(graph, tflop);
     print_breakdown(breakdown);
   }
@@ -261,10 +283,14 @@ int bench_transformer(const Args& args) {
   const Tensor pooled = filled({batch, config.pooled_projection_dim}, 0.5f).to(device);
   const std::vector<float> t(static_cast<size_t>(batch), 500.f);
   int64_t reorders_before = 0;
-  const std::vector<double> ms = time_runs([&] { model.forward(x, context, pooled, t); }, runs, warmup, device, [&] {
-    groups->stats().clear();
-    reorders_before = ops::packed_weight_reorders();
-  });
+  ArenaStats workspace;
+  const std::vector<double> ms = time_runs(
+      [&] { model.forward(x, context, pooled, t); }, runs, warmup, device,
+      [&] {
+        groups->stats().clear();
+        reorders_before = ops::packed_weight_reorders();
+      },
+      &workspace);
   const double median = ms[ms.size() / 2], best = ms.front();
   const auto breakdown = breakdown_if_asked(args, device, [&] { model.forward(x, context, pooled, t); });
   GraphTiming graph;
@@ -287,6 +313,7 @@ int bench_transformer(const Args& args) {
                               {"threads", num_threads()}, {"load_s", load_s}, {"runs", runs},
                               {"ranks", groups->world->size()}, {"mesh", groups->mesh.str()},
                               {"parallel", groups->config.str()}, {"comm", comm},
+                              {"workspace_mib", static_cast<double>(workspace.block_bytes) / (1 << 20)},
                               {"packed_weight_reorders_per_step",
                                static_cast<double>(ops::packed_weight_reorders() - reorders_before) / runs}};
     nlohmann::json jg = j;
@@ -299,6 +326,7 @@ int bench_transformer(const Args& args) {
     std::printf("  weights ready in %.1f s\n", load_s);
     std::printf("  step: median %.1f ms, min %.1f ms over %d runs (after %d warm-up)\n", median, best, runs, warmup);
     std::printf("  %.3f TFLOP per step, %.3f TFLOP/s achieved\n", tflop, tflops);
+    print_workspace(workspace);
     print_graph(graph, tflop);
     print_breakdown(breakdown);
     if (!groups->trivial()) {

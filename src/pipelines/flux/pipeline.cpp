@@ -202,6 +202,10 @@ GenerateResult FluxPipeline::generate(const GenerateRequest& request, const Prog
     captured = std::make_unique<CapturedStep>([this, &prepared](const std::vector<Tensor>& in) {
       return transformer_->forward_prepared(in[0], in[1], prepared);
     });
+  // On the host every step's tensors come from one workspace, planned by the first step
+  // (core/step_arena.h); the GPU's replayed graph has its own pool.
+  std::unique_ptr<StepArena> arena;
+  if (device == Device::CPU) arena = std::make_unique<StepArena>();
   Timer loop_timer;
   for (int i = 0; i < r.steps; ++i) {
     bool cancelled = cancel && cancel->load();
@@ -209,21 +213,26 @@ GenerateResult FluxPipeline::generate(const GenerateRequest& request, const Prog
     if (parallel) cancelled = agree_with_root(*options_.parallel->world, cancelled);
     if (cancelled) throw CancelledError();
     Timings::Scope t(&timings, "denoising_step_" + std::to_string(i));
-    // The pipeline hands the transformer t / 1000 (float32); the model scales it back.
-    const std::vector<float> timestep(static_cast<size_t>(batch), schedule.timesteps[static_cast<size_t>(i)] / 1000.f);
-    const Tensor input = true_cfg ? ops::concat({latents, latents}, 0) : latents;
-    Tensor noise;
-    if (precompute) modulation.select(i);
-    if (captured) noise = captured->run({input, context});
-    else if (precompute) noise = transformer_->forward_prepared(input, context, prepared);
-    else noise = transformer_->forward(input, context, pooled, timestep, img_ids, txt_ids, g);
-    if (true_cfg)  // neg + s * (cond - neg)
-      noise = ops::guidance_combine(noise.rows(0, 1), noise.rows(1, 2), static_cast<float>(r.true_cfg));
-    FlowMatchEulerScheduler::step(latents, noise, schedule.sigmas[static_cast<size_t>(i)],
-                                  schedule.sigmas[static_cast<size_t>(i) + 1]);
+    {
+      const StepArena::Step workspace(arena.get());
+      // The pipeline hands the transformer t / 1000 (float32); the model scales it back.
+      const std::vector<float> timestep(static_cast<size_t>(batch), schedule.timesteps[static_cast<size_t>(i)] / 1000.f);
+      const Tensor input = true_cfg ? ops::concat({latents, latents}, 0) : latents;
+      Tensor noise;
+      if (precompute) modulation.select(i);
+      if (captured) noise = captured->run({input, context});
+      else if (precompute) noise = transformer_->forward_prepared(input, context, prepared);
+      else noise = transformer_->forward(input, context, pooled, timestep, img_ids, txt_ids, g);
+      if (true_cfg)  // neg + s * (cond - neg)
+        noise = ops::guidance_combine(noise.rows(0, 1), noise.rows(1, 2), static_cast<float>(r.true_cfg));
+      FlowMatchEulerScheduler::step(latents, noise, schedule.sigmas[static_cast<size_t>(i)],
+                                    schedule.sigmas[static_cast<size_t>(i) + 1]);
+    }
     if (keep_step_latents) out.step_latents.push_back(latents.to(Device::CPU).clone());
     if (progress) progress({i + 1, r.steps, loop_timer.seconds()});
   }
+  if (arena) out.workspace = arena->stats();
+  arena.reset();
   latents = latents.to(Device::CPU);
   out.latents = latents;
   out.image.width = r.width;

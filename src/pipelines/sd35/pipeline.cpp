@@ -228,6 +228,10 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& request, const Prog
     captured = std::make_unique<CapturedStep>([this, &conditioning](const std::vector<Tensor>& in) {
       return transformer_->forward_with_temb(in[0], in[1], conditioning);
     });
+  // On the host every step's tensors come from one workspace, planned by the first step
+  // (core/step_arena.h); the GPU's replayed graph has its own pool.
+  std::unique_ptr<StepArena> arena;
+  if (device == Device::CPU) arena = std::make_unique<StepArena>();
   Timer loop_timer;
   for (int i = 0; i < steps; ++i) {
     bool cancelled = cancel && cancel->load();
@@ -235,25 +239,30 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& request, const Prog
     if (options_.parallel && !options_.parallel->trivial()) cancelled = agree_with_root(*options_.parallel->world, cancelled);
     if (cancelled) throw CancelledError();
     Timings::Scope t(&timings, "denoising_step_" + std::to_string(i));
-    const float timestep = schedule.timesteps[static_cast<size_t>(i)];
-    const Tensor input = cfg ? ops::concat({latents, latents}, 0) : latents;
-    const std::vector<float> timesteps(cfg ? 2 : 1, timestep);
-    if (precompute) modulation.select(i);
-    const Tensor velocity = captured     ? captured->run({input, context})
-                            : precompute ? transformer_->forward_with_temb(input, context, conditioning)
-                                         : transformer_->forward(input, context, pooled, timesteps);
-    Tensor guided;
-    if (cfg) {
-      // noise = uncond + g * (cond - uncond), in float32 as torch evaluates it
-      guided = ops::guidance_combine(velocity.rows(0, 1), velocity.rows(1, 2), static_cast<float>(guidance));
-    } else {
-      guided = velocity;
+    {
+      const StepArena::Step workspace(arena.get());
+      const float timestep = schedule.timesteps[static_cast<size_t>(i)];
+      const Tensor input = cfg ? ops::concat({latents, latents}, 0) : latents;
+      const std::vector<float> timesteps(cfg ? 2 : 1, timestep);
+      if (precompute) modulation.select(i);
+      const Tensor velocity = captured     ? captured->run({input, context})
+                              : precompute ? transformer_->forward_with_temb(input, context, conditioning)
+                                           : transformer_->forward(input, context, pooled, timesteps);
+      Tensor guided;
+      if (cfg) {
+        // noise = uncond + g * (cond - uncond), in float32 as torch evaluates it
+        guided = ops::guidance_combine(velocity.rows(0, 1), velocity.rows(1, 2), static_cast<float>(guidance));
+      } else {
+        guided = velocity;
+      }
+      FlowMatchEulerScheduler::step(latents, guided, schedule.sigmas[static_cast<size_t>(i)],
+                                    schedule.sigmas[static_cast<size_t>(i) + 1]);
     }
-    FlowMatchEulerScheduler::step(latents, guided, schedule.sigmas[static_cast<size_t>(i)],
-                                  schedule.sigmas[static_cast<size_t>(i) + 1]);
     if (keep_step_latents) out.step_latents.push_back(latents.to(Device::CPU).clone());
     if (progress) progress({i + 1, steps, loop_timer.seconds()});
   }
+  if (arena) out.workspace = arena->stats();
+  arena.reset();
   latents = latents.to(Device::CPU);
   out.latents = latents;
   // The transformer's mapped weights (16 GB for SD3.5 Large) leave this process's memory

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/step_arena.h"
 #include "core/timings.h"
 #include "io/png.h"
 #include "models/mmdit/mmdit.h"
@@ -70,6 +71,7 @@ struct GenerateResult {
   Tensor latents;                    // the final latents, before unscaling
   std::vector<Tensor> step_latents;  // after each step, when asked for
   Timings timings;
+  ArenaStats workspace;  // the denoising steps' workspace (host runs; core/step_arena.h)
   int steps = 0;
   double guidance = 0;
 };
