@@ -26,7 +26,8 @@ CpuFeatures detect() {
   f.avx2 = ymm && (b & (1u << 5));
   f.fma = ymm && fma;
   f.avx512f = zmm && (b & (1u << 16));
-  f.amx_bf16 = (d & (1u << 22)) && (d & (1u << 24));  // AMX-BF16 and AMX-TILE
+  const bool tiles = (xcr0 & (uint64_t{3} << 17)) == (uint64_t{3} << 17);  // XTILECFG and XTILEDATA state
+  f.amx_bf16 = tiles && (d & (1u << 22)) && (d & (1u << 24));                // AMX-BF16 and AMX-TILE
   unsigned a1 = 0, b1 = 0, c1 = 0, d1 = 0;
   if (a >= 1 && __get_cpuid_count(7, 1, &a1, &b1, &c1, &d1)) f.avx512_bf16 = f.avx512f && (a1 & (1u << 5));
   return f;

@@ -178,7 +178,7 @@ void apply_rope(Tensor& x, const Tensor& cos, const Tensor& sin) {
 }
 
 bool fast_bf16_attention(int64_t head_dim) {
-  return cpu::best_bf16_attention_kernel() == cpu::Bf16AttentionKernel::Avx512Bf16 &&
+  return cpu::best_bf16_attention_kernel() != cpu::Bf16AttentionKernel::Portable &&
          cpu::bf16_attention_supports(head_dim);
 }
 

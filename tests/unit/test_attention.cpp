@@ -4,8 +4,10 @@
 #include <sys/resource.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <random>
 
+#include "backend/cpu/attention_tiles.h"
 #include "backend/cpu/cpu_ops.h"
 #include "core/cpu_features.h"
 #include "core/error.h"
@@ -128,6 +130,23 @@ std::vector<double> reference_row(const Tensor& q, const Tensor& k, const Tensor
   return out;
 }
 
+// Every bf16 kernel this CPU can run: the portable one and the AMX tile program on its software
+// registers everywhere, AVX512-BF16 and AMX where the CPU has them.
+std::vector<cpu::Bf16AttentionKernel> bf16_kernels_here() {
+  std::vector<cpu::Bf16AttentionKernel> kernels = {cpu::Bf16AttentionKernel::Portable,
+                                                   cpu::Bf16AttentionKernel::AmxEmulated};
+  if (cpu_features().avx512_bf16) kernels.push_back(cpu::Bf16AttentionKernel::Avx512Bf16);
+  if (cpu_features().avx512_bf16 && cpu::amx_tiles_usable()) kernels.push_back(cpu::Bf16AttentionKernel::Amx);
+  static bool told = false;
+  if (!told) {
+    told = true;
+    std::printf("  [bf16 attention] this CPU (%s) runs:", cpu_features().summary().c_str());
+    for (auto k : kernels) std::printf(" %s", cpu::bf16_attention_kernel_name(k));
+    std::printf("\n");
+  }
+  return kernels;
+}
+
 // The bf16 kernels (backend/cpu/attention_bf16.cpp) against the f32 kernel on the same
 // bf16-rounded inputs, so that only the probabilities' rounding and the summation order differ:
 // odd sizes (query rows past a tile, keys past a pair and a chunk), causal masks, a bias with
@@ -140,13 +159,7 @@ TEST(Attention, Bf16KernelsMatchTheF32Kernel) {
   const Case cases[] = {{{2, 3, 77, 64}, {2, 3, 77, 64}, true, false},  {{1, 2, 130, 64}, {1, 2, 45, 64}, false, true},
                         {{1, 1, 300, 128}, {1, 1, 300, 128}, false, false}, {{1, 2, 1, 64}, {1, 2, 33, 64}, false, false},
                         {{2, 2, 65, 64}, {2, 2, 517, 64}, false, true},    {{1, 1, 260, 64}, {1, 1, 260, 64}, true, true}};
-  std::vector<cpu::Bf16AttentionKernel> kernels = {cpu::Bf16AttentionKernel::Portable};
-  if (cpu_features().avx512_bf16) {
-    kernels.push_back(cpu::Bf16AttentionKernel::Avx512Bf16);
-  } else {
-    std::printf("  [bf16 attention] no AVX512-BF16 on this CPU (%s): the portable kernel only\n",
-                cpu_features().summary().c_str());
-  }
+  const std::vector<cpu::Bf16AttentionKernel> kernels = bf16_kernels_here();
   uint32_t seed = 10;
   for (const Case& c : cases) {
     const Tensor q = random_tensor(c.q, seed++).to(DType::BF16), k = random_tensor(c.k, seed++).to(DType::BF16),
@@ -164,26 +177,63 @@ TEST(Attention, Bf16KernelsMatchTheF32Kernel) {
     const std::string name = "bf16 attention " + shape_str(c.q) + " x " + std::to_string(c.k[2]) + " keys" +
                              (c.causal ? " causal" : "") + (c.bias ? " bias" : "");
     std::vector<Tensor> results;
+    std::vector<bool> tile_order;  // AMX's tiles sum the products in another order
     for (const auto kernel : kernels)
       for (const DType input : {DType::BF16, DType::F32}) {
         Tensor out = Tensor::empty(c.q);
         cpu::attention_bf16(q.to(input), k.to(input), v.to(input), scale, c.causal, b, out, kernel);
-        EXPECT_TRUE(test::close_enough(name + (kernel == cpu::Bf16AttentionKernel::Portable ? " portable" : " avx512") +
+        EXPECT_TRUE(test::close_enough(name + " " + cpu::bf16_attention_kernel_name(kernel) +
                                            (input == DType::F32 ? " (f32 in)" : ""),
                                        out, expected, 0.9999, 1e-2));
         if (c.bias) {  // the fully masked row is zeros, as in the f32 kernel
           for (int64_t x = 0; x < c.q[3]; ++x) ASSERT_EQ(out.data<float>()[x], 0.f);
         }
         results.push_back(out);
+        tile_order.push_back(kernel == cpu::Bf16AttentionKernel::Amx || kernel == cpu::Bf16AttentionKernel::AmxEmulated);
       }
-    for (const Tensor& r : results)  // every kernel and input type computes the same products
-      EXPECT_TRUE(test::close_enough(name + " kernels agree", r, results[0], 0.999999, 1e-5));
+    // Every kernel and input type computes the same products. Kernels that sum them in the
+    // portable kernel's order agree to f32 rounding; the AMX tile program sums in another order,
+    // and a score that moves by an f32 ulp can move its bf16-rounded probability by a bf16 ulp
+    // (seen: 3e-5 relative on the head of 128), still 100x inside the bf16 bound above.
+    for (size_t i = 0; i < results.size(); ++i)
+      EXPECT_TRUE(test::close_enough(name + " kernels agree", results[i], results[0], 0.999999,
+                                     tile_order[i] ? 2e-4 : 1e-5));
   }
   // The op: f32 inputs with bf16 products.
   const Tensor q = random_tensor({1, 2, 100, 64}, 1), k = random_tensor({1, 2, 90, 64}, 2),
                v = random_tensor({1, 2, 90, 64}, 3);
   EXPECT_TRUE(test::close_enough("ops::attention bf16 products", ops::attention(q, k, v, 0.125f, false, nullptr, true),
                                  ops::attention(q, k, v, 0.125f), 0.9999, 1e-2));
+}
+
+// The AMX kernel on the hardware tiles (the same tile program runs on emulated registers in the
+// tests above on every CPU): against the f32 kernel, and against the emulated registers, which
+// must compute the same products.
+TEST(Attention, AmxKernelOnTheHardwareMatchesTheF32Kernel) {
+  if (!cpu_features().amx_bf16)
+    GTEST_SKIP() << "this CPU has no AMX-BF16 (" << cpu_features().summary()
+                 << "): the AMX tile program ran on emulated registers only";
+  if (!cpu_features().avx512_bf16 || !cpu::amx_tiles_usable())
+    GTEST_SKIP() << "the CPU has AMX-BF16, but Linux did not grant this process the tile state (arch_prctl)";
+  uint32_t seed = 500;
+  for (const int64_t d : {64, 128}) {
+    const Shape qs = {2, 2, 150, d}, ks = {2, 2, 333, d};
+    const Tensor q = random_tensor(qs, seed++).to(DType::BF16), k = random_tensor(ks, seed++).to(DType::BF16),
+                 v = random_tensor(ks, seed++).to(DType::BF16);
+    const float scale = 1.f / std::sqrt(static_cast<float>(d));
+    Tensor expected = Tensor::empty(qs), hw = Tensor::empty(qs), emulated = Tensor::empty(qs);
+    cpu::attention(q.to(DType::F32), k.to(DType::F32), v.to(DType::F32), scale, false, nullptr, expected);
+    cpu::attention_bf16(q, k, v, scale, false, nullptr, hw, cpu::Bf16AttentionKernel::Amx);
+    cpu::attention_bf16(q, k, v, scale, false, nullptr, emulated, cpu::Bf16AttentionKernel::AmxEmulated);
+    const std::string name = "AMX attention d=" + std::to_string(d);
+    EXPECT_TRUE(test::close_enough(name + " vs f32", hw, expected, 0.9999, 1e-2));
+    // The hardware's summation order inside a tile is its own: the same bound as between kernels.
+    EXPECT_TRUE(test::close_enough(name + " vs emulated tiles", hw, emulated, 0.999999, 2e-4));
+  }
+  const char* off = std::getenv("PARADIT_AMX");
+  if (!(off && std::string(off) == "0")) {
+    EXPECT_EQ(cpu::best_bf16_attention_kernel(), cpu::Bf16AttentionKernel::Amx);
+  }
 }
 
 // Joint attention over views of fused q/k/v projections (no permute, no concat), with the
@@ -196,8 +246,7 @@ TEST(Attention, JointOverStridedViewsMatchesTheConcatenatedReference) {
     int64_t B, H, D, N, M;
     bool causal;
   };
-  std::vector<cpu::Bf16AttentionKernel> kernels = {cpu::Bf16AttentionKernel::Portable};
-  if (cpu_features().avx512_bf16) kernels.push_back(cpu::Bf16AttentionKernel::Avx512Bf16);
+  const std::vector<cpu::Bf16AttentionKernel> kernels = bf16_kernels_here();
   uint32_t seed = 100;
   for (const Case& c : {Case{2, 3, 64, 70, 23, false}, Case{1, 2, 128, 41, 0, true}, Case{1, 1, 64, 5, 300, false}}) {
     const float scale = 1.f / std::sqrt(static_cast<float>(c.D)), eps = 1e-6f;
@@ -298,7 +347,7 @@ TEST(Attention, JointOverStridedViewsMatchesTheConcatenatedReference) {
           }
           cpu::attention_bf16_rows(rows, c.B, c.H, c.D, in, out, scale, c.causal, nullptr, eps, kernel);
           for (size_t i = 0; i < expected.size(); ++i)
-            EXPECT_TRUE(test::close_enough(name + (kernel == cpu::Bf16AttentionKernel::Portable ? " portable" : " avx512") +
+            EXPECT_TRUE(test::close_enough(name + " " + cpu::bf16_attention_kernel_name(kernel) +
                                                " in " + dtype_name(in) + " out " + dtype_name(out) + " stream " +
                                                std::to_string(i),
                                            outs[i].to(DType::F32), expected[i], 0.9999, 2e-2));

@@ -6,6 +6,8 @@
 #include <exception>
 #include <string>
 
+#include "backend/cpu/cpu_ops.h"
+#include "core/cpu_features.h"
 #include "commands.h"
 #include "usage.h"
 #include "core/error.h"
@@ -65,6 +67,8 @@ int run(int argc, char** argv) {
       return 0;
     }
     std::printf("paradit %s\n", PARADIT_VERSION);
+    std::printf("CPU: %s; bf16 attention kernel: %s\n", paradit::cpu_features().summary().c_str(),
+                paradit::cpu::bf16_attention_kernel_name(paradit::cpu::best_bf16_attention_kernel()));
 #ifdef PARADIT_HAVE_CUDA
     const int gpus = paradit::cuda::device_count();
     std::printf("CUDA backend: built; %s\n",

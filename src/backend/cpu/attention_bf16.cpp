@@ -13,9 +13,11 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#include "backend/cpu/attention_tiles.h"
 #include "backend/cpu/cpu_ops.h"
 #include "backend/cpu/fast_math.h"
 #include "core/cpu_features.h"
@@ -232,15 +234,24 @@ float exp_row_portable(const float* row, int64_t n, float m, uint16_t* p) {
   return sum;
 }
 
-struct Tiles {
-  void (*qk)(const uint16_t*, int64_t, const uint16_t*, float*, int64_t);
-  void (*pv)(const uint16_t*, int64_t, const uint16_t*, int64_t, int64_t, int64_t, float*, int64_t);
-  float (*exp_row)(const float*, int64_t, float, uint16_t*);
-};
-
-Tiles tiles_for(Bf16AttentionKernel kernel) {
-  if (kernel == Bf16AttentionKernel::Portable) return {qk_tile_portable, pv_tile_portable, exp_row_portable};
-  return {qk_tile_avx512, pv_tile_avx512, exp_row_avx512};
+AttentionTiles tiles_for(Bf16AttentionKernel kernel) {
+  switch (kernel) {
+    case Bf16AttentionKernel::Portable:
+      return {qk_tile_portable, pv_tile_portable, exp_row_portable, kQkRows, kPvRows, 2};
+    case Bf16AttentionKernel::Avx512Bf16:
+      return {qk_tile_avx512, pv_tile_avx512, exp_row_avx512, kQkRows, kPvRows, 2};
+    case Bf16AttentionKernel::Amx: {
+      AttentionTiles t = amx_attention_tiles(false);
+      t.exp_row = exp_row_avx512;  // every AMX CPU has AVX512-BF16
+      return t;
+    }
+    case Bf16AttentionKernel::AmxEmulated: {
+      AttentionTiles t = amx_attention_tiles(true);
+      t.exp_row = exp_row_portable;
+      return t;
+    }
+  }
+  return {qk_tile_portable, pv_tile_portable, exp_row_portable, kQkRows, kPvRows, 2};
 }
 
 struct Scratch {
@@ -255,7 +266,7 @@ struct Scratch {
 // Query rows [q0, q0 + rows) (global rows over the streams) of batch b, head h; kp/vp: the
 // head's packs; bias: the head's [nq, nk] or null.
 template <typename T, typename O>
-void attend_rows(const Tiles& t, const std::vector<AttentionRows>& streams, int64_t b, int64_t h, const uint16_t* kp,
+void attend_rows(const AttentionTiles& t, const std::vector<AttentionRows>& streams, int64_t b, int64_t h, const uint16_t* kp,
                  const uint16_t* vp, const float* bias, int64_t q0, int64_t rows, int64_t nk, int64_t d, float scale,
                  bool causal, float eps, Scratch& s) {
   // The block's queries in bf16; rows past `rows` stay zero so whole tiles can run.
@@ -273,18 +284,18 @@ void attend_rows(const Tiles& t, const std::vector<AttentionRows>& streams, int6
   std::fill(s.o.begin(), s.o.end(), 0.f);
   std::fill(s.row_max.begin(), s.row_max.end(), -INFINITY);
   std::fill(s.row_sum.begin(), s.row_sum.end(), 0.f);
-  const int64_t qk_tiles = (rows + kQkRows - 1) / kQkRows, pv_tiles = (rows + kPvRows - 1) / kPvRows;
+  const int64_t qk_tiles = (rows + t.qk_rows - 1) / t.qk_rows, pv_tiles = (rows + t.pv_rows - 1) / t.pv_rows;
   const int64_t key_end = causal ? std::min(nk, q0 + rows) : nk;
   for (int64_t c0 = 0; c0 < key_end; c0 += kKeyChunk) {
     const int64_t valid = std::min(kKeyChunk, key_end - c0);
     const int64_t key_pairs32 = (valid + 31) / 32;
     for (int64_t rt = 0; rt < qk_tiles; ++rt)
       for (int64_t kb = 0; kb < key_pairs32; ++kb)
-        t.qk(s.q.data() + rt * kQkRows * d, d, kp + (c0 + kb * 32) * d, s.s.data() + rt * kQkRows * kKeyChunk + kb * 32,
-             kKeyChunk);
+        t.qk(s.q.data() + rt * t.qk_rows * d, d, kp + (c0 + kb * 32) * d,
+             s.s.data() + rt * t.qk_rows * kKeyChunk + kb * 32, kKeyChunk);
     // The online softmax, in f32; probabilities go to bf16 for the second product.
-    const int64_t padded = (valid + 1) / 2 * 2;
-    for (int64_t i = 0; i < pv_tiles * kPvRows; ++i) {
+    const int64_t padded = (valid + t.key_align - 1) / t.key_align * t.key_align;  // within the pack's padding
+    for (int64_t i = 0; i < pv_tiles * t.pv_rows; ++i) {
       uint16_t* p = s.p.data() + i * kKeyChunk;
       if (i >= rows) {
         std::fill(p, p + padded, uint16_t{0});
@@ -324,8 +335,8 @@ void attend_rows(const Tiles& t, const std::vector<AttentionRows>& streams, int6
     }
     for (int64_t rt = 0; rt < pv_tiles; ++rt)
       for (int64_t c = 0; c < d; c += kPvDims)
-        t.pv(s.p.data() + rt * kPvRows * kKeyChunk, kKeyChunk, vp + c0 * d, d, padded / 2, c,
-             s.o.data() + rt * kPvRows * d, d);
+        t.pv(s.p.data() + rt * t.pv_rows * kKeyChunk, kKeyChunk, vp + c0 * d, d, padded / 2, c,
+             s.o.data() + rt * t.pv_rows * d, d);
   }
   for (int64_t i = 0; i < rows; ++i) {
     const float inv = s.row_sum[i] > 0.f ? 1.f / s.row_sum[i] : 0.f;
@@ -338,7 +349,7 @@ void attend_rows(const Tiles& t, const std::vector<AttentionRows>& streams, int6
 }
 
 template <typename T, typename O>
-void run(const Tiles& t, const std::vector<AttentionRows>& streams, int64_t batch, int64_t heads, int64_t d,
+void run(const AttentionTiles& t, const std::vector<AttentionRows>& streams, int64_t batch, int64_t heads, int64_t d,
          float scale, bool causal, const Tensor* bias, float eps) {
   int64_t n = 0, nk = 0;
   for (const auto& s : streams) {
@@ -355,6 +366,7 @@ void run(const Tiles& t, const std::vector<AttentionRows>& streams, int64_t batc
       pack_head<T>(streams, bh / heads, bh % heads, nk, nk_pad, d, eps, kpack.data() + bh * nk_pad * d,
                    vpack.data() + bh * nk_pad * d);
     Scratch scratch(d);
+    if (t.begin) t.begin();
 #pragma omp for collapse(2) schedule(dynamic)
     for (int64_t bh = 0; bh < all_heads; ++bh)
       for (int64_t qb = 0; qb < q_blocks; ++qb) {
@@ -364,13 +376,30 @@ void run(const Tiles& t, const std::vector<AttentionRows>& streams, int64_t batc
                           bias ? bias->data<float>() + (bh % heads) * n * nk : nullptr, q0,
                           std::min(kQueryBlock, n - q0), nk, d, scale, causal, eps, scratch);
       }
+    if (t.end) t.end();
   }
 }
 
 }  // namespace
 
 Bf16AttentionKernel best_bf16_attention_kernel() {
-  return cpu_features().avx512_bf16 ? Bf16AttentionKernel::Avx512Bf16 : Bf16AttentionKernel::Portable;
+  static const Bf16AttentionKernel best = [] {
+    const char* amx = std::getenv("PARADIT_AMX");
+    const bool amx_allowed = !(amx && std::strcmp(amx, "0") == 0);
+    if (cpu_features().avx512_bf16 && amx_allowed && amx_tiles_usable()) return Bf16AttentionKernel::Amx;
+    return cpu_features().avx512_bf16 ? Bf16AttentionKernel::Avx512Bf16 : Bf16AttentionKernel::Portable;
+  }();
+  return best;
+}
+
+const char* bf16_attention_kernel_name(Bf16AttentionKernel kernel) {
+  switch (kernel) {
+    case Bf16AttentionKernel::Avx512Bf16: return "avx512-bf16";
+    case Bf16AttentionKernel::Portable: return "portable";
+    case Bf16AttentionKernel::Amx: return "amx";
+    case Bf16AttentionKernel::AmxEmulated: return "amx-emulated";
+  }
+  return "?";
 }
 
 bool bf16_attention_supports(int64_t head_dim) {
@@ -380,7 +409,7 @@ bool bf16_attention_supports(int64_t head_dim) {
 void attention_bf16_rows(const std::vector<AttentionRows>& streams, int64_t batch, int64_t heads, int64_t d, DType in,
                          DType out, float scale, bool causal, const Tensor* bias, float norm_eps,
                          Bf16AttentionKernel kernel) {
-  const Tiles t = tiles_for(kernel);
+  const AttentionTiles t = tiles_for(kernel);
   const bool bf16_in = in == DType::BF16, bf16_out = out == DType::BF16;
   if (bf16_in && bf16_out) return run<uint16_t, uint16_t>(t, streams, batch, heads, d, scale, causal, bias, norm_eps);
   if (bf16_in) return run<uint16_t, float>(t, streams, batch, heads, d, scale, causal, bias, norm_eps);
