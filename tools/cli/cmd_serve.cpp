@@ -2,6 +2,9 @@
 // which finish the running job and then exit.
 #include <pthread.h>
 #include <signal.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <unistd.h>
 
 #include <atomic>
@@ -30,6 +33,16 @@ int run_serve(int argc, char** argv) {
   known.insert(known.end(), kParallelOptions.begin(), kParallelOptions.end());
   args.allow_only(known);
   const Device device = parse_device(args.get("device", "cpu"));
+#if defined(__GLIBC__)
+  // A long-running server keeps its resident set at its live memory. Left to itself, glibc gives
+  // threads that meet on a lock a heap of their own (up to 8 per core), keeps what is freed in each,
+  // and raises the mmap threshold after a large free so that later large blocks stay there too: the
+  // soak test saw RSS step up by 50 to 110 MB at a random request, then stay. Two heaps, and blocks
+  // of 256 KiB and more always mapped and unmapped, keep it within 1% over 2,000 requests. The
+  // compute threads allocate little (tensors come from the host cache and the step workspace).
+  mallopt(M_ARENA_MAX, 2);
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
   // Every thread started from here on inherits the blocked signals; one thread waits for them.
   sigset_t signals;
   sigemptyset(&signals);
