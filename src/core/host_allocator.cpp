@@ -1,5 +1,7 @@
 #include "core/host_allocator.h"
 
+#include <sys/mman.h>
+
 #include <cstdlib>
 #include <mutex>
 #include <vector>
@@ -31,11 +33,21 @@ size_t rounded(size_t bytes) {
 
 }  // namespace
 
+void* host_map(size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+}
+
+void host_unmap(void* p, size_t bytes) {
+  if (p) munmap(p, bytes);
+}
+
 void* host_alloc(size_t bytes) {
   const size_t size = rounded(bytes);
   if (size == 0) return nullptr;
   if (size < kCachedFrom) return std::aligned_alloc(64, size);
   std::vector<void*> evicted;
+  std::vector<size_t> evicted_sizes;
   {
     Cache& c = cache();
     std::lock_guard<std::mutex> lock(c.mutex);
@@ -53,11 +65,12 @@ void* host_alloc(size_t bytes) {
       freed += c.blocks.front().size;
       c.stats.cached_bytes -= c.blocks.front().size;
       evicted.push_back(c.blocks.front().p);
+      evicted_sizes.push_back(c.blocks.front().size);
       c.blocks.erase(c.blocks.begin());
     }
   }
-  for (void* p : evicted) std::free(p);
-  return std::aligned_alloc(64, size);
+  for (size_t i = 0; i < evicted.size(); ++i) host_unmap(evicted[i], evicted_sizes[i]);
+  return host_map(size);
 }
 
 void host_free(void* p, size_t bytes) {
@@ -78,7 +91,7 @@ void host_release_cached() {
     blocks.swap(c.blocks);
     c.stats.cached_bytes = 0;
   }
-  for (const Block& b : blocks) std::free(b.p);
+  for (const Block& b : blocks) host_unmap(b.p, b.size);
 }
 
 HostCacheStats host_cache_stats() {

@@ -42,21 +42,17 @@ struct StepArena::State : std::enable_shared_from_this<StepArena::State> {
   size_t live_in_block = 0;
   ArenaStats stats;
 
-  ~State() { std::free(block); }
+  ~State() { host_unmap(block, block_bytes); }
 
   void plan();
   void release(uint64_t gen, size_t index, bool in_block);
 };
 
-void StepArena::State::plan() {
-  const size_t n = sizes.size();
-  offset.assign(n, kHeap);
-  conflicts.assign(n, {});
-  std::vector<size_t> order;
-  for (size_t i = 0; i < n; ++i)
-    if (died[i] >= 0) order.push_back(i);
-  // Largest first, each at the lowest offset that no placed tensor alive at the same time uses.
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return sizes[a] > sizes[b]; });
+// Places the tensors in `order`, each at the lowest offset that no tensor placed before it and
+// alive at the same time uses; returns the block size. (Taking the smallest gap that fits
+// instead gave larger blocks on the SD3.5 steps.)
+static size_t place(const std::vector<size_t>& order, const std::vector<size_t>& sizes, const std::vector<int64_t>& born,
+                    const std::vector<int64_t>& died, std::vector<size_t>& offset) {
   std::vector<size_t> placed, overlapping;
   size_t total = 0;
   for (size_t i : order) {
@@ -74,6 +70,29 @@ void StepArena::State::plan() {
     total = std::max(total, at + size);
     placed.push_back(i);
   }
+  return total;
+}
+
+void StepArena::State::plan() {
+  const size_t n = sizes.size();
+  conflicts.assign(n, {});
+  std::vector<size_t> by_birth;
+  for (size_t i = 0; i < n; ++i)
+    if (died[i] >= 0) by_birth.push_back(i);
+  // Two orders, the smaller block wins: largest first (the big activations placed before the
+  // small ones fill the gaps; 12% above the live peak on SD3.5-Large at 1024), and birth order
+  // (each tensor where the step's free bytes are; 5% smaller on a small SD3.5-Medium step).
+  std::vector<size_t> by_size = by_birth;
+  std::stable_sort(by_size.begin(), by_size.end(), [&](size_t a, size_t b) { return sizes[a] > sizes[b]; });
+  size_t total = SIZE_MAX;
+  for (const auto* order : {&by_size, &by_birth}) {
+    std::vector<size_t> trial(n, kHeap);
+    const size_t t = place(*order, sizes, born, died, trial);
+    if (t < total) {
+      total = t;
+      offset = std::move(trial);
+    }
+  }
   for (size_t j = 0; j < n; ++j) {
     if (offset[j] == kHeap) continue;
     for (size_t i = 0; i < j; ++i)
@@ -84,7 +103,7 @@ void StepArena::State::plan() {
   // takes their place, so that the arena does not raise the peak.
   host_release_cached();
   block_bytes = aligned(std::max<size_t>(total, 1));
-  block = static_cast<char*>(std::aligned_alloc(kAlign, block_bytes));
+  block = static_cast<char*>(host_map(block_bytes));
   PD_CHECK(block != nullptr, "out of host memory allocating the step's workspace (", block_bytes, " bytes)");
   freed.assign(n, 0);
   recording = false;
