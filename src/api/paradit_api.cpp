@@ -1,6 +1,5 @@
 // The public API (include/paradit/paradit.h) over the SD3.5 and FLUX.1 pipelines (the model's
 // files say which: a FluxPipeline folder runs FLUX).
-#include <cstdio>
 #include <optional>
 #include <sstream>
 
@@ -158,12 +157,7 @@ Result Pipeline::generate(const Request& request, const std::function<void(const
   r.image.rgb = std::move(out.image.pixels);
   r.image.parameters = describe(request, out, model_name(), impl_->flux.has_value());
   r.timings_table = out.timings.table();
-  if (const ArenaStats& w = out.workspace; w.recordings > 0) {
-    char line[256];
-    std::snprintf(line, sizeof line, "step workspace: %.1f MiB, %zu tensors from it, %zu from the heap (%zu sizing, %zu off the plan)\n",
-                  static_cast<double>(w.block_bytes) / (1 << 20), w.served, w.heap, w.recordings, w.diverged);
-    r.timings_table += line;
-  }
+  if (const std::string w = describe(out.workspace); !w.empty()) r.timings_table += w + "\n";
   if (!impl_->groups->trivial()) {
     r.timings_table += parallel_config() + "\n" + comm_table(impl_->groups->stats());
     impl_->groups->stats().clear();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <vector>
@@ -168,6 +169,14 @@ std::shared_ptr<const void> arena_allocate(size_t bytes, void** data) {
     owner->release(gen, index, in_block);
     if (!in_block) host_free(const_cast<void*>(q), bytes);
   });
+}
+
+std::string describe(const ArenaStats& w) {
+  if (w.recordings == 0) return "";
+  char line[200];
+  std::snprintf(line, sizeof line, "step workspace: %.1f MiB, %zu tensors from it, %zu from the heap (%zu sizing, %zu off the plan)",
+                static_cast<double>(w.block_bytes) / (1 << 20), w.served, w.heap, w.recordings, w.diverged);
+  return line;
 }
 
 bool StepArena::enabled() {

@@ -33,4 +33,5 @@ if command -v mpirun >/dev/null; then
   done
 fi
 check "version reports the CUDA backend" 0 "CUDA backend: \(built\|not built\)" "$bin" version
+check "version names the bf16 attention kernel" 0 "bf16 attention kernel: \(amx\|avx512-bf16\|portable\)" "$bin" version
 summary

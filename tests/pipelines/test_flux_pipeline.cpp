@@ -39,6 +39,7 @@ void expect_matches(const std::string& run, DType dtype, double min_pcc, int max
   EXPECT_EQ(pipe.defaults().steps, schnell ? 4 : 28);
   const auto result = pipe.generate(reference_request(f, run), {}, nullptr, true);
   ASSERT_EQ(static_cast<int>(result.step_latents.size()), f.config()["steps"].get<int>());
+  test::expect_workspace_served(result, f.config()["steps"].get<int>());
   for (size_t i = 0; i < result.step_latents.size(); ++i)
     EXPECT_TRUE(test::close_enough(run + " latents after step " + std::to_string(i), result.step_latents[i],
                                    f.f32("out." + run + ".latents_" + std::to_string(i)), min_pcc, 1.0));

@@ -35,6 +35,7 @@ void expect_matches_diffusers(DType dtype, double min_pcc, int max_levels,
   const auto pipe = Sd35Pipeline::load(o);
   const auto result = pipe.generate(reference_request(f), {}, nullptr, true);
   ASSERT_EQ(static_cast<int>(result.step_latents.size()), f.config()["num_inference_steps"].get<int>());
+  test::expect_workspace_served(result, f.config()["num_inference_steps"].get<int>());
   for (size_t i = 0; i < result.step_latents.size(); ++i)
     EXPECT_TRUE(test::close_enough("latents after step " + std::to_string(i), result.step_latents[i],
                                    f.f32("out.latents_" + std::to_string(i)), min_pcc, 1.0));

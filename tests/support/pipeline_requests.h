@@ -13,5 +13,8 @@ namespace paradit::test {
 GenerateRequest sd3_reference_request(const Fixture& f);
 // pipeline/flux_pipeline_io and flux_schnell_pipeline_io; `run`: "dev", "true_cfg", "schnell".
 GenerateRequest flux_reference_request(const Fixture& f, const std::string& run);
+// A host run of `steps` steps took every step after the first from one workspace plan
+// (core/step_arena.h), unless PARADIT_ARENA=0.
+void expect_workspace_served(const GenerateResult& result, int steps);
 
 }  // namespace paradit::test

@@ -69,9 +69,7 @@ std::vector<double> time_runs(const std::function<void()>& step, int runs, int w
 }
 
 void print_workspace(const ArenaStats& w) {
-  if (w.recordings == 0) return;
-  std::printf("  step workspace: %.1f MiB, %zu tensors from it, %zu from the heap (%zu sizing, %zu off the plan)\n",
-              static_cast<double>(w.block_bytes) / (1 << 20), w.served, w.heap, w.recordings, w.diverged);
+  if (const std::string line = describe(w); !line.empty()) std::printf("  %s\n", line.c_str());
 }
 
 struct GraphTiming {
