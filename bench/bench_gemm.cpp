@@ -11,6 +11,7 @@
 #include "core/tensor.h"
 #include "core/threads.h"
 #include "core/timer.h"
+#include "backend/cpu/cpu_ops.h"
 #include "ops/ops.h"
 #include <oneapi/dnnl/dnnl.hpp>
 #ifdef PARADIT_HAVE_OPENBLAS
@@ -60,8 +61,12 @@ int main(int argc, char** argv) {
   const Tensor w_kn = ops::permute(w, {1, 0});
   report("oneDNN f32, B stored [K, N]", M, N, K, time_best(reps, [&] { ops::matmul(a, w_kn); }));
   const Tensor a16 = a.to(DType::BF16), w16 = w.to(DType::BF16);
-  report("oneDNN bf16 -> bf16, f32 accumulate", M, N, K, time_best(reps, [&] { ops::linear(a16, w16); }));
-  report("oneDNN bf16 -> f32 (ops::linear)", M, N, K, time_best(reps, [&] { ops::linear(a16, w16, nullptr, DType::F32); }));
+  std::printf("bf16 GEMM method (ops::linear): %s\n", cpu::bf16_gemm_description().c_str());
+  report("bf16 -> bf16 (ops::linear)", M, N, K, time_best(reps, [&] { ops::linear(a16, w16); }));
+  report("bf16 -> f32 (ops::linear)", M, N, K, time_best(reps, [&] { ops::linear(a16, w16, nullptr, DType::F32); }));
+  const ops::GemmWeight w_load = ops::GemmWeight::pack(w16);
+  report("bf16 -> bf16 (ops::linear, weight as loaded)", M, N, K,
+         time_best(reps, [&] { ops::linear(a16, w_load, nullptr, DType::BF16); }));
   {
     // The same product with the weights reordered once into the layout oneDNN picks
     // (format_tag::any): what prepacking weights at load would buy.
@@ -72,6 +77,24 @@ int main(int argc, char** argv) {
     const dnnl::memory::desc a_md(dims{M, K}, dt::bf16, dims{K, 1}), c_md(dims{M, N}, dt::f32, dims{N, 1});
     const dnnl::memory::desc w_plain(dims{K, N}, dt::bf16, dims{1, K});
     const dnnl::memory::desc w_any(dims{K, N}, dt::bf16, dnnl::memory::format_tag::any);
+    {
+      // oneDNN's f32 kernel on weights in its own blocked layout: what widened bf16 products
+      // run on, before the conversions.
+      const dnnl::memory::desc a32_md(dims{M, K}, dt::f32, dims{K, 1});
+      const dnnl::memory::desc w32_plain(dims{K, N}, dt::f32, dims{1, K});
+      const dnnl::memory::desc w32_any(dims{K, N}, dt::f32, dnnl::memory::format_tag::any);
+      const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a32_md, w32_any, c_md), engine);
+      dnnl::memory wm(pd.weights_desc(), engine);
+      dnnl::memory src_w(w32_plain, engine, const_cast<void*>(w.raw()));
+      dnnl::reorder(src_w, wm).execute(stream, src_w, wm);
+      Tensor c = Tensor::empty({M, N});
+      dnnl::matmul mm(pd);
+      dnnl::memory am(a32_md, engine, const_cast<void*>(a.raw())), cm(c_md, engine, c.raw());
+      report("oneDNN f32, weights prepacked", M, N, K, time_best(reps, [&] {
+               mm.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, cm}});
+               stream.wait();
+             }));
+    }
     for (const bool packed : {false, true}) {
       const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, packed ? w_any : w_plain, c_md), engine);
       dnnl::memory wm(pd.weights_desc(), engine);

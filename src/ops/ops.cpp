@@ -93,7 +93,10 @@ GemmWeight GemmWeight::plain(Tensor w) {
 
 GemmWeight GemmWeight::pack(const Tensor& w) {
   GemmWeight g = plain(w);
-  if (w.device() != Device::CPU || w.dtype() != DType::BF16 || w.numel() == 0) return g;
+  // Widened bf16 products reorder the plain weight into f32 per call (cpu::Bf16Gemm).
+  if (w.device() != Device::CPU || w.dtype() != DType::BF16 || w.numel() == 0 ||
+      cpu::best_bf16_gemm() == cpu::Bf16Gemm::Widened)
+    return g;
   check_cpu("GemmWeight::pack", w);
   g.bytes_ = cpu::pack_matmul_weight(w, g.layout_);
   w.release_file_pages();  // the checkpoint's bytes were copied: no need to keep them resident

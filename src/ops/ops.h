@@ -25,9 +25,11 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias, DType out);
 // bf16 path's MLP keeps its wide hidden activation in bf16 for the next GEMM.
 Tensor linear_gelu(const Tensor& x, const Tensor& w, const Tensor* bias, bool tanh_approximation, DType out);
 // A linear layer's weight [N, K] held as the backend multiplies it fastest. pack() reorders a
-// bf16 weight on the CPU once, at load, into oneDNN's blocked layout (the plain bytes of a
-// checkpoint are then released from memory); elsewhere, and for f32 (the reference path), the
-// weight stays the plain row-major tensor. Packing changes no result.
+// bf16 weight on the CPU once, at load, into oneDNN's blocked bf16 layout (the plain bytes of a
+// checkpoint are then released from memory) where the CPU multiplies bf16 pairs fastest; on
+// CPUs whose f32 FMAs are faster (widened bf16 products, see backend/cpu/cpu_ops.h), for f32
+// (the reference path) and elsewhere the weight stays the plain row-major tensor. Packing
+// changes no result.
 class GemmWeight {
  public:
   GemmWeight() = default;

@@ -1,6 +1,7 @@
 // Every CPU op against torch (tests/fixtures/ops), plus the errors bad arguments must give.
 #include <gtest/gtest.h>
 
+#include "backend/cpu/cpu_ops.h"
 #include "core/error.h"
 #include "ops/ops.h"
 #include "support/compare.h"
@@ -59,6 +60,41 @@ TEST(Ops, LinearGeluFusedAndOutputDtype) {
   EXPECT_THROW(ops::linear(x, w, &b, DType::F16), Error);
 }
 
+// bf16 products both ways the CPU backend runs them (bf16 pairs; widened to f32 FMAs), on every
+// machine, against the f32 product of the same bf16-rounded operands (the products are exact in
+// f32, so only summation order differs): row counts below the widened minimum, one chunk, equal
+// chunks and a shorter last chunk; f32 and bf16 outputs; bias and a fused GELU.
+TEST(Ops, Bf16ProductsWidenedOrNotGiveTheF32Product) {
+  const int64_t N = 96, K = 160;
+  auto filled = [](int64_t rows, int64_t cols, int mul, int mod) {
+    Tensor t = Tensor::empty({rows, cols});
+    for (int64_t i = 0; i < t.numel(); ++i)
+      t.data<float>()[i] = static_cast<float>((i * mul) % mod) / static_cast<float>(mod / 2) - 1.f;
+    return t.to(DType::BF16);
+  };
+  const Tensor w = filled(N, K, 37, 101), bias = filled(1, N, 7, 23).to(DType::F32).reshape({N});
+  for (const int64_t rows : {int64_t{5}, cpu::kWidenedMinRows, int64_t{1024}, int64_t{2048}, int64_t{2050}}) {
+    const Tensor a = filled(rows, K, 13, 29);
+    const Tensor exact = ops::linear(a.to(DType::F32), w.to(DType::F32), &bias);
+    for (const auto method : {cpu::Bf16Gemm::Dot, cpu::Bf16Gemm::Widened}) {
+      const std::string name = std::string(method == cpu::Bf16Gemm::Dot ? "dot " : "widened ") + std::to_string(rows);
+      Tensor y32 = Tensor::empty({rows, N}), y16 = Tensor::empty({rows, N}, DType::BF16);
+      Tensor g32 = Tensor::empty({rows, N});
+      cpu::matmul(a, w, /*trans_b=*/true, &bias, y32, cpu::Epilogue::None, method);
+      cpu::matmul(a, w, /*trans_b=*/true, &bias, y16, cpu::Epilogue::None, method);
+      cpu::matmul(a, w, /*trans_b=*/true, &bias, g32, cpu::Epilogue::GeluTanh, method);
+      EXPECT_TRUE(test::close_enough(name + " rows, f32 out", y32, exact, 0.9999999, 1e-5));
+      // Rounding the output to bf16 is the only further error: half a bf16 ulp, 2^-9 relative.
+      EXPECT_TRUE(test::close_enough(name + " rows, bf16 out", y16.to(DType::F32), exact, 0.99999, 4e-3));
+      EXPECT_TRUE(test::close_enough(name + " rows, gelu", g32, ops::gelu(exact, true), 0.9999999, 1e-5));
+      // b stored [K, N] (trans_b false) takes the same route.
+      Tensor kn = Tensor::empty({rows, N});
+      cpu::matmul(a, ops::permute(w, {1, 0}), /*trans_b=*/false, &bias, kn, cpu::Epilogue::None, method);
+      EXPECT_TRUE(test::close_enough(name + " rows, b as [K, N]", kn, exact, 0.9999999, 1e-5));
+    }
+  }
+}
+
 // Weights packed at load into oneDNN's blocked layout: the same products as the plain weight
 // (against torch's y too) for row counts that match the packed blocking and any that might not,
 // a lossless round trip, and a checkpoint's pages released without losing its values.
@@ -66,7 +102,8 @@ TEST(Ops, PackedWeightsGiveThePlainProducts) {
   Fixture f("ops/linear");
   const Tensor x = f.f32("in.x"), w = f.f32("in.w").to(DType::BF16), b = f.f32("in.b");
   const ops::GemmWeight packed = ops::GemmWeight::pack(w);
-  EXPECT_TRUE(packed.packed());
+  // Packed where this CPU multiplies bf16 pairs; plain where it widens them to f32.
+  EXPECT_EQ(packed.packed(), cpu::best_bf16_gemm() == cpu::Bf16Gemm::Dot);
   EXPECT_EQ(packed.out_features(), w.size(0));
   EXPECT_EQ(packed.in_features(), w.size(1));
   EXPECT_EQ(packed.unpacked().to_f32_vector(), w.to_f32_vector());
@@ -87,6 +124,7 @@ TEST(Ops, PackedWeightsGiveThePlainProducts) {
     EXPECT_TRUE(test::close_enough("packed " + std::to_string(rows) + " rows", ops::linear(a16, big_packed, nullptr, DType::F32),
                                    ops::linear(a16, big16, nullptr, DType::F32), 0.9999999, 1e-5));
   }
+  EXPECT_EQ(big_packed.packed(), cpu::best_bf16_gemm() == cpu::Bf16Gemm::Dot);
   // f32 weights (the reference path) stay plain.
   EXPECT_FALSE(ops::GemmWeight::pack(big).packed());
   // A weight read from a file: packing releases its pages, and reading it again gives its values.

@@ -69,6 +69,7 @@ int run(int argc, char** argv) {
     std::printf("paradit %s\n", PARADIT_VERSION);
     std::printf("CPU: %s; bf16 attention kernel: %s\n", paradit::cpu_features().summary().c_str(),
                 paradit::cpu::bf16_attention_kernel_name(paradit::cpu::best_bf16_attention_kernel()));
+    std::printf("bf16 GEMM: %s\n", paradit::cpu::bf16_gemm_description().c_str());
 #ifdef PARADIT_HAVE_CUDA
     const int gpus = paradit::cuda::device_count();
     std::printf("CUDA backend: built; %s\n",

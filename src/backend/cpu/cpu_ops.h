@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/tensor.h"
@@ -15,6 +16,21 @@ namespace paradit::cpu {
 enum class Epilogue { None, GeluTanh, GeluErf };
 void matmul(const Tensor& a, const Tensor& b, bool trans_b, const Tensor* bias_f32, Tensor& c,
             Epilogue epilogue = Epilogue::None);
+
+// How a product of bf16 operands runs (gemm_method.cpp): as bf16 products (VDPBF16PS or AMX
+// tiles, through oneDNN's bf16 matmul on weights packed at load), or Widened: the operands
+// converted exactly to f32 per call and multiplied with f32 FMAs, on CPUs that issue those
+// faster than VDPBF16PS. Widened products with fewer than kWidenedMinRows rows still take the
+// bf16 route (they are bound by reading the weights, and widening them would cost more). Both
+// accumulate in f32; results differ only by summation order. PARADIT_BF16_GEMM=dot|widened
+// forces one.
+enum class Bf16Gemm { Dot, Widened };
+constexpr int64_t kWidenedMinRows = 128;
+Bf16Gemm best_bf16_gemm();
+std::string bf16_gemm_description();  // for `paradit version`: the method and why
+// matmul above with bf16 operands run by `method` (tests compare the two).
+void matmul(const Tensor& a, const Tensor& b, bool trans_b, const Tensor* bias_f32, Tensor& c, Epilogue epilogue,
+            Bf16Gemm method);
 
 // Weights in the layout oneDNN's matmul runs fastest (its blocked format for w's types), made
 // once at load: pack_matmul_weight reorders w [N, K] and returns the bytes, `layout` receiving
