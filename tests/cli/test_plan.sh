@@ -33,5 +33,6 @@ if command -v mpirun >/dev/null; then
   done
 fi
 check "version reports the CUDA backend" 0 "CUDA backend: \(built\|not built\)" "$bin" version
-check "version names the bf16 attention kernel" 0 "bf16 attention kernel: \(amx\|avx512-bf16\|portable\)" "$bin" version
+check "version names the bf16 attention kernel" 0 "bf16 attention kernel: \(amx\|avx512-bf16\|avx512-fma (bf16 widened)\|portable\)" "$bin" version
+check "version names the bf16 GEMM method" 0 "bf16 GEMM: \(bf16 products\|f32 FMAs on widened bf16\)" "$bin" version
 summary

@@ -131,11 +131,12 @@ std::vector<double> reference_row(const Tensor& q, const Tensor& k, const Tensor
 }
 
 // Every bf16 kernel this CPU can run: the portable one and the AMX tile program on its software
-// registers everywhere, AVX512-BF16 and AMX where the CPU has them.
+// registers everywhere, AVX512-BF16, the FMA kernel (AVX-512F) and AMX where the CPU has them.
 std::vector<cpu::Bf16AttentionKernel> bf16_kernels_here() {
   std::vector<cpu::Bf16AttentionKernel> kernels = {cpu::Bf16AttentionKernel::Portable,
                                                    cpu::Bf16AttentionKernel::AmxEmulated};
   if (cpu_features().avx512_bf16) kernels.push_back(cpu::Bf16AttentionKernel::Avx512Bf16);
+  if (cpu_features().avx512f) kernels.push_back(cpu::Bf16AttentionKernel::Avx512Fma);
   if (cpu_features().avx512_bf16 && cpu::amx_tiles_usable()) kernels.push_back(cpu::Bf16AttentionKernel::Amx);
   static bool told = false;
   if (!told) {
@@ -189,10 +190,12 @@ TEST(Attention, Bf16KernelsMatchTheF32Kernel) {
           for (int64_t x = 0; x < c.q[3]; ++x) ASSERT_EQ(out.data<float>()[x], 0.f);
         }
         results.push_back(out);
-        tile_order.push_back(kernel == cpu::Bf16AttentionKernel::Amx || kernel == cpu::Bf16AttentionKernel::AmxEmulated);
+        tile_order.push_back(kernel == cpu::Bf16AttentionKernel::Amx || kernel == cpu::Bf16AttentionKernel::AmxEmulated ||
+                             kernel == cpu::Bf16AttentionKernel::Avx512Fma);
       }
     // Every kernel and input type computes the same products. Kernels that sum them in the
-    // portable kernel's order agree to f32 rounding; the AMX tile program sums in another order,
+    // portable kernel's order agree to f32 rounding; the AMX tile program and the FMA kernel
+    // (each product of a pair added on its own) sum in another order,
     // and a score that moves by an f32 ulp can move its bf16-rounded probability by a bf16 ulp
     // (seen: 3e-5 relative on the head of 128), still 100x inside the bf16 bound above.
     for (size_t i = 0; i < results.size(); ++i)

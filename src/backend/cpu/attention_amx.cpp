@@ -138,8 +138,10 @@ struct EmulatedTiles {
 
 // s[r][0..32) = q[r] . keys for 16 rows: the two 16-key blocks, 32 dimensions a step (d % 32 == 0).
 template <class Tiles>
-PD_AMX_TARGET void qk_tile(const uint16_t* q, int64_t d, const uint16_t* kp, float* s, int64_t lds) {
+PD_AMX_TARGET void qk_tile(const void* qv, int64_t d, const void* kv, float* s, int64_t lds) {
   constexpr int64_t kBf16 = 2, kF32 = 4;
+  const auto* q = static_cast<const uint16_t*>(qv);
+  const auto* kp = static_cast<const uint16_t*>(kv);
   Tiles::zero_scores();
   const uint16_t* k1 = kp + 16 * d;
   for (int64_t c = 0; c < d; c += 32) {
@@ -154,9 +156,11 @@ PD_AMX_TARGET void qk_tile(const uint16_t* q, int64_t d, const uint16_t* kp, flo
 
 // o[r][c0..c0+64) += P[r] . values for 16 rows, 16 key pairs a step (pairs % 16 == 0).
 template <class Tiles>
-PD_AMX_TARGET void pv_tile(const uint16_t* p, int64_t ldp, const uint16_t* vp, int64_t d, int64_t pairs, int64_t c0,
+PD_AMX_TARGET void pv_tile(const void* pv, int64_t ldp, const void* vv, int64_t d, int64_t pairs, int64_t c0,
                            float* o, int64_t ldo) {
   constexpr int64_t kBf16 = 2, kF32 = 4;
+  const auto* p = static_cast<const uint16_t*>(pv);
+  const auto* vp = static_cast<const uint16_t*>(vv);
   Tiles::load_out(o + c0, ldo * kF32);
   for (int64_t m = 0; m < pairs; m += 16) {
     Tiles::load_a(p + 2 * m, ldp * kBf16);

@@ -6,8 +6,10 @@
 //   output  O[r, 16 dims]  += (P[r, 2m], P[r, 2m+1]) . V-pack[m][dims]    (4 rows x 64 dims a tile)
 // The probabilities are rounded to bf16 for the second product and their row sums taken from
 // the rounded values, so that the normalisation matches what was multiplied (as PyTorch's bf16
-// SDPA does). With AVX512-BF16 the tiles run on it; elsewhere a portable loop computes the same
-// products from the same packs (bf16 widened to f32, f32 FMAs), so every machine can test it.
+// SDPA does). With AVX512-BF16 the tiles run on it; on cores whose f32 FMAs outrun VDPBF16PS
+// (best_bf16_gemm), FMA tiles compute the same products from the same bf16-rounded values held
+// as f32 (pack_head_f32); elsewhere a portable loop computes them from the bf16 packs (widened
+// to f32, f32 FMAs), so every machine can test it.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -108,6 +110,28 @@ void pack_head(const std::vector<AttentionRows>& streams, int64_t b, int64_t h, 
   }
 }
 
+// The same rows for the FMA tiles, bf16-rounded and held as f32: keys as
+// [nk_pad / 16][d][16 keys], values as [nk_pad][d].
+template <typename T>
+void pack_head_f32(const std::vector<AttentionRows>& streams, int64_t b, int64_t h, int64_t nk, int64_t nk_pad,
+                   int64_t d, float eps, float* kp, float* vp) {
+  std::fill(kp, kp + nk_pad * d, 0.f);
+  std::fill(vp, vp + nk_pad * d, 0.f);
+  float row[kMaxHeadDim];
+  for (int64_t j = 0; j < nk; ++j) {
+    int64_t local = j;
+    const AttentionRows& s = streams[static_cast<size_t>(locate_key(streams, local))];
+    row_to_f32(row_at<T>(s.k, s.k_stride, b, local, h), s.k_norm, eps, d, row, table_row(s.rope_cos, local, d),
+               table_row(s.rope_sin, local, d));
+    float* kb = kp + (j / 16) * 16 * d + (j % 16);
+    for (int64_t c = 0; c < d; ++c) kb[c * 16] = widen_bf16(round_bf16(row[c]));
+    const T* v = row_at<T>(s.v, s.v_stride, b, local, h);
+    float* vb = vp + j * d;
+#pragma omp simd
+    for (int64_t c = 0; c < d; ++c) vb[c] = widen_bf16(round_bf16(widen(v[c])));
+  }
+}
+
 int32_t pair_at(const uint16_t* p) {
   int32_t v;
   std::memcpy(&v, p, sizeof v);
@@ -118,7 +142,9 @@ int32_t pair_at(const uint16_t* p) {
 #define PD_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
 // s[r][0..32) = q[r] . keys [32 of them, two packed blocks] for r < kQkRows.
-PD_BF16_TARGET void qk_tile_avx512(const uint16_t* q, int64_t d, const uint16_t* kp, float* s, int64_t lds) {
+PD_BF16_TARGET void qk_tile_avx512(const void* qv, int64_t d, const void* kv, float* s, int64_t lds) {
+  const auto* q = static_cast<const uint16_t*>(qv);
+  const auto* kp = static_cast<const uint16_t*>(kv);
   __m512 acc[kQkRows][2];
   for (auto& a : acc) a[0] = a[1] = _mm512_setzero_ps();
   const uint16_t* k0 = kp;
@@ -139,8 +165,10 @@ PD_BF16_TARGET void qk_tile_avx512(const uint16_t* q, int64_t d, const uint16_t*
 }
 
 // o[r][c0..c0+64) += sum over key pairs m < pairs of P[r][2m..2m+1] . V-pack[m][c0..c0+64).
-PD_BF16_TARGET void pv_tile_avx512(const uint16_t* p, int64_t ldp, const uint16_t* vp, int64_t d, int64_t pairs,
+PD_BF16_TARGET void pv_tile_avx512(const void* pv, int64_t ldp, const void* vv, int64_t d, int64_t pairs,
                                    int64_t c0, float* o, int64_t ldo) {
+  const auto* p = static_cast<const uint16_t*>(pv);
+  const auto* vp = static_cast<const uint16_t*>(vv);
   __m512 acc[kPvRows][4];
   for (int64_t r = 0; r < kPvRows; ++r)
     for (int64_t c = 0; c < 4; ++c) acc[r][c] = _mm512_loadu_ps(o + r * ldo + c0 + c * 16);
@@ -169,7 +197,8 @@ PD_BF16_TARGET void pv_tile_avx512(const uint16_t* p, int64_t ldp, const uint16_
 #pragma GCC diagnostic ignored "-Wuninitialized"
 // p[j] = bf16(exp(row[j] - m)) for j < n (exactly 0 where row[j] is -inf); returns the sum of
 // the rounded values. The same series as fast_exp_for_bf16 (fast_math.h), 16 lanes at a time.
-PD_BF16_TARGET float exp_row_avx512(const float* row, int64_t n, float m, uint16_t* p) {
+PD_BF16_TARGET float exp_row_avx512(const float* row, int64_t n, float m, void* pv) {
+  auto* p = static_cast<uint16_t*>(pv);
   const __m512 vm = _mm512_set1_ps(m), lowest = _mm512_set1_ps(-87.3f), minus_inf = _mm512_set1_ps(-INFINITY);
   const __m512 log2e = _mm512_set1_ps(1.44269504088896341f), ln2_hi = _mm512_set1_ps(0.693359375f),
                ln2_lo = _mm512_set1_ps(-2.12194440e-4f);
@@ -194,10 +223,94 @@ PD_BF16_TARGET float exp_row_avx512(const float* row, int64_t n, float m, uint16
   }
   return _mm512_reduce_add_ps(sum);
 }
+
+// ---- the same products as f32 FMAs on widened bf16 ----
+// For cores that issue two FMAs a cycle but VDPBF16PS every other cycle (best_bf16_gemm). The
+// operands are the bf16-rounded values held as f32 (pack_head_f32), so each product is one FMA
+// with its B operand straight from memory: nothing to split or convert in the loop.
+#define PD_AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl")))
+
+PD_AVX512_TARGET void qk_tile_fma(const void* qv, int64_t d, const void* kv, float* s, int64_t lds) {
+  const auto* q = static_cast<const float*>(qv);
+  const float* k0 = static_cast<const float*>(kv);  // [d][16 keys], then the next 16 keys
+  const float* k1 = k0 + 16 * d;
+  __m512 acc[kQkRows][2];
+  for (auto& a : acc) a[0] = a[1] = _mm512_setzero_ps();
+  for (int64_t c = 0; c < d; ++c) {
+    const __m512 b0 = _mm512_loadu_ps(k0 + c * 16), b1 = _mm512_loadu_ps(k1 + c * 16);
+    for (int64_t r = 0; r < kQkRows; ++r) {
+      const __m512 a = _mm512_set1_ps(q[r * d + c]);
+      acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
+    }
+  }
+  for (int64_t r = 0; r < kQkRows; ++r) {
+    _mm512_storeu_ps(s + r * lds, acc[r][0]);
+    _mm512_storeu_ps(s + r * lds + 16, acc[r][1]);
+  }
+}
+
+PD_AVX512_TARGET void pv_tile_fma(const void* pv, int64_t ldp, const void* vv, int64_t d, int64_t pairs,
+                                  int64_t c0, float* o, int64_t ldo) {
+  const auto* p = static_cast<const float*>(pv);
+  const auto* v = static_cast<const float*>(vv);  // [keys][d]
+  __m512 acc[kPvRows][4];
+  for (int64_t r = 0; r < kPvRows; ++r)
+    for (int64_t c = 0; c < 4; ++c) acc[r][c] = _mm512_loadu_ps(o + r * ldo + c0 + c * 16);
+  for (int64_t j = 0; j < 2 * pairs; ++j) {
+    const float* vj = v + j * d + c0;
+    const __m512 b0 = _mm512_loadu_ps(vj), b1 = _mm512_loadu_ps(vj + 16), b2 = _mm512_loadu_ps(vj + 32),
+                 b3 = _mm512_loadu_ps(vj + 48);
+    for (int64_t r = 0; r < kPvRows; ++r) {
+      const __m512 a = _mm512_set1_ps(p[r * ldp + j]);
+      acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
+      acc[r][2] = _mm512_fmadd_ps(a, b2, acc[r][2]);
+      acc[r][3] = _mm512_fmadd_ps(a, b3, acc[r][3]);
+    }
+  }
+  for (int64_t r = 0; r < kPvRows; ++r)
+    for (int64_t c = 0; c < 4; ++c) _mm512_storeu_ps(o + r * ldo + c0 + c * 16, acc[r][c]);
+}
+
+// exp_row_avx512's series with the probabilities rounded to bf16 (nearest even, in integer
+// arithmetic) and written back as f32.
+PD_AVX512_TARGET float exp_row_fma(const float* row, int64_t n, float m, void* pv) {
+  auto* p = static_cast<float*>(pv);
+  const __m512 vm = _mm512_set1_ps(m), lowest = _mm512_set1_ps(-87.3f), minus_inf = _mm512_set1_ps(-INFINITY);
+  const __m512 log2e = _mm512_set1_ps(1.44269504088896341f), ln2_hi = _mm512_set1_ps(0.693359375f),
+               ln2_lo = _mm512_set1_ps(-2.12194440e-4f);
+  const __m512 c4 = _mm512_set1_ps(1.f / 24.f), c3 = _mm512_set1_ps(1.f / 6.f), c2 = _mm512_set1_ps(0.5f),
+               one = _mm512_set1_ps(1.f);
+  const __m512i half = _mm512_set1_epi32(0x7fff), lsb = _mm512_set1_epi32(1),
+                top = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
+  __m512 sum = _mm512_setzero_ps();
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = n - j >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (n - j)) - 1);
+    const __m512 raw = _mm512_maskz_loadu_ps(k, row + j);
+    const __mmask16 live = _mm512_mask_cmp_ps_mask(k, raw, minus_inf, _CMP_NEQ_OQ);
+    const __m512 x = _mm512_max_ps(_mm512_sub_ps(raw, vm), lowest);
+    const __m512 t = _mm512_roundscale_ps(_mm512_mul_ps(x, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m512 r = _mm512_fnmadd_ps(t, ln2_lo, _mm512_fnmadd_ps(t, ln2_hi, x));
+    __m512 poly = _mm512_fmadd_ps(c4, r, c3);
+    poly = _mm512_fmadd_ps(poly, r, c2);
+    poly = _mm512_fmadd_ps(poly, r, one);
+    poly = _mm512_fmadd_ps(poly, r, one);
+    const __m512i e = _mm512_castps_si512(_mm512_maskz_mov_ps(live, _mm512_scalef_ps(poly, t)));
+    const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(e, 16), lsb);
+    const __m512 rounded =
+        _mm512_castsi512_ps(_mm512_and_si512(_mm512_add_epi32(e, _mm512_add_epi32(half, odd)), top));
+    _mm512_mask_storeu_ps(p + j, k, rounded);
+    sum = _mm512_add_ps(sum, _mm512_maskz_mov_ps(k, rounded));
+  }
+  return _mm512_reduce_add_ps(sum);
+}
 #pragma GCC diagnostic pop
 
 // ---- the same products, portably ----
-void qk_tile_portable(const uint16_t* q, int64_t d, const uint16_t* kp, float* s, int64_t lds) {
+void qk_tile_portable(const void* qv, int64_t d, const void* kv, float* s, int64_t lds) {
+  const auto* q = static_cast<const uint16_t*>(qv);
+  const auto* kp = static_cast<const uint16_t*>(kv);
   for (int64_t r = 0; r < kQkRows; ++r)
     for (int64_t j = 0; j < 32; ++j) {
       const uint16_t* kb = kp + (j / 16) * 16 * d + (j % 16) * 2;
@@ -209,8 +322,10 @@ void qk_tile_portable(const uint16_t* q, int64_t d, const uint16_t* kp, float* s
     }
 }
 
-void pv_tile_portable(const uint16_t* p, int64_t ldp, const uint16_t* vp, int64_t d, int64_t pairs, int64_t c0,
+void pv_tile_portable(const void* pv, int64_t ldp, const void* vv, int64_t d, int64_t pairs, int64_t c0,
                       float* o, int64_t ldo) {
+  const auto* p = static_cast<const uint16_t*>(pv);
+  const auto* vp = static_cast<const uint16_t*>(vv);
   for (int64_t r = 0; r < kPvRows; ++r)
     for (int64_t m = 0; m < pairs; ++m) {
       const float p0 = bf16_to_f32(p[r * ldp + 2 * m]), p1 = bf16_to_f32(p[r * ldp + 2 * m + 1]);
@@ -222,7 +337,8 @@ void pv_tile_portable(const uint16_t* p, int64_t ldp, const uint16_t* vp, int64_
     }
 }
 
-float exp_row_portable(const float* row, int64_t n, float m, uint16_t* p) {
+float exp_row_portable(const float* row, int64_t n, float m, void* pv) {
+  auto* p = static_cast<uint16_t*>(pv);
   float sum = 0.f;
 #pragma omp simd reduction(+ : sum)
   for (int64_t j = 0; j < n; ++j) {
@@ -240,6 +356,8 @@ AttentionTiles tiles_for(Bf16AttentionKernel kernel) {
       return {qk_tile_portable, pv_tile_portable, exp_row_portable, kQkRows, kPvRows, 2};
     case Bf16AttentionKernel::Avx512Bf16:
       return {qk_tile_avx512, pv_tile_avx512, exp_row_avx512, kQkRows, kPvRows, 2};
+    case Bf16AttentionKernel::Avx512Fma:
+      return {qk_tile_fma, pv_tile_fma, exp_row_fma, kQkRows, kPvRows, 2, nullptr, nullptr, /*f32_operands=*/true};
     case Bf16AttentionKernel::Amx: {
       AttentionTiles t = amx_attention_tiles(false);
       t.exp_row = exp_row_avx512;  // every AMX CPU has AVX512-BF16
@@ -254,8 +372,10 @@ AttentionTiles tiles_for(Bf16AttentionKernel kernel) {
   return {qk_tile_portable, pv_tile_portable, exp_row_portable, kQkRows, kPvRows, 2};
 }
 
+// q and p hold bf16 values, as uint16_t or (f32 operands) as float: 4 bytes an element either
+// way, so one buffer serves both.
 struct Scratch {
-  std::vector<uint16_t> q, p;
+  std::vector<float> q, p;
   std::vector<float> s, o, row_max, row_sum;
   explicit Scratch(int64_t d)
       : q(static_cast<size_t>(kQueryBlock * d)), p(static_cast<size_t>(kQueryBlock * kKeyChunk)),
@@ -263,23 +383,49 @@ struct Scratch {
         row_max(kQueryBlock), row_sum(kQueryBlock) {}
 };
 
+// Element `i` of a pack (bf16, or f32 for f32 operands).
+const void* pack_at(const AttentionTiles& t, const void* pack, int64_t i) {
+  return static_cast<const char*>(pack) + i * (t.f32_operands ? 4 : 2);
+}
+
+// Row i of a q or P buffer holding `stride` elements a row, as the tiles take it.
+const void* operand_row(const AttentionTiles& t, const std::vector<float>& buf, int64_t i, int64_t stride) {
+  return t.f32_operands ? static_cast<const void*>(buf.data() + i * stride)
+                        : static_cast<const void*>(reinterpret_cast<const uint16_t*>(buf.data()) + i * stride);
+}
+void* operand_row(const AttentionTiles& t, std::vector<float>& buf, int64_t i, int64_t stride) {
+  return const_cast<void*>(operand_row(t, static_cast<const std::vector<float>&>(buf), i, stride));
+}
+// Zeros for elements [from, to) of an operand row.
+void zero_operands(const AttentionTiles& t, void* row, int64_t from, int64_t to) {
+  if (to <= from) return;
+  const size_t bytes = t.f32_operands ? sizeof(float) : sizeof(uint16_t);
+  std::memset(static_cast<char*>(row) + static_cast<size_t>(from) * bytes, 0, static_cast<size_t>(to - from) * bytes);
+}
+
 // Query rows [q0, q0 + rows) (global rows over the streams) of batch b, head h; kp/vp: the
 // head's packs; bias: the head's [nq, nk] or null.
 template <typename T, typename O>
-void attend_rows(const AttentionTiles& t, const std::vector<AttentionRows>& streams, int64_t b, int64_t h, const uint16_t* kp,
-                 const uint16_t* vp, const float* bias, int64_t q0, int64_t rows, int64_t nk, int64_t d, float scale,
+void attend_rows(const AttentionTiles& t, const std::vector<AttentionRows>& streams, int64_t b, int64_t h, const void* kp,
+                 const void* vp, const float* bias, int64_t q0, int64_t rows, int64_t nk, int64_t d, float scale,
                  bool causal, float eps, Scratch& s) {
   // The block's queries in bf16; rows past `rows` stay zero so whole tiles can run.
-  std::fill(s.q.begin(), s.q.end(), uint16_t{0});
+  std::fill(s.q.begin(), s.q.end(), 0.f);
   float row_f32[kMaxHeadDim];
   for (int64_t i = 0; i < rows; ++i) {
     int64_t local = q0 + i;
     const AttentionRows& st = streams[static_cast<size_t>(locate(streams, local))];
     row_to_f32(row_at<T>(st.q, st.q_stride, b, local, h), st.q_norm, eps, d, row_f32,
                table_row(st.rope_cos, local, d), table_row(st.rope_sin, local, d));
-    uint16_t* dst = s.q.data() + i * d;
+    if (t.f32_operands) {
+      float* dst = s.q.data() + i * d;
 #pragma omp simd
-    for (int64_t c = 0; c < d; ++c) dst[c] = round_bf16(row_f32[c]);
+      for (int64_t c = 0; c < d; ++c) dst[c] = widen_bf16(round_bf16(row_f32[c]));
+    } else {
+      uint16_t* dst = static_cast<uint16_t*>(operand_row(t, s.q, i, d));
+#pragma omp simd
+      for (int64_t c = 0; c < d; ++c) dst[c] = round_bf16(row_f32[c]);
+    }
   }
   std::fill(s.o.begin(), s.o.end(), 0.f);
   std::fill(s.row_max.begin(), s.row_max.end(), -INFINITY);
@@ -291,14 +437,14 @@ void attend_rows(const AttentionTiles& t, const std::vector<AttentionRows>& stre
     const int64_t key_pairs32 = (valid + 31) / 32;
     for (int64_t rt = 0; rt < qk_tiles; ++rt)
       for (int64_t kb = 0; kb < key_pairs32; ++kb)
-        t.qk(s.q.data() + rt * t.qk_rows * d, d, kp + (c0 + kb * 32) * d,
+        t.qk(operand_row(t, s.q, rt * t.qk_rows, d), d, pack_at(t, kp, (c0 + kb * 32) * d),
              s.s.data() + rt * t.qk_rows * kKeyChunk + kb * 32, kKeyChunk);
     // The online softmax, in f32; probabilities go to bf16 for the second product.
     const int64_t padded = (valid + t.key_align - 1) / t.key_align * t.key_align;  // within the pack's padding
     for (int64_t i = 0; i < pv_tiles * t.pv_rows; ++i) {
-      uint16_t* p = s.p.data() + i * kKeyChunk;
+      void* p = operand_row(t, s.p, i, kKeyChunk);
       if (i >= rows) {
-        std::fill(p, p + padded, uint16_t{0});
+        zero_operands(t, p, 0, padded);
         continue;
       }
       float* row = s.s.data() + i * kKeyChunk;
@@ -320,12 +466,12 @@ void attend_rows(const AttentionTiles& t, const std::vector<AttentionRows>& stre
       }
       const float new_max = fast_max(s.row_max[i], block_max);
       if (limit <= 0 || new_max == -INFINITY) {
-        std::fill(p, p + padded, uint16_t{0});
+        zero_operands(t, p, 0, padded);
         continue;
       }
       const float correction = s.row_max[i] == -INFINITY ? 0.f : fast_exp(s.row_max[i] - new_max);
       const float sum = t.exp_row(row, limit, new_max, p);
-      std::fill(p + std::max<int64_t>(limit, 0), p + padded, uint16_t{0});
+      zero_operands(t, p, limit, padded);
       s.row_sum[i] = s.row_sum[i] * correction + sum;
       s.row_max[i] = new_max;
       if (correction != 1.f) {
@@ -335,7 +481,7 @@ void attend_rows(const AttentionTiles& t, const std::vector<AttentionRows>& stre
     }
     for (int64_t rt = 0; rt < pv_tiles; ++rt)
       for (int64_t c = 0; c < d; c += kPvDims)
-        t.pv(s.p.data() + rt * t.pv_rows * kKeyChunk, kKeyChunk, vp + c0 * d, d, padded / 2, c,
+        t.pv(operand_row(t, s.p, rt * t.pv_rows, kKeyChunk), kKeyChunk, pack_at(t, vp, c0 * d), d, padded / 2, c,
              s.o.data() + rt * t.pv_rows * d, d);
   }
   for (int64_t i = 0; i < rows; ++i) {
@@ -358,21 +504,32 @@ void run(const AttentionTiles& t, const std::vector<AttentionRows>& streams, int
   }
   const int64_t nk_pad = (nk + 31) / 32 * 32, q_blocks = (n + kQueryBlock - 1) / kQueryBlock;
   const int64_t all_heads = batch * heads;
-  std::vector<uint16_t> kpack(static_cast<size_t>(all_heads * nk_pad * d)), vpack(kpack.size());
+  // The packs are step temporaries: a denoising step serves them from its workspace.
+  const int64_t head_elems = nk_pad * d, bytes = all_heads * head_elems * (t.f32_operands ? 4 : 2);
+  Tensor kpack = Tensor::empty({bytes}, DType::U8), vpack = Tensor::empty({bytes}, DType::U8);
+  const void* kp = kpack.raw();
+  const void* vp = vpack.raw();
 #pragma omp parallel
   {
 #pragma omp for schedule(static)
-    for (int64_t bh = 0; bh < all_heads; ++bh)
-      pack_head<T>(streams, bh / heads, bh % heads, nk, nk_pad, d, eps, kpack.data() + bh * nk_pad * d,
-                   vpack.data() + bh * nk_pad * d);
+    for (int64_t bh = 0; bh < all_heads; ++bh) {
+      if (t.f32_operands)
+        pack_head_f32<T>(streams, bh / heads, bh % heads, nk, nk_pad, d, eps,
+                         static_cast<float*>(kpack.raw()) + bh * head_elems,
+                         static_cast<float*>(vpack.raw()) + bh * head_elems);
+      else
+        pack_head<T>(streams, bh / heads, bh % heads, nk, nk_pad, d, eps,
+                     static_cast<uint16_t*>(kpack.raw()) + bh * head_elems,
+                     static_cast<uint16_t*>(vpack.raw()) + bh * head_elems);
+    }
     Scratch scratch(d);
     if (t.begin) t.begin();
 #pragma omp for collapse(2) schedule(dynamic)
     for (int64_t bh = 0; bh < all_heads; ++bh)
       for (int64_t qb = 0; qb < q_blocks; ++qb) {
         const int64_t q0 = qb * kQueryBlock;
-        attend_rows<T, O>(t, streams, bh / heads, bh % heads, kpack.data() + bh * nk_pad * d,
-                          vpack.data() + bh * nk_pad * d,
+        attend_rows<T, O>(t, streams, bh / heads, bh % heads, pack_at(t, kp, bh * head_elems),
+                          pack_at(t, vp, bh * head_elems),
                           bias ? bias->data<float>() + (bh % heads) * n * nk : nullptr, q0,
                           std::min(kQueryBlock, n - q0), nk, d, scale, causal, eps, scratch);
       }
@@ -387,6 +544,8 @@ Bf16AttentionKernel best_bf16_attention_kernel() {
     const char* amx = std::getenv("PARADIT_AMX");
     const bool amx_allowed = !(amx && std::strcmp(amx, "0") == 0);
     if (cpu_features().avx512_bf16 && amx_allowed && amx_tiles_usable()) return Bf16AttentionKernel::Amx;
+    // The GEMM's measured choice between bf16 pairs and widened FMAs holds for these tiles too.
+    if (cpu_features().avx512f && best_bf16_gemm() == Bf16Gemm::Widened) return Bf16AttentionKernel::Avx512Fma;
     return cpu_features().avx512_bf16 ? Bf16AttentionKernel::Avx512Bf16 : Bf16AttentionKernel::Portable;
   }();
   return best;
@@ -396,6 +555,7 @@ const char* bf16_attention_kernel_name(Bf16AttentionKernel kernel) {
   switch (kernel) {
     case Bf16AttentionKernel::Avx512Bf16: return "avx512-bf16";
     case Bf16AttentionKernel::Portable: return "portable";
+    case Bf16AttentionKernel::Avx512Fma: return "avx512-fma (bf16 widened)";
     case Bf16AttentionKernel::Amx: return "amx";
     case Bf16AttentionKernel::AmxEmulated: return "amx-emulated";
   }

@@ -12,15 +12,19 @@
 
 namespace paradit::cpu {
 
+// Where f32_operands is set (the FMA tiles), every operand holds the same bf16-rounded values
+// as f32 instead: q and P as f32 rows, keys as [nk_pad / 16][d][16 keys], values as plain
+// [nk_pad][d], so that each product is one FMA with no pair to split.
 struct AttentionTiles {
-  void (*qk)(const uint16_t* q, int64_t d, const uint16_t* kp, float* s, int64_t lds);
-  void (*pv)(const uint16_t* p, int64_t ldp, const uint16_t* vp, int64_t d, int64_t pairs, int64_t c0, float* o,
+  void (*qk)(const void* q, int64_t d, const void* kp, float* s, int64_t lds);
+  void (*pv)(const void* p, int64_t ldp, const void* vp, int64_t d, int64_t pairs, int64_t c0, float* o,
              int64_t ldo);
-  float (*exp_row)(const float* row, int64_t n, float m, uint16_t* p);
+  float (*exp_row)(const float* row, int64_t n, float m, void* p);
   int64_t qk_rows, pv_rows;
   int64_t key_align;  // probabilities are zero-padded to a multiple of this many keys
   void (*begin)() = nullptr;
   void (*end)() = nullptr;
+  bool f32_operands = false;
 };
 
 // AMX (attention_amx.cpp): 16 rows a tile, keys in blocks of 32. `emulated`: the same tile

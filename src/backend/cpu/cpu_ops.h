@@ -58,10 +58,12 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, b
 void attention_merge(Tensor& out_a, Tensor& lse_a, const Tensor& out_b, const Tensor& lse_b);
 // Attention with bf16 products and an f32 softmax (attention_bf16.cpp) on f32 or bf16 inputs;
 // the head size must pass bf16_attention_supports. The AVX512-BF16 kernel needs that ISA, the
-// AMX one AMX-BF16 tiles granted by the OS (attention_amx.cpp); best_bf16_attention_kernel says
-// which this CPU runs fastest (AMX, then AVX512-BF16, then portable; PARADIT_AMX=0 leaves AMX
-// out). The portable kernel and the emulated AMX tile program run anywhere (tests).
-enum class Bf16AttentionKernel { Avx512Bf16, Portable, Amx, AmxEmulated };
+// AMX one AMX-BF16 tiles granted by the OS (attention_amx.cpp), the FMA one AVX-512F (the same
+// bf16 products as f32 FMAs on widened operands); best_bf16_attention_kernel says which this
+// CPU runs fastest (AMX; else the FMA kernel where best_bf16_gemm widens, else AVX512-BF16;
+// else portable; PARADIT_AMX=0 leaves AMX out). The portable kernel and the emulated AMX tile
+// program run anywhere (tests).
+enum class Bf16AttentionKernel { Avx512Bf16, Portable, Amx, AmxEmulated, Avx512Fma };
 Bf16AttentionKernel best_bf16_attention_kernel();
 const char* bf16_attention_kernel_name(Bf16AttentionKernel kernel);
 bool bf16_attention_supports(int64_t head_dim);
