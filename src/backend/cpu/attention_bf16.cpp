@@ -273,6 +273,21 @@ PD_AVX512_TARGET void pv_tile_fma(const void* pv, int64_t ldp, const void* vv, i
     for (int64_t c = 0; c < 4; ++c) _mm512_storeu_ps(o + r * ldo + c0 + c * 16, acc[r][c]);
 }
 
+// The scores' scale (and bias) and their maximum, 16 lanes at a time (the portable build's own
+// loop is SSE-wide, and this pass runs over every score).
+PD_AVX512_TARGET float scale_max_avx512(float* row, int64_t n, float scale, const float* bias) {
+  const __m512 vs = _mm512_set1_ps(scale);
+  __m512 vmax = _mm512_set1_ps(-INFINITY);
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = n - j >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (n - j)) - 1);
+    __m512 x = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, row + j), vs);
+    if (bias) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(k, bias + j));
+    _mm512_mask_storeu_ps(row + j, k, x);
+    vmax = _mm512_mask_max_ps(vmax, k, vmax, x);
+  }
+  return _mm512_reduce_max_ps(vmax);
+}
+
 // exp_row_avx512's series with the probabilities rounded to bf16 (nearest even, in integer
 // arithmetic) and written back as f32.
 PD_AVX512_TARGET float exp_row_fma(const float* row, int64_t n, float m, void* pv) {
@@ -337,6 +352,24 @@ void pv_tile_portable(const void* pv, int64_t ldp, const void* vv, int64_t d, in
     }
 }
 
+float scale_max_portable(float* row, int64_t n, float scale, const float* bias) {
+  float block_max = -INFINITY;
+  if (bias) {
+#pragma omp simd reduction(max : block_max)
+    for (int64_t j = 0; j < n; ++j) {
+      row[j] = row[j] * scale + bias[j];
+      block_max = fast_max(block_max, row[j]);
+    }
+  } else {
+#pragma omp simd reduction(max : block_max)
+    for (int64_t j = 0; j < n; ++j) {
+      row[j] = row[j] * scale;
+      block_max = fast_max(block_max, row[j]);
+    }
+  }
+  return block_max;
+}
+
 float exp_row_portable(const float* row, int64_t n, float m, void* pv) {
   auto* p = static_cast<uint16_t*>(pv);
   float sum = 0.f;
@@ -355,12 +388,15 @@ AttentionTiles tiles_for(Bf16AttentionKernel kernel) {
     case Bf16AttentionKernel::Portable:
       return {qk_tile_portable, pv_tile_portable, exp_row_portable, kQkRows, kPvRows, 2};
     case Bf16AttentionKernel::Avx512Bf16:
-      return {qk_tile_avx512, pv_tile_avx512, exp_row_avx512, kQkRows, kPvRows, 2};
+      return {qk_tile_avx512, pv_tile_avx512, exp_row_avx512, kQkRows, kPvRows, 2, nullptr, nullptr, false,
+              scale_max_avx512};
     case Bf16AttentionKernel::Avx512Fma:
-      return {qk_tile_fma, pv_tile_fma, exp_row_fma, kQkRows, kPvRows, 2, nullptr, nullptr, /*f32_operands=*/true};
+      return {qk_tile_fma, pv_tile_fma, exp_row_fma, kQkRows, kPvRows, 2, nullptr, nullptr, /*f32_operands=*/true,
+              scale_max_avx512};
     case Bf16AttentionKernel::Amx: {
       AttentionTiles t = amx_attention_tiles(false);
       t.exp_row = exp_row_avx512;  // every AMX CPU has AVX512-BF16
+      t.scale_max = scale_max_avx512;
       return t;
     }
     case Bf16AttentionKernel::AmxEmulated: {
@@ -431,6 +467,7 @@ void attend_rows(const AttentionTiles& t, const std::vector<AttentionRows>& stre
   std::fill(s.row_max.begin(), s.row_max.end(), -INFINITY);
   std::fill(s.row_sum.begin(), s.row_sum.end(), 0.f);
   const int64_t qk_tiles = (rows + t.qk_rows - 1) / t.qk_rows, pv_tiles = (rows + t.pv_rows - 1) / t.pv_rows;
+  const auto scale_max = t.scale_max ? t.scale_max : scale_max_portable;
   const int64_t key_end = causal ? std::min(nk, q0 + rows) : nk;
   for (int64_t c0 = 0; c0 < key_end; c0 += kKeyChunk) {
     const int64_t valid = std::min(kKeyChunk, key_end - c0);
@@ -450,20 +487,7 @@ void attend_rows(const AttentionTiles& t, const std::vector<AttentionRows>& stre
       float* row = s.s.data() + i * kKeyChunk;
       const float* bb = bias ? bias + (q0 + i) * nk + c0 : nullptr;
       const int64_t limit = causal ? std::min(valid, q0 + i + 1 - c0) : valid;  // keys this row may see
-      float block_max = -INFINITY;
-      if (bb) {
-#pragma omp simd reduction(max : block_max)
-        for (int64_t j = 0; j < limit; ++j) {
-          row[j] = row[j] * scale + bb[j];
-          block_max = fast_max(block_max, row[j]);
-        }
-      } else {
-#pragma omp simd reduction(max : block_max)
-        for (int64_t j = 0; j < limit; ++j) {
-          row[j] = row[j] * scale;
-          block_max = fast_max(block_max, row[j]);
-        }
-      }
+      const float block_max = limit > 0 ? scale_max(row, limit, scale, bb) : -INFINITY;
       const float new_max = fast_max(s.row_max[i], block_max);
       if (limit <= 0 || new_max == -INFINITY) {
         zero_operands(t, p, 0, padded);

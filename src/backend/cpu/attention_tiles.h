@@ -25,6 +25,8 @@ struct AttentionTiles {
   void (*begin)() = nullptr;
   void (*end)() = nullptr;
   bool f32_operands = false;
+  // row[j] = row[j] * scale (+ bias[j]) for j < n, returning the largest; null: a portable loop.
+  float (*scale_max)(float* row, int64_t n, float scale, const float* bias) = nullptr;
 };
 
 // AMX (attention_amx.cpp): 16 rows a tile, keys in blocks of 32. `emulated`: the same tile
