@@ -1,6 +1,6 @@
 // Flash attention with bf16 products on the CPU. Each head's keys and values are packed once
 // into the pair-interleaved layouts that VDPBF16PS multiplies (two bf16 products summed into
-// each f32 lane); each task then owns 64 query rows of one head and walks the keys 256 at a
+// each f32 lane); each task then owns 128 query rows of one head and walks the keys 256 at a
 // time with an online softmax in f32:
 //   scores  S[r, 16 keys]  += (q[r, 2p], q[r, 2p+1]) . K-pack[block][p]   (8 rows x 32 keys a tile)
 //   output  O[r, 16 dims]  += (P[r, 2m], P[r, 2m+1]) . V-pack[m][dims]    (4 rows x 64 dims a tile)
@@ -28,7 +28,7 @@
 namespace paradit::cpu {
 namespace {
 
-constexpr int64_t kQueryBlock = 64;
+constexpr int64_t kQueryBlock = 128;
 constexpr int64_t kKeyChunk = 256;  // a multiple of 32
 constexpr int64_t kQkRows = 8, kPvRows = 4, kPvDims = 64;
 constexpr int64_t kMaxHeadDim = 512;
