@@ -81,47 +81,33 @@ int main(int argc, char** argv) {
   report("  the same in a step workspace", M, N, K,
          time_best_in_steps(reps, [&] { ops::linear(a16, w_load, nullptr, DType::BF16); }));
   {
-    // The same product with the weights reordered once into the layout oneDNN picks
-    // (format_tag::any): what prepacking weights at load would buy.
+    // oneDNN's matmul called directly, with the weights plain or reordered once into the layout
+    // it picks (format_tag::any): what prepacking weights at load buys. In f32 on prepacked
+    // weights it is what widened bf16 products run on, before their conversions.
     using dims = dnnl::memory::dims;
     using dt = dnnl::memory::data_type;
     dnnl::engine engine(dnnl::engine::kind::cpu, 0);
     dnnl::stream stream(engine);
-    const dnnl::memory::desc a_md(dims{M, K}, dt::bf16, dims{K, 1}), c_md(dims{M, N}, dt::f32, dims{N, 1});
-    const dnnl::memory::desc w_plain(dims{K, N}, dt::bf16, dims{1, K});
-    const dnnl::memory::desc w_any(dims{K, N}, dt::bf16, dnnl::memory::format_tag::any);
-    {
-      // oneDNN's f32 kernel on weights in its own blocked layout: what widened bf16 products
-      // run on, before the conversions.
-      const dnnl::memory::desc a32_md(dims{M, K}, dt::f32, dims{K, 1});
-      const dnnl::memory::desc w32_plain(dims{K, N}, dt::f32, dims{1, K});
-      const dnnl::memory::desc w32_any(dims{K, N}, dt::f32, dnnl::memory::format_tag::any);
-      const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a32_md, w32_any, c_md), engine);
-      dnnl::memory wm(pd.weights_desc(), engine);
-      dnnl::memory src_w(w32_plain, engine, const_cast<void*>(w.raw()));
-      dnnl::reorder(src_w, wm).execute(stream, src_w, wm);
-      Tensor c = Tensor::empty({M, N});
-      dnnl::matmul mm(pd);
-      dnnl::memory am(a32_md, engine, const_cast<void*>(a.raw())), cm(c_md, engine, c.raw());
-      report("oneDNN f32, weights prepacked", M, N, K, time_best(reps, [&] {
-               mm.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, cm}});
-               stream.wait();
-             }));
-    }
-    for (const bool packed : {false, true}) {
+    const dnnl::memory::desc c_md(dims{M, N}, dt::f32, dims{N, 1});
+    auto direct = [&](const char* name, dt type, const Tensor& a_in, const Tensor& w_in, bool packed) {
+      const dnnl::memory::desc a_md(dims{M, K}, type, dims{K, 1});
+      const dnnl::memory::desc w_plain(dims{K, N}, type, dims{1, K});
+      const dnnl::memory::desc w_any(dims{K, N}, type, dnnl::memory::format_tag::any);
       const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, packed ? w_any : w_plain, c_md), engine);
       dnnl::memory wm(pd.weights_desc(), engine);
-      dnnl::memory src_w(w_plain, engine, const_cast<void*>(w16.raw()));
+      dnnl::memory src_w(w_plain, engine, const_cast<void*>(w_in.raw()));
       dnnl::reorder(src_w, wm).execute(stream, src_w, wm);
       Tensor c = Tensor::empty({M, N});
       dnnl::matmul mm(pd);
-      dnnl::memory am(a_md, engine, const_cast<void*>(a16.raw())), cm(c_md, engine, c.raw());
-      report(packed ? "oneDNN bf16 -> f32, weights prepacked" : "oneDNN bf16 -> f32, plain weights", M, N, K,
-             time_best(reps, [&] {
+      dnnl::memory am(a_md, engine, const_cast<void*>(a_in.raw())), cm(c_md, engine, c.raw());
+      report(name, M, N, K, time_best(reps, [&] {
                mm.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, cm}});
                stream.wait();
              }));
-    }
+    };
+    direct("oneDNN f32, weights prepacked", dt::f32, a, w, true);
+    direct("oneDNN bf16 -> f32, plain weights", dt::bf16, a16, w16, false);
+    direct("oneDNN bf16 -> f32, weights prepacked", dt::bf16, a16, w16, true);
   }
 #ifdef PARADIT_HAVE_OPENBLAS
   Tensor c = Tensor::empty({M, N});

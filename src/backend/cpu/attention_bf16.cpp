@@ -8,7 +8,7 @@
 // the rounded values, so that the normalisation matches what was multiplied (as PyTorch's bf16
 // SDPA does). With AVX512-BF16 the tiles run on it; on cores whose f32 FMAs outrun VDPBF16PS
 // (best_bf16_gemm), FMA tiles compute the same products from the same bf16-rounded values held
-// as f32 (pack_head_f32); elsewhere a portable loop computes them from the bf16 packs (widened
+// as f32 (pack_head<T, float>); elsewhere a portable loop computes them from the bf16 packs (widened
 // to f32, f32 FMAs), so every machine can test it.
 #include <immintrin.h>
 
@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "backend/cpu/attention_tiles.h"
@@ -85,50 +86,38 @@ void row_to_f32(const T* src, const float* norm, float eps, int64_t d, float* ds
 }
 const float* table_row(const float* table, int64_t row, int64_t d) { return table ? table + row * d : nullptr; }
 
-// One head's keys as [nk_pad / 16][d / 2][16 keys][2 dims] and values as
-// [nk_pad / 2][d / 16][16 dims][2 keys]; the padding is zeros. Rows come from the streams in order.
-template <typename T>
+// One head's keys and values, bf16-rounded, rows from the streams in order, padding zeros.
+// E = uint16_t (the bf16 tiles): keys [nk_pad / 16][d / 2][16 keys][2 dims], values
+// [nk_pad / 2][d / 16][16 dims][2 keys]. E = float (the FMA tiles, the same values held as f32):
+// keys [nk_pad / 16][d][16 keys], values [nk_pad][d].
+template <typename T, typename E>
 void pack_head(const std::vector<AttentionRows>& streams, int64_t b, int64_t h, int64_t nk, int64_t nk_pad, int64_t d,
-               float eps, uint16_t* kp, uint16_t* vp) {
-  std::fill(kp, kp + nk_pad * d, uint16_t{0});
-  std::fill(vp, vp + nk_pad * d, uint16_t{0});
+               float eps, E* kp, E* vp) {
+  std::fill(kp, kp + nk_pad * d, E{0});
+  std::fill(vp, vp + nk_pad * d, E{0});
   float row[kMaxHeadDim];
   for (int64_t j = 0; j < nk; ++j) {
     int64_t local = j;
     const AttentionRows& s = streams[static_cast<size_t>(locate_key(streams, local))];
     row_to_f32(row_at<T>(s.k, s.k_stride, b, local, h), s.k_norm, eps, d, row, table_row(s.rope_cos, local, d),
                table_row(s.rope_sin, local, d));
-    uint16_t* kb = kp + (j / 16) * 16 * d + (j % 16) * 2;
-    for (int64_t p = 0; p < d / 2; ++p) {
-      kb[p * 32] = round_bf16(row[2 * p]);
-      kb[p * 32 + 1] = round_bf16(row[2 * p + 1]);
+    const T* v = row_at<T>(s.v, s.v_stride, b, local, h);
+    if constexpr (std::is_same_v<E, float>) {
+      float* kb = kp + (j / 16) * 16 * d + (j % 16);
+      for (int64_t c = 0; c < d; ++c) kb[c * 16] = widen_bf16(round_bf16(row[c]));
+      float* vb = vp + j * d;
+#pragma omp simd
+      for (int64_t c = 0; c < d; ++c) vb[c] = widen_bf16(round_bf16(widen(v[c])));
+    } else {
+      uint16_t* kb = kp + (j / 16) * 16 * d + (j % 16) * 2;
+      for (int64_t p = 0; p < d / 2; ++p) {
+        kb[p * 32] = round_bf16(row[2 * p]);
+        kb[p * 32 + 1] = round_bf16(row[2 * p + 1]);
+      }
+      uint16_t* vb = vp + (j / 2) * 2 * d + (j % 2);
+#pragma omp simd
+      for (int64_t c = 0; c < d; ++c) vb[2 * c] = round_bf16(widen(v[c]));
     }
-    const T* v = row_at<T>(s.v, s.v_stride, b, local, h);
-    uint16_t* vb = vp + (j / 2) * 2 * d + (j % 2);
-#pragma omp simd
-    for (int64_t c = 0; c < d; ++c) vb[2 * c] = round_bf16(widen(v[c]));
-  }
-}
-
-// The same rows for the FMA tiles, bf16-rounded and held as f32: keys as
-// [nk_pad / 16][d][16 keys], values as [nk_pad][d].
-template <typename T>
-void pack_head_f32(const std::vector<AttentionRows>& streams, int64_t b, int64_t h, int64_t nk, int64_t nk_pad,
-                   int64_t d, float eps, float* kp, float* vp) {
-  std::fill(kp, kp + nk_pad * d, 0.f);
-  std::fill(vp, vp + nk_pad * d, 0.f);
-  float row[kMaxHeadDim];
-  for (int64_t j = 0; j < nk; ++j) {
-    int64_t local = j;
-    const AttentionRows& s = streams[static_cast<size_t>(locate_key(streams, local))];
-    row_to_f32(row_at<T>(s.k, s.k_stride, b, local, h), s.k_norm, eps, d, row, table_row(s.rope_cos, local, d),
-               table_row(s.rope_sin, local, d));
-    float* kb = kp + (j / 16) * 16 * d + (j % 16);
-    for (int64_t c = 0; c < d; ++c) kb[c * 16] = widen_bf16(round_bf16(row[c]));
-    const T* v = row_at<T>(s.v, s.v_stride, b, local, h);
-    float* vb = vp + j * d;
-#pragma omp simd
-    for (int64_t c = 0; c < d; ++c) vb[c] = widen_bf16(round_bf16(widen(v[c])));
   }
 }
 
@@ -140,6 +129,23 @@ int32_t pair_at(const uint16_t* p) {
 
 // ---- the AVX512-BF16 tiles ----
 #define PD_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+#define PD_AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl")))
+
+// The accumulator blocks of the AVX-512 tiles: kQkRows x 32 scores; kPvRows x 64 output dims.
+PD_AVX512_TARGET inline void store_scores(const __m512 (&acc)[kQkRows][2], float* s, int64_t lds) {
+  for (int64_t r = 0; r < kQkRows; ++r) {
+    _mm512_storeu_ps(s + r * lds, acc[r][0]);
+    _mm512_storeu_ps(s + r * lds + 16, acc[r][1]);
+  }
+}
+PD_AVX512_TARGET inline void load_out(__m512 (&acc)[kPvRows][4], const float* o, int64_t ldo, int64_t c0) {
+  for (int64_t r = 0; r < kPvRows; ++r)
+    for (int64_t c = 0; c < 4; ++c) acc[r][c] = _mm512_loadu_ps(o + r * ldo + c0 + c * 16);
+}
+PD_AVX512_TARGET inline void store_out(const __m512 (&acc)[kPvRows][4], float* o, int64_t ldo, int64_t c0) {
+  for (int64_t r = 0; r < kPvRows; ++r)
+    for (int64_t c = 0; c < 4; ++c) _mm512_storeu_ps(o + r * ldo + c0 + c * 16, acc[r][c]);
+}
 
 // s[r][0..32) = q[r] . keys [32 of them, two packed blocks] for r < kQkRows.
 PD_BF16_TARGET void qk_tile_avx512(const void* qv, int64_t d, const void* kv, float* s, int64_t lds) {
@@ -158,10 +164,7 @@ PD_BF16_TARGET void qk_tile_avx512(const void* qv, int64_t d, const void* kv, fl
       acc[r][1] = _mm512_dpbf16_ps(acc[r][1], a, b1);
     }
   }
-  for (int64_t r = 0; r < kQkRows; ++r) {
-    _mm512_storeu_ps(s + r * lds, acc[r][0]);
-    _mm512_storeu_ps(s + r * lds + 16, acc[r][1]);
-  }
+  store_scores(acc, s, lds);
 }
 
 // o[r][c0..c0+64) += sum over key pairs m < pairs of P[r][2m..2m+1] . V-pack[m][c0..c0+64).
@@ -170,8 +173,7 @@ PD_BF16_TARGET void pv_tile_avx512(const void* pv, int64_t ldp, const void* vv, 
   const auto* p = static_cast<const uint16_t*>(pv);
   const auto* vp = static_cast<const uint16_t*>(vv);
   __m512 acc[kPvRows][4];
-  for (int64_t r = 0; r < kPvRows; ++r)
-    for (int64_t c = 0; c < 4; ++c) acc[r][c] = _mm512_loadu_ps(o + r * ldo + c0 + c * 16);
+  load_out(acc, o, ldo, c0);
   for (int64_t m = 0; m < pairs; ++m) {
     const uint16_t* vm = vp + m * 2 * d + (c0 / 16) * 32;
     const __m512bh b0 = (__m512bh)_mm512_loadu_si512(vm);
@@ -186,8 +188,7 @@ PD_BF16_TARGET void pv_tile_avx512(const void* pv, int64_t ldp, const void* vv, 
       acc[r][3] = _mm512_dpbf16_ps(acc[r][3], a, b3);
     }
   }
-  for (int64_t r = 0; r < kPvRows; ++r)
-    for (int64_t c = 0; c < 4; ++c) _mm512_storeu_ps(o + r * ldo + c0 + c * 16, acc[r][c]);
+  store_out(acc, o, ldo, c0);
 }
 
 // GCC 12 warns inside its own AVX-512 headers (the "undefined" source operands of the
@@ -195,28 +196,34 @@ PD_BF16_TARGET void pv_tile_avx512(const void* pv, int64_t ldp, const void* vv, 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
-// p[j] = bf16(exp(row[j] - m)) for j < n (exactly 0 where row[j] is -inf); returns the sum of
-// the rounded values. The same series as fast_exp_for_bf16 (fast_math.h), 16 lanes at a time.
-PD_BF16_TARGET float exp_row_avx512(const float* row, int64_t n, float m, void* pv) {
-  auto* p = static_cast<uint16_t*>(pv);
+// exp(row[j] - m) for the 16 lanes j of mask k: the series of fast_exp_for_bf16 (fast_math.h);
+// exactly 0 where row[j] is -inf and outside k.
+PD_AVX512_TARGET inline __m512 exp_lanes(const float* row, __mmask16 k, float m) {
   const __m512 vm = _mm512_set1_ps(m), lowest = _mm512_set1_ps(-87.3f), minus_inf = _mm512_set1_ps(-INFINITY);
   const __m512 log2e = _mm512_set1_ps(1.44269504088896341f), ln2_hi = _mm512_set1_ps(0.693359375f),
                ln2_lo = _mm512_set1_ps(-2.12194440e-4f);
   const __m512 c4 = _mm512_set1_ps(1.f / 24.f), c3 = _mm512_set1_ps(1.f / 6.f), c2 = _mm512_set1_ps(0.5f),
                one = _mm512_set1_ps(1.f);
+  const __m512 raw = _mm512_maskz_loadu_ps(k, row);
+  const __mmask16 live = _mm512_mask_cmp_ps_mask(k, raw, minus_inf, _CMP_NEQ_OQ);
+  const __m512 x = _mm512_max_ps(_mm512_sub_ps(raw, vm), lowest);
+  const __m512 t = _mm512_roundscale_ps(_mm512_mul_ps(x, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 r = _mm512_fnmadd_ps(t, ln2_lo, _mm512_fnmadd_ps(t, ln2_hi, x));
+  __m512 poly = _mm512_fmadd_ps(c4, r, c3);
+  poly = _mm512_fmadd_ps(poly, r, c2);
+  poly = _mm512_fmadd_ps(poly, r, one);
+  poly = _mm512_fmadd_ps(poly, r, one);
+  return _mm512_maskz_mov_ps(live, _mm512_scalef_ps(poly, t));
+}
+
+// p[j] = bf16(exp(row[j] - m)) for j < n (exactly 0 where row[j] is -inf); returns the sum of
+// the rounded values.
+PD_BF16_TARGET float exp_row_avx512(const float* row, int64_t n, float m, void* pv) {
+  auto* p = static_cast<uint16_t*>(pv);
   __m512 sum = _mm512_setzero_ps();
   for (int64_t j = 0; j < n; j += 16) {
     const __mmask16 k = n - j >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (n - j)) - 1);
-    const __m512 raw = _mm512_maskz_loadu_ps(k, row + j);
-    const __mmask16 live = _mm512_mask_cmp_ps_mask(k, raw, minus_inf, _CMP_NEQ_OQ);
-    const __m512 x = _mm512_max_ps(_mm512_sub_ps(raw, vm), lowest);
-    const __m512 t = _mm512_roundscale_ps(_mm512_mul_ps(x, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    const __m512 r = _mm512_fnmadd_ps(t, ln2_lo, _mm512_fnmadd_ps(t, ln2_hi, x));
-    __m512 poly = _mm512_fmadd_ps(c4, r, c3);
-    poly = _mm512_fmadd_ps(poly, r, c2);
-    poly = _mm512_fmadd_ps(poly, r, one);
-    poly = _mm512_fmadd_ps(poly, r, one);
-    const __m512 e = _mm512_maskz_mov_ps(live, _mm512_scalef_ps(poly, t));
+    const __m512 e = exp_lanes(row + j, k, m);
     const __m256i b = (__m256i)_mm512_cvtneps_pbh(e);
     _mm256_mask_storeu_epi16(p + j, k, b);
     sum = _mm512_add_ps(sum, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16)));
@@ -226,9 +233,8 @@ PD_BF16_TARGET float exp_row_avx512(const float* row, int64_t n, float m, void* 
 
 // ---- the same products as f32 FMAs on widened bf16 ----
 // For cores that issue two FMAs a cycle but VDPBF16PS every other cycle (best_bf16_gemm). The
-// operands are the bf16-rounded values held as f32 (pack_head_f32), so each product is one FMA
+// operands are the bf16-rounded values held as f32 (pack_head<T, float>), so each product is one FMA
 // with its B operand straight from memory: nothing to split or convert in the loop.
-#define PD_AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl")))
 
 PD_AVX512_TARGET void qk_tile_fma(const void* qv, int64_t d, const void* kv, float* s, int64_t lds) {
   const auto* q = static_cast<const float*>(qv);
@@ -244,10 +250,7 @@ PD_AVX512_TARGET void qk_tile_fma(const void* qv, int64_t d, const void* kv, flo
       acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
     }
   }
-  for (int64_t r = 0; r < kQkRows; ++r) {
-    _mm512_storeu_ps(s + r * lds, acc[r][0]);
-    _mm512_storeu_ps(s + r * lds + 16, acc[r][1]);
-  }
+  store_scores(acc, s, lds);
 }
 
 PD_AVX512_TARGET void pv_tile_fma(const void* pv, int64_t ldp, const void* vv, int64_t d, int64_t pairs,
@@ -255,8 +258,7 @@ PD_AVX512_TARGET void pv_tile_fma(const void* pv, int64_t ldp, const void* vv, i
   const auto* p = static_cast<const float*>(pv);
   const auto* v = static_cast<const float*>(vv);  // [keys][d]
   __m512 acc[kPvRows][4];
-  for (int64_t r = 0; r < kPvRows; ++r)
-    for (int64_t c = 0; c < 4; ++c) acc[r][c] = _mm512_loadu_ps(o + r * ldo + c0 + c * 16);
+  load_out(acc, o, ldo, c0);
   for (int64_t j = 0; j < 2 * pairs; ++j) {
     const float* vj = v + j * d + c0;
     const __m512 b0 = _mm512_loadu_ps(vj), b1 = _mm512_loadu_ps(vj + 16), b2 = _mm512_loadu_ps(vj + 32),
@@ -269,8 +271,7 @@ PD_AVX512_TARGET void pv_tile_fma(const void* pv, int64_t ldp, const void* vv, i
       acc[r][3] = _mm512_fmadd_ps(a, b3, acc[r][3]);
     }
   }
-  for (int64_t r = 0; r < kPvRows; ++r)
-    for (int64_t c = 0; c < 4; ++c) _mm512_storeu_ps(o + r * ldo + c0 + c * 16, acc[r][c]);
+  store_out(acc, o, ldo, c0);
 }
 
 // The scores' scale (and bias) and their maximum, 16 lanes at a time (the portable build's own
@@ -292,26 +293,12 @@ PD_AVX512_TARGET float scale_max_avx512(float* row, int64_t n, float scale, cons
 // arithmetic) and written back as f32.
 PD_AVX512_TARGET float exp_row_fma(const float* row, int64_t n, float m, void* pv) {
   auto* p = static_cast<float*>(pv);
-  const __m512 vm = _mm512_set1_ps(m), lowest = _mm512_set1_ps(-87.3f), minus_inf = _mm512_set1_ps(-INFINITY);
-  const __m512 log2e = _mm512_set1_ps(1.44269504088896341f), ln2_hi = _mm512_set1_ps(0.693359375f),
-               ln2_lo = _mm512_set1_ps(-2.12194440e-4f);
-  const __m512 c4 = _mm512_set1_ps(1.f / 24.f), c3 = _mm512_set1_ps(1.f / 6.f), c2 = _mm512_set1_ps(0.5f),
-               one = _mm512_set1_ps(1.f);
   const __m512i half = _mm512_set1_epi32(0x7fff), lsb = _mm512_set1_epi32(1),
                 top = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
   __m512 sum = _mm512_setzero_ps();
   for (int64_t j = 0; j < n; j += 16) {
     const __mmask16 k = n - j >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (n - j)) - 1);
-    const __m512 raw = _mm512_maskz_loadu_ps(k, row + j);
-    const __mmask16 live = _mm512_mask_cmp_ps_mask(k, raw, minus_inf, _CMP_NEQ_OQ);
-    const __m512 x = _mm512_max_ps(_mm512_sub_ps(raw, vm), lowest);
-    const __m512 t = _mm512_roundscale_ps(_mm512_mul_ps(x, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    const __m512 r = _mm512_fnmadd_ps(t, ln2_lo, _mm512_fnmadd_ps(t, ln2_hi, x));
-    __m512 poly = _mm512_fmadd_ps(c4, r, c3);
-    poly = _mm512_fmadd_ps(poly, r, c2);
-    poly = _mm512_fmadd_ps(poly, r, one);
-    poly = _mm512_fmadd_ps(poly, r, one);
-    const __m512i e = _mm512_castps_si512(_mm512_maskz_mov_ps(live, _mm512_scalef_ps(poly, t)));
+    const __m512i e = _mm512_castps_si512(exp_lanes(row + j, k, m));
     const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(e, 16), lsb);
     const __m512 rounded =
         _mm512_castsi512_ps(_mm512_and_si512(_mm512_add_epi32(e, _mm512_add_epi32(half, odd)), top));
@@ -538,13 +525,13 @@ void run(const AttentionTiles& t, const std::vector<AttentionRows>& streams, int
 #pragma omp for schedule(static)
     for (int64_t bh = 0; bh < all_heads; ++bh) {
       if (t.f32_operands)
-        pack_head_f32<T>(streams, bh / heads, bh % heads, nk, nk_pad, d, eps,
-                         static_cast<float*>(kpack.raw()) + bh * head_elems,
-                         static_cast<float*>(vpack.raw()) + bh * head_elems);
+        pack_head<T, float>(streams, bh / heads, bh % heads, nk, nk_pad, d, eps,
+                            static_cast<float*>(kpack.raw()) + bh * head_elems,
+                            static_cast<float*>(vpack.raw()) + bh * head_elems);
       else
-        pack_head<T>(streams, bh / heads, bh % heads, nk, nk_pad, d, eps,
-                     static_cast<uint16_t*>(kpack.raw()) + bh * head_elems,
-                     static_cast<uint16_t*>(vpack.raw()) + bh * head_elems);
+        pack_head<T, uint16_t>(streams, bh / heads, bh % heads, nk, nk_pad, d, eps,
+                               static_cast<uint16_t*>(kpack.raw()) + bh * head_elems,
+                               static_cast<uint16_t*>(vpack.raw()) + bh * head_elems);
     }
     Scratch scratch(d);
     if (t.begin) t.begin();
