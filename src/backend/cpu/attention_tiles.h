@@ -12,6 +12,9 @@
 
 namespace paradit::cpu {
 
+// The AVX-512 and portable tiles' sizes: qk rows x 32 keys, pv rows x kPvDims output dims.
+constexpr int64_t kQkRows = 8, kPvRows = 4, kPvDims = 64;
+
 // Where f32_operands is set (the FMA tiles), every operand holds the same bf16-rounded values
 // as f32 instead: q and P as f32 rows, keys as [nk_pad / 16][d][16 keys], values as plain
 // [nk_pad][d], so that each product is one FMA with no pair to split.
@@ -28,6 +31,11 @@ struct AttentionTiles {
   // row[j] = row[j] * scale (+ bias[j]) for j < n, returning the largest; null: a portable loop.
   float (*scale_max)(float* row, int64_t n, float scale, const float* bias) = nullptr;
 };
+
+// AVX-512 (attention_avx512.cpp): VDPBF16PS tiles (needs AVX512-BF16), and FMA tiles on f32
+// operands (AVX-512F); both with AVX-512 exp_row and scale_max.
+AttentionTiles avx512_bf16_attention_tiles();
+AttentionTiles avx512_fma_attention_tiles();
 
 // AMX (attention_amx.cpp): 16 rows a tile, keys in blocks of 32. `emulated`: the same tile
 // program on a software model of the tile registers (any CPU; for tests). exp_row is left for
