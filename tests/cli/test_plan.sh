@@ -35,4 +35,7 @@ fi
 check "version reports the CUDA backend" 0 "CUDA backend: \(built\|not built\)" "$bin" version
 check "version names the bf16 attention kernel" 0 "bf16 attention kernel: \(amx\|avx512-bf16\|avx512-fma (bf16 widened)\|portable\)" "$bin" version
 check "version names the bf16 GEMM method" 0 "bf16 GEMM: \(bf16 products\|f32 FMAs on widened bf16\)" "$bin" version
+check "PARADIT_BF16_GEMM=dot forces bf16 products" 0 "bf16 GEMM: bf16 products.*set by PARADIT_BF16_GEMM" env PARADIT_BF16_GEMM=dot "$bin" version
+check "PARADIT_BF16_GEMM=widened forces f32 FMAs" 0 "bf16 GEMM: f32 FMAs on widened bf16, set by PARADIT_BF16_GEMM" env PARADIT_BF16_GEMM=widened "$bin" version
+check "a bad PARADIT_BF16_GEMM is a clear error" 2 "PARADIT_BF16_GEMM must be 'dot' or 'widened'" env PARADIT_BF16_GEMM=bogus "$bin" version
 summary

@@ -7,6 +7,7 @@
 // faster.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -29,17 +30,23 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// Flops a second of one core issuing VDPBF16PS (64 flops each) back to back.
-PD_BF16_TARGET double dot_flops_per_second() {
+// Flops a second of one core issuing VDPBF16PS (Dot: 64 flops each) or f32 FMAs (32 flops
+// each: 16 lanes x multiply-add) back to back.
+template <bool Dot>
+PD_BF16_TARGET double flops_per_second() {
   __m512 acc[kChains];
   for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_ps(0.f);
+  const __m512 fa = _mm512_set1_ps(1.0f), fb = _mm512_set1_ps(0.0078125f);
   const __m512bh a = (__m512bh)_mm512_set1_epi16(0x3f80), b = (__m512bh)_mm512_set1_epi16(0x3c00);
   double best = 1e30;
   for (int t = 0; t < kTries; ++t) {
     const auto t0 = std::chrono::steady_clock::now();
     for (int64_t r = 0; r < kRounds; ++r) {
 #pragma GCC unroll 24
-      for (int i = 0; i < kChains; ++i) acc[i] = _mm512_dpbf16_ps(acc[i], a, b);
+      for (int i = 0; i < kChains; ++i) {
+        if constexpr (Dot) acc[i] = _mm512_dpbf16_ps(acc[i], a, b);
+        else acc[i] = _mm512_fmadd_ps(fa, fb, acc[i]);
+      }
     }
     best = std::min(best, seconds_since(t0));
   }
@@ -49,30 +56,7 @@ PD_BF16_TARGET double dot_flops_per_second() {
     sink += lanes[0];
   }
   const double keep = sink == 12345.f ? 1.0 : 0.0;  // the sums stay live, so the loop stays
-  return 64.0 * kChains * kRounds / best + keep;
-}
-
-// The same for f32 FMAs (32 flops each, 16 lanes x multiply-add).
-PD_BF16_TARGET double fma_flops_per_second() {
-  __m512 acc[kChains];
-  for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_ps(0.f);
-  const __m512 a = _mm512_set1_ps(1.0f), b = _mm512_set1_ps(0.0078125f);
-  double best = 1e30;
-  for (int t = 0; t < kTries; ++t) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int64_t r = 0; r < kRounds; ++r) {
-#pragma GCC unroll 24
-      for (int i = 0; i < kChains; ++i) acc[i] = _mm512_fmadd_ps(a, b, acc[i]);
-    }
-    best = std::min(best, seconds_since(t0));
-  }
-  float sink = 0.f, lanes[16];
-  for (int i = 0; i < kChains; ++i) {
-    _mm512_storeu_ps(lanes, acc[i]);
-    sink += lanes[0];
-  }
-  const double keep = sink == 12345.f ? 1.0 : 0.0;
-  return 32.0 * kChains * kRounds / best + keep;
+  return (Dot ? 64.0 : 32.0) * kChains * kRounds / best + keep;
 }
 
 struct Choice {
@@ -91,7 +75,7 @@ Choice choose() {
   if (amx_allowed && amx_tiles_usable()) return {Bf16Gemm::Dot, 0.0};  // oneDNN runs it on the tiles
   // Without VDPBF16PS a bf16 product would be emulated; f32 FMAs are the native arithmetic.
   if (!cpu_features().avx512_bf16) return {Bf16Gemm::Widened, 0.0};
-  const double ratio = dot_flops_per_second() / fma_flops_per_second();
+  const double ratio = flops_per_second<true>() / flops_per_second<false>();
   // Widening costs a pass over each operand (about 5-10% of a large GEMM): keep the dot
   // product unless the FMAs are clearly faster.
   return {ratio < 0.8 ? Bf16Gemm::Widened : Bf16Gemm::Dot, ratio};
