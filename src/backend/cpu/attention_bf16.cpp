@@ -66,11 +66,16 @@ const T* row_at(const void* base, const int64_t stride[3], int64_t b, int64_t i,
 template <typename T>
 void row_to_f32(const T* src, const float* norm, float eps, int64_t d, float* dst, const float* cos = nullptr,
                 const float* sin = nullptr) {
+#pragma omp simd
   for (int64_t c = 0; c < d; ++c) dst[c] = widen(src[c]);
   if (norm) {
+    // In vector lanes (rms_norm sums in order; the difference is far below the bf16 rounding
+    // that follows). The in-order sum was a chain of d dependent adds per row.
     float sq = 0.f;
+#pragma omp simd reduction(+ : sq)
     for (int64_t c = 0; c < d; ++c) sq += dst[c] * dst[c];
     const float inv = 1.f / std::sqrt(sq / static_cast<float>(d) + eps);
+#pragma omp simd
     for (int64_t c = 0; c < d; ++c) dst[c] = dst[c] * inv * norm[c];
   }
   if (cos) {
