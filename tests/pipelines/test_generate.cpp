@@ -116,8 +116,10 @@ TEST(Generate, OriginalSingleFileGivesTheSameImage) {
             Sd35Pipeline::load(folder).vae_config().block_out_channels);
 }
 
-// release_after_use frees the text encoders (reloaded for the next request) and drops the
-// transformer's mapped pages after denoising; images must not change, request after request.
+// release_after_use frees the text encoders (reloaded for the next request), loads the
+// transformer only once the prompt is encoded and drops it after denoising (so that T5 and the
+// transformer's packed weights never share the memory); images must not change, request after
+// request. Without it, load() loads the transformer and requests never reload anything.
 TEST(Generate, ReleasingStagesChangesNoImage) {
   PipelineOptions keep = tiny_pipeline(false), release = keep;
   release.release_after_use = true;
@@ -127,14 +129,26 @@ TEST(Generate, ReleasingStagesChangesNoImage) {
   r.height = 64;
   r.steps = 2;
   r.seed = 11;
+  auto loaded = [](const GenerateResult& result, const std::string& what) {
+    bool found = false;
+    for (const auto& e : result.timings.events()) found |= e.name == what;
+    return found;
+  };
+  auto start = [](const GenerateResult& result, const std::string& what) {
+    for (const auto& e : result.timings.events())
+      if (e.name == what) return e.start_s;
+    return -1.0;
+  };
   const auto want = Sd35Pipeline::load(keep).generate(r);
+  EXPECT_FALSE(loaded(want, "load_transformer")) << "kept stages load with the pipeline";
+  EXPECT_FALSE(loaded(want, "load_text_encoders"));
   const auto pipe = Sd35Pipeline::load(release);
   for (int i = 0; i < 2; ++i) {
     const auto got = pipe.generate(r);
     EXPECT_EQ(got.image.pixels, want.image.pixels) << "request " << i;
-    bool reloaded = false;
-    for (const auto& e : got.timings.events()) reloaded |= e.name == "load_text_encoders";
-    EXPECT_EQ(reloaded, i > 0) << "the encoders are reloaded for every request after the first";
+    EXPECT_EQ(loaded(got, "load_text_encoders"), i > 0) << "the encoders are reloaded for every request after the first";
+    EXPECT_TRUE(loaded(got, "load_transformer")) << "request " << i;
+    EXPECT_GT(start(got, "load_transformer"), start(got, "clip_encoding")) << "the transformer loads after encoding";
   }
 }
 

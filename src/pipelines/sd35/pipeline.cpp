@@ -58,14 +58,11 @@ Sd35Pipeline Sd35Pipeline::load(const PipelineOptions& o, Timings* timings) {
   std::error_code ec;
   const bool folder = fs::is_directory(fs::path(o.model) / "transformer", ec);
   {
-    Timings::Scope t(timings, "load_transformer");
     const MMDiTWeights w = open_mmdit_weights(o.model);
-    LoadContext ctx{w.source.get(), o.dtype, std::nullopt};
-    ctx.parallel = o.parallel;
-    ctx.device = o.device;
-    p.transformer_ = std::make_shared<MMDiT>(MMDiT::load(ctx, w.config));
     p.transformer_weights_ = w.source;
+    p.transformer_config_ = w.config;
     p.defaults_ = model_defaults(w.config, o.model);
+    if (!o.release_after_use) p.transformer(timings);
   }
   {
     Timings::Scope t(timings, "load_text_encoders");
@@ -80,7 +77,7 @@ Sd35Pipeline Sd35Pipeline::load(const PipelineOptions& o, Timings* timings) {
              "T5 needs its tokenizer: use a pipeline folder with tokenizer_3/, or --no-t5");
     p.text_files_ = files;
     p.text_ = std::make_shared<Sd3PromptEncoder>(
-        Sd3PromptEncoder::load(files, o.dtype, p.transformer_->config().joint_attention_dim, o.parallel, o.device));
+        Sd3PromptEncoder::load(files, o.dtype, p.transformer_config_.joint_attention_dim, o.parallel, o.device));
   }
   {
     Timings::Scope t(timings, "load_vae");
@@ -94,9 +91,9 @@ Sd35Pipeline Sd35Pipeline::load(const PipelineOptions& o, Timings* timings) {
       p.vae_ = std::make_shared<AutoencoderKL>(AutoencoderKL::load_folder(vae_dir, o.device));
     }
   }
-  const int64_t native = p.transformer_->config().sample_size * p.vae_->config().downscale();
+  const int64_t native = p.transformer_config_.sample_size * p.vae_->config().downscale();
   p.defaults_.width = p.defaults_.height = static_cast<int>(
-      std::min(native, p.transformer_->config().pos_embed_max_size * p.transformer_->config().patch_size *
+      std::min(native, p.transformer_config_.pos_embed_max_size * p.transformer_config_.patch_size *
                            p.vae_->config().downscale()));
   const fs::path model_index = fs::path(o.model) / "model_index.json";
   if (folder && fs::exists(model_index, ec)) apply_folder_defaults(model_index.string(), p.defaults_);
@@ -104,6 +101,17 @@ Sd35Pipeline Sd35Pipeline::load(const PipelineOptions& o, Timings* timings) {
   p.scheduler_ = fs::exists(scheduler_json, ec) ? FlowMatchEulerScheduler::from_json_file(scheduler_json.string())
                                                 : FlowMatchEulerScheduler(1000, 3.0);
   return p;
+}
+
+const MMDiT& Sd35Pipeline::transformer(Timings* timings) const {
+  if (!transformer_) {
+    Timings::Scope t(timings, "load_transformer");
+    LoadContext ctx{transformer_weights_.get(), options_.dtype, std::nullopt};
+    ctx.parallel = options_.parallel;
+    ctx.device = options_.device;
+    transformer_ = std::make_shared<MMDiT>(MMDiT::load(ctx, transformer_config_));
+  }
+  return *transformer_;
 }
 
 GenerateRequest with_defaults(const GenerateRequest& request, const ModelDefaults& defaults) {
@@ -122,7 +130,7 @@ GenerateRequest Sd35Pipeline::resolve(const GenerateRequest& request) const {
 
 void Sd35Pipeline::validate(const GenerateRequest& request) const {
   const GenerateRequest r = resolve(request);
-  const auto& c = transformer_->config();
+  const auto& c = transformer_config_;
   const int64_t multiple = vae_->config().downscale() * c.patch_size;
   const int64_t largest = c.pos_embed_max_size * multiple;
   PD_CHECK(r.width >= multiple && r.width % multiple == 0, "width: ", r.width, " must be a positive multiple of ",
@@ -173,7 +181,7 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& request, const Prog
     if (!text_) {  // released after the previous request
       Timings::Scope t(&timings, "load_text_encoders");
       text_ = std::make_shared<Sd3PromptEncoder>(Sd3PromptEncoder::load(
-          text_files_, options_.dtype, transformer_->config().joint_attention_dim, options_.parallel, options_.device));
+          text_files_, options_.dtype, transformer_config_.joint_attention_dim, options_.parallel, options_.device));
     }
     cond = text_->encode(pr, &timings);
     if (cfg) {
@@ -182,17 +190,22 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& request, const Prog
       neg.max_sequence_length = r.max_sequence_length;
       uncond = text_->encode(neg, &timings);
     }
-    // One-shot runs free the encoders (T5-XXL alone is 9.5 GB) before the transformer's weights
-    // page in, so the two never share the memory.
-    if (options_.release_after_use) text_.reset();
+    // One-shot runs free the encoders (T5-XXL alone is 9.5 GB) before the transformer loads,
+    // so the two never share the memory: their blocks go back to the system, not to the host
+    // allocator's cache (which would hold them beside the transformer's mapped pages).
+    if (options_.release_after_use) {
+      text_.reset();
+      host_release_cached();
+    }
   }
+  const MMDiT& transformer = this->transformer(&timings);
   const Device device = options_.device;
   const Tensor context =
       (cfg ? ops::concat({uncond.prompt_embeds, cond.prompt_embeds}, 0) : cond.prompt_embeds).to(device);
   const Tensor pooled = (cfg ? ops::concat({uncond.pooled, cond.pooled}, 0) : cond.pooled).to(device);
 
   const int64_t f = vae_->config().downscale();
-  const Shape latent_shape = {1, transformer_->config().in_channels, r.height / f, r.width / f};
+  const Shape latent_shape = {1, transformer.config().in_channels, r.height / f, r.width / f};
   Tensor latents;
   if (r.init_latents) {
     PD_CHECK(r.init_latents->shape() == latent_shape, "init_latents: ", r.init_latents->describe(), " must be ",
@@ -218,15 +231,15 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& request, const Prog
     Timings::Scope t(&timings, "modulation");
     std::vector<std::vector<float>> all(static_cast<size_t>(steps));
     for (int i = 0; i < steps; ++i) all[static_cast<size_t>(i)].assign(cfg ? 2 : 1, schedule.timesteps[static_cast<size_t>(i)]);
-    modulation = transformer_->modulation_table(all, pooled);
+    modulation = transformer.modulation_table(all, pooled);
   }
   const Conditioning conditioning(Tensor(), &modulation);
   // One rank on a GPU: the step replays as one CUDA graph (it reads the selected step's
   // projections from the table's fixed buffer).
   std::unique_ptr<CapturedStep> captured;
   if (device == Device::CUDA && one_rank)
-    captured = std::make_unique<CapturedStep>([this, &conditioning](const std::vector<Tensor>& in) {
-      return transformer_->forward_with_temb(in[0], in[1], conditioning);
+    captured = std::make_unique<CapturedStep>([&transformer, &conditioning](const std::vector<Tensor>& in) {
+      return transformer.forward_with_temb(in[0], in[1], conditioning);
     });
   // On the host every step's tensors come from one workspace, planned by the first step
   // (core/step_arena.h); the GPU's replayed graph has its own pool.
@@ -246,8 +259,8 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& request, const Prog
       const std::vector<float> timesteps(cfg ? 2 : 1, timestep);
       if (precompute) modulation.select(i);
       const Tensor velocity = captured     ? captured->run({input, context})
-                              : precompute ? transformer_->forward_with_temb(input, context, conditioning)
-                                           : transformer_->forward(input, context, pooled, timesteps);
+                              : precompute ? transformer.forward_with_temb(input, context, conditioning)
+                                           : transformer.forward(input, context, pooled, timesteps);
       Tensor guided;
       if (cfg) {
         // noise = uncond + g * (cond - uncond), in float32 as torch evaluates it
@@ -265,9 +278,13 @@ GenerateResult Sd35Pipeline::generate(const GenerateRequest& request, const Prog
   arena.reset();
   latents = latents.to(Device::CPU);
   out.latents = latents;
-  // The transformer's mapped weights (16 GB for SD3.5 Large) leave this process's memory
-  // before the VAE's activations (4 GB at 1024x1024) arrive.
-  if (options_.release_after_use) transformer_weights_->release_pages();
+  // The transformer's weights (16 GB for SD3.5 Large, packed or mapped) leave this process's
+  // memory before the VAE's activations (4 GB at 1024x1024) arrive.
+  if (options_.release_after_use) {
+    captured.reset();
+    transformer_.reset();
+    transformer_weights_->release_pages();
+  }
 
   out.image.width = r.width;
   out.image.height = r.height;

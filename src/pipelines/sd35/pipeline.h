@@ -94,7 +94,7 @@ class Sd35Pipeline {
                           const std::atomic<bool>* cancel = nullptr, bool keep_step_latents = false) const;
 
   const ModelDefaults& defaults() const { return defaults_; }
-  const MMDiTConfig& transformer_config() const { return transformer_->config(); }
+  const MMDiTConfig& transformer_config() const { return transformer_config_; }
   const VaeConfig& vae_config() const { return vae_->config(); }
   // Checks a request without running it (sizes, steps, guidance), with the field in the message.
   void validate(const GenerateRequest& request) const;
@@ -106,8 +106,13 @@ class Sd35Pipeline {
   ModelDefaults defaults_;
   TextEncoderFiles text_files_;
   mutable std::shared_ptr<Sd3PromptEncoder> text_;  // null between requests when released
-  std::shared_ptr<MMDiT> transformer_;
+  // With release_after_use, loaded after the prompt is encoded and dropped after denoising:
+  // its weights are packed at load into memory of the process's own (16 GB for SD3.5 Large),
+  // which must not meet T5-XXL's 9.5 GB.
+  mutable std::shared_ptr<MMDiT> transformer_;
+  MMDiTConfig transformer_config_;
   std::shared_ptr<const WeightSource> transformer_weights_;
+  const MMDiT& transformer(Timings* timings) const;
   std::shared_ptr<AutoencoderKL> vae_;
   FlowMatchEulerScheduler scheduler_;
 };
