@@ -106,9 +106,9 @@ class Sd35Pipeline {
   ModelDefaults defaults_;
   TextEncoderFiles text_files_;
   mutable std::shared_ptr<Sd3PromptEncoder> text_;  // null between requests when released
-  // With release_after_use, loaded after the prompt is encoded and dropped after denoising:
-  // its weights are packed at load into memory of the process's own (16 GB for SD3.5 Large),
-  // which must not meet T5-XXL's 9.5 GB.
+  // With release_after_use, built after the prompt is encoded and dropped after denoising: its
+  // weights (16 GB for SD3.5 Large; packed into the process's own memory where bf16 products
+  // run as pairs, mapped otherwise) must not be resident beside T5-XXL's 9.5 GB.
   mutable std::shared_ptr<MMDiT> transformer_;
   MMDiTConfig transformer_config_;
   std::shared_ptr<const WeightSource> transformer_weights_;
